@@ -1,0 +1,43 @@
+"""Parse and print durations: ``90``, ``90s``, ``5m``, ``1h30m`` <-> ``1h 23m 05s``."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)?", re.IGNORECASE)
+_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Return seconds for ``90``, ``90s``, ``5m``, ``1h30m``, ``1.5h``; raise ValueError otherwise."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError(f"duration must not be negative: {text}")
+        return float(text)
+    spec = str(text).strip().replace(" ", "")
+    if not spec:
+        raise ValueError("empty duration")
+    total, pos = 0.0, 0
+    for match in _PART.finditer(spec):
+        if match.start() != pos or (match.group(2) is None and (match.start(), match.end()) != (0, len(spec))):
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2) and match.group(2).lower()]
+        pos = match.end()
+    if pos != len(spec):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)")
+    return total
+
+
+def human_duration(seconds: float) -> str:
+    """``0.42 s``, ``12.3 s``, ``4m 05s``, ``1h 23m 05s``, ``2d 3h 04m``."""
+    if seconds < 60:
+        return f"{max(seconds, 0):.2f} s" if seconds < 1 else f"{seconds:.1f} s"
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s"

@@ -1,0 +1,171 @@
+"""The one job watcher: times a job, tees its output, builds the Notification and hands it to delivery.
+
+``%%wxnotify``, auto mode, ``notify()`` and ``wxnotify run`` all use it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .capture import OutputCapture, Tail
+from .message import Notification, cut_end
+
+VALUE_LIMIT = 2000
+
+
+@dataclass
+class WatchOptions:
+    """What to report and when; built from magic options over the settings."""
+
+    title: str = ""
+    after: float = 0.0
+    on: str = "always"  # always | success | failure
+    to: list[str] = field(default_factory=list)
+    tail: int = 20
+    every: float | None = None
+    no_output: bool = False
+    quiet: bool = False
+
+
+def should_notify(status: str, duration: float, options: WatchOptions) -> bool:
+    """Failures always count (unless ``--on success``); success and interrupts only past ``after``."""
+    if options.on == "success" and status != "success":
+        return False
+    if options.on == "failure" and status not in ("failed",):
+        return False
+    if status == "failed":
+        return True
+    return duration >= options.after
+
+
+def status_of(error: BaseException | None) -> str:
+    if error is None:
+        return "success"
+    return "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+
+
+def format_traceback(error: BaseException, hide: Callable[[str], bool] | None = None,
+                     rename: Callable[[str], str] | None = None) -> str:
+    """The traceback as plain text, without frames of IPython or of this package."""
+    hide = hide or _internal_file
+    te = traceback.TracebackException(type(error), error, error.__traceback__, capture_locals=False)
+    for exc in _chain(te):
+        kept = [f for f in exc.stack if not hide(f.filename)]
+        if rename:
+            for frame in kept:
+                frame.filename = rename(frame.filename)
+        exc.stack = traceback.StackSummary.from_list(kept)
+    return "".join(te.format())
+
+
+def _chain(te: traceback.TracebackException) -> list[traceback.TracebackException]:
+    seen, todo = [], [te]
+    while todo:
+        exc = todo.pop()
+        if exc in seen:
+            continue
+        seen.append(exc)
+        todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+    return seen
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _internal_file(filename: str) -> bool:
+    if filename.startswith(_HERE):
+        return True
+    parts = filename.replace("\\", "/").split("/")
+    return "IPython" in parts and "core" in parts
+
+
+def safe_repr(value: Any, limit: int = VALUE_LIMIT) -> str:
+    """A shortened repr that never raises."""
+    if value is None:
+        return ""
+    try:
+        return cut_end(repr(value), limit)
+    except Exception as exc:  # a broken __repr__ must not break the report
+        return f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
+
+
+def host_name() -> str:
+    return socket.gethostname()
+
+
+class Watch:
+    """Watches one job from ``start()`` to ``finish()``; sends through ``submit``."""
+
+    def __init__(self, options: WatchOptions, submit: Callable[[Notification, str], Any],
+                 context: dict[str, Any] | None = None, capture: bool = True) -> None:
+        self.options = options
+        self.submit = submit
+        self.context = context or {}
+        self.tail = Tail(lines=max(options.tail, 1))
+        self.capture = OutputCapture(self.tail) if capture else None
+        self.started = 0.0
+        self._t0 = 0.0
+        self._stop_pings = threading.Event()
+        self._pinger: threading.Thread | None = None
+
+    def start(self) -> Watch:
+        self.started = time.time()
+        self._t0 = time.perf_counter()
+        if self.capture:
+            self.capture.start()
+        if self.options.every:
+            self._pinger = threading.Thread(target=self._ping_loop, name="wxnotify-ping", daemon=True)
+            self._pinger.start()
+        return self
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def stop_capture(self) -> None:
+        if self.capture:
+            self.capture.stop()
+
+    def finish(self, error: BaseException | None = None, value: Any = None,
+               traceback_text: str | None = None) -> Any:
+        """Stop watching; when the options say so, build and submit the notification and return the ticket."""
+        self.stop_capture()
+        self._stop_pings.set()
+        status = status_of(error)
+        if not should_notify(status, self.elapsed, self.options):
+            return None
+        tb = ""
+        if error is not None and status == "failed":
+            tb = traceback_text if traceback_text is not None else format_traceback(error)
+        elif status == "interrupted":
+            tb = "KeyboardInterrupt"
+        note = self.notification(status, tb, value)
+        return self.submit(note, "final")
+
+    def notification(self, status: str, tb: str = "", value: Any = None) -> Notification:
+        ctx = self.context
+        n = Notification(
+            status=status, title=self.options.title or ctx.get("title", "") or "wxnotify",
+            started=self.started, ended=self.started + self.elapsed, host=ctx.get("host") or host_name(),
+            notebook=ctx.get("notebook", ""), execution_count=ctx.get("execution_count"),
+            output=self.tail.text(self.options.tail), value=safe_repr(value), traceback=tb,
+        )
+        return n.without_output() if self.options.no_output else n
+
+    def _ping_loop(self) -> None:
+        every = self.options.every or 0
+        while not self._stop_pings.wait(every):
+            ping = self.notification("running")
+            ping = replace(ping, ended=time.time(), output=self.tail.last_line() if not self.options.no_output else "",
+                           value="")
+            try:
+                self.submit(ping, "ping")
+            except Exception:
+                continue
