@@ -75,3 +75,29 @@ def _flush_at_exit() -> None:
     delivery = sys.modules.get("wxnotify_magic.delivery")
     if delivery is not None:
         delivery.flush_and_stop(timeout=5.0)
+
+
+def __getattr__(name: str) -> Any:
+    """``send``, ``notify`` and ``panel`` are imported on first use, keeping ``%load_ext`` light."""
+    if name in ("send", "notify"):
+        from . import api
+
+        return getattr(api, name)
+    if name == "panel":
+        from .panel import show
+
+        def panel() -> Any:
+            """Show the settings panel (``%wxnotify config``)."""
+            from IPython import get_ipython
+
+            from .settings import WxNotify
+
+            ip = get_ipython()
+            magics = _loaded.get(id(ip)) if ip is not None else None
+            return show(magics.settings if magics is not None else WxNotify())
+
+        return panel
+    raise AttributeError(f"module 'wxnotify_magic' has no attribute {name!r}")
+
+
+__all__ = ["load_ipython_extension", "notify", "panel", "send", "unload_ipython_extension"]

@@ -1,0 +1,68 @@
+"""Shared fixtures: a real inbox on loopback, an isolated WXNOTIFY_HOME, and a real IPython shell."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("IPYTHONDIR", tempfile.mkdtemp(prefix="wxnotify-ipython-"))
+for _name in ("WXNOTIFY_TO", "WXNOTIFY_API_BASE", "WXNOTIFY_HOME"):
+    os.environ.pop(_name, None)
+
+from wxnotify_magic import delivery  # noqa: E402
+from wxnotify_magic.inbox import Inbox  # noqa: E402
+
+# Obviously fake tokens: the inbox accepts any well-shaped value, and rejects those containing "bad".
+WX_TOKEN = "AT_test_token_0123456789abcdef"
+WX_UID = "UID_test_user_0001"
+WX_URL = f"wxpusher://{WX_TOKEN}/{WX_UID}"
+WECOM_KEY = "test-wecom-key-0123456789"
+SECRETS = (WX_TOKEN, WX_UID, WECOM_KEY)
+
+
+@pytest.fixture(scope="session")
+def inbox() -> Iterator[Inbox]:
+    with Inbox() as box:
+        yield box
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inbox: Inbox) -> Iterator[Path]:
+    """A fresh settings/state folder, endpoints pointed at the inbox, and a fresh sender."""
+    folder = tmp_path / "wxhome"
+    monkeypatch.setenv("WXNOTIFY_HOME", str(folder))
+    monkeypatch.setenv("WXNOTIFY_API_BASE", inbox.url)
+    monkeypatch.setenv("WXNOTIFY_TO", WX_URL)
+    inbox.clear()
+    delivery.reset_sender()
+    yield folder
+    delivery.reset_sender()
+    inbox.clear()
+
+
+@pytest.fixture(scope="session")
+def shell():  # type: ignore[no-untyped-def]
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    return start_ipython() or get_ipython()
+
+
+@pytest.fixture
+def ip(shell, home):  # type: ignore[no-untyped-def]
+    """The real in-process IPython shell with the extension loaded; unloaded and reset afterwards."""
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    yield shell
+    shell.run_line_magic("unload_ext", "wxnotify_magic")
+    shell.run_line_magic("reset", "-f")
+    shell.config.pop("WxNotify", None)  # %config writes into the shell's config too
+
+
+def assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text, "a secret leaked into output"

@@ -1,0 +1,295 @@
+"""The %%wxnotify cell contract, %wxsend and %wxnotify, run through a real IPython shell exactly as typed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import SECRETS, WECOM_KEY, WX_TOKEN, assert_no_secret
+
+
+def messages(inbox, n=1):  # type: ignore[no-untyped-def]
+    return inbox.wait_for(n, timeout=5)
+
+
+# -- the cell contract, one test per clause ---------------------------------------------------------------
+
+
+def test_output_is_shown_live_and_reaches_the_message(ip, inbox, capsys):
+    ip.user_ns["capsys"] = capsys
+    res = ip.run_cell("%%wxnotify\nprint('epoch 1 loss 0.5')\nseen_during_cell = capsys.readouterr().out")
+    assert res.success
+    assert "epoch 1 loss 0.5" in ip.user_ns["seen_during_cell"]  # printed through before the cell ended
+    assert "epoch 1 loss 0.5" in messages(inbox)[0]["content"]
+
+
+def test_last_value_is_out_and_underscore(ip, inbox):
+    res = ip.run_cell("%%wxnotify\nx = 6\nx * 7")
+    assert res.success and res.result == 42
+    assert ip.user_ns["_"] == 42
+    assert "42" in messages(inbox)[0]["content"]
+
+
+def test_names_land_in_the_user_namespace(ip, inbox):
+    ip.run_cell("%%wxnotify\nmodel_name = 'resnet'\ndef helper():\n    return 3").raise_error()
+    assert ip.user_ns["model_name"] == "resnet" and ip.user_ns["helper"]() == 3
+
+
+def test_top_level_await_works(ip, inbox):
+    res = ip.run_cell("%%wxnotify\nimport asyncio\nawait asyncio.sleep(0.01)\nawaited = 'yes'")
+    assert res.success, res.error_in_exec
+    assert ip.user_ns["awaited"] == "yes"
+    messages(inbox)
+
+
+def test_exception_propagates_with_one_clean_traceback(ip, inbox, capsys):
+    res = ip.run_cell("%%wxnotify\nprint('before')\nraise ValueError('bad batch')")
+    assert not res.success and isinstance(res.error_in_exec, ValueError)
+    out = capsys.readouterr()
+    shown = out.out + out.err
+    assert shown.count("Traceback (most recent call last)") == 1
+    assert "----> 3 raise ValueError('bad batch')" in shown  # points at the cell's own line 3
+    assert "wxnotify_magic" not in shown
+    msg = messages(inbox)[0]
+    assert "failed" in msg["title"] and "ValueError: bad batch" in msg["content"]
+    assert "wxnotify_magic" not in msg["content"] and "IPython/core" not in msg["content"]
+
+
+def test_keyboard_interrupt_is_reported_and_reraised(ip, inbox):
+    res = ip.run_cell("%%wxnotify\nraise KeyboardInterrupt")
+    assert isinstance(res.error_in_exec, KeyboardInterrupt)
+    assert "interrupted" in messages(inbox)[0]["title"]
+
+
+def test_progress_bars_collapse_to_their_final_state(ip, inbox):
+    cell = "%%wxnotify\nimport sys\nfor i in range(101):\n    sys.stdout.write(f'\\rprogress {i}%')\nprint()\nprint('done')"
+    ip.run_cell(cell).raise_error()
+    content = messages(inbox)[0]["content"]
+    assert "progress 100%" in content and "progress 99%" not in content and "done" in content
+
+
+def test_tail_keeps_the_last_lines(ip, inbox):
+    ip.run_cell("%%wxnotify --tail 3\nfor i in range(1000):\n    print('line', i)").raise_error()
+    content = messages(inbox)[0]["content"]
+    assert "line 999" in content and "line 997" in content and "line 996" not in content
+
+
+def test_title_defaults_to_the_first_comment_line(ip, inbox):
+    ip.run_cell("%%wxnotify\n# train resnet50 on imagenet\npass").raise_error()
+    assert "train resnet50 on imagenet" in messages(inbox)[0]["title"]
+
+
+def test_title_option(ip, inbox):
+    ip.run_cell('%%wxnotify -t "nightly eval"\npass').raise_error()
+    assert "nightly eval" in messages(inbox)[0]["title"]
+
+
+def test_message_facts(ip, inbox):
+    ip.run_cell("%%wxnotify\nimport time\ntime.sleep(0.05)").raise_error()
+    content = messages(inbox)[0]["content"]
+    for fact in ("Status", "Duration", "Started", "Ended", "Host"):
+        assert fact in content
+
+
+def test_notebook_name_from_session(ip, inbox):
+    ip.user_ns["__session__"] = "/home/me/experiments/train.ipynb"
+    ip.run_cell("%%wxnotify\npass").raise_error()
+    assert "train.ipynb" in messages(inbox)[0]["content"]
+
+
+# -- options -----------------------------------------------------------------------------------------------
+
+
+def test_after_skips_short_cells(ip, inbox):
+    ip.run_cell("%%wxnotify --after 1h\nx = 1").raise_error()
+    time.sleep(0.3)
+    assert inbox.messages == []
+
+
+def test_after_still_reports_failures(ip, inbox):
+    ip.run_cell("%%wxnotify --after 1h\n1/0")
+    assert "ZeroDivisionError" in messages(inbox)[0]["content"]
+
+
+def test_on_failure_only(ip, inbox):
+    ip.run_cell("%%wxnotify --on failure\nx = 1").raise_error()
+    time.sleep(0.3)
+    assert inbox.messages == []
+    ip.run_cell("%%wxnotify --on failure\n1/0")
+    assert len(messages(inbox)) == 1
+
+
+def test_no_output_leaves_output_and_value_out(ip, inbox):
+    ip.run_cell("%%wxnotify --no-output\nprint('secret-ish output')\n'the value'").raise_error()
+    content = messages(inbox)[0]["content"]
+    assert "secret-ish output" not in content and "the value" not in content
+
+
+def test_quiet_prints_no_status_line(ip, inbox, capsys):
+    ip.run_cell("%%wxnotify --quiet\nx = 1").raise_error()
+    messages(inbox)
+    assert "wxnotify:" not in capsys.readouterr().out
+
+
+def test_status_line_after_the_cell(ip, inbox, capsys):
+    ip.run_cell("%%wxnotify\nx = 1").raise_error()
+    assert "wxnotify: sent to WeChat via WxPusher" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("line,problem", [
+    ("--bogus", "unrecognized arguments"),
+    ("--after 5x", "not a duration"),
+    ("--on sometimes", "invalid choice"),
+    ("--tail -1", "--tail"),
+])
+def test_bad_options_raise_usage_error_before_the_body_runs(ip, inbox, capsys, line, problem):
+    res = ip.run_cell(f"%%wxnotify {line}\nran_body = True")
+    assert not res.success and type(res.error_in_exec).__name__ == "UsageError"
+    assert problem in str(res.error_in_exec)
+    assert "ran_body" not in ip.user_ns
+    assert inbox.messages == []
+
+
+def test_malformed_destination_names_the_problem_without_the_secret(ip, inbox):
+    res = ip.run_cell(f"%%wxnotify --to wxpusher://XX_{WX_TOKEN}/UID_a\nran_body = True")
+    text = str(res.error_in_exec)
+    assert "App token" in text and WX_TOKEN not in text and "ran_body" not in ip.user_ns
+
+
+def test_unknown_scheme_and_unknown_name(ip, inbox):
+    res = ip.run_cell("%%wxnotify --to telegram://abc\npass")
+    assert "unknown destination type telegram://" in str(res.error_in_exec)
+    res = ip.run_cell("%%wxnotify --to team\npass")
+    assert "unknown destination name 'team'" in str(res.error_in_exec)
+
+
+def test_no_destination_says_how_to_set_one(ip, inbox, monkeypatch):
+    monkeypatch.delenv("WXNOTIFY_TO")
+    res = ip.run_cell("%%wxnotify\nran_body = True")
+    assert "no destination configured" in str(res.error_in_exec) and "WXNOTIFY_TO" in str(res.error_in_exec)
+    assert "ran_body" not in ip.user_ns
+
+
+def test_to_option_and_wecom_webhook_url(ip, inbox):
+    url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"
+    ip.run_cell(f"%%wxnotify --to {url}\npass").raise_error()
+    msg = messages(inbox)[0]
+    assert msg["service"] == "wecombot" and msg["query"]["key"] in (WECOM_KEY, [WECOM_KEY])
+
+
+def test_named_destinations_from_config(ip, inbox):
+    ip.run_cell(f"%config WxNotify.destinations = {{'team': 'wecombot://{WECOM_KEY}'}}").raise_error()
+    ip.run_cell("%%wxnotify --to team\npass").raise_error()
+    assert messages(inbox)[0]["service"] == "wecombot"
+
+
+def test_two_destinations_at_once(ip, inbox):
+    ip.run_cell(f"%%wxnotify --to wecombot://{WECOM_KEY} --to wxpusher://{WX_TOKEN}/UID_test_2\npass").raise_error()
+    assert sorted(m["service"] for m in messages(inbox, 2)) == ["wecombot", "wxpusher"]
+
+
+# -- delivery never breaks the cell -----------------------------------------------------------------------
+
+
+def test_rejected_token_is_one_line_and_cell_still_succeeds(ip, inbox, capsys):
+    ip.run_cell("%config WxNotify.to = ['wxpusher://AT_test_bad_token_000000/UID_test_1']").raise_error()
+    res = ip.run_cell("%%wxnotify\nvalue = 7\nvalue")
+    assert res.success and res.result == 7
+    err = capsys.readouterr().err
+    assert "failed" in err and "WxPusher" in err and "code 1001" in err and "AT_test_bad" not in err
+
+
+def test_slow_service_holds_the_cell_no_longer_than_wait(ip, inbox, capsys):
+    ip.run_cell("%config WxNotify.wait = 0.3").raise_error()
+    inbox.add_fault("delay", seconds=2.0)
+    started = time.monotonic()
+    res = ip.run_cell("%%wxnotify\nx = 1")
+    took = time.monotonic() - started
+    assert res.success and took < 1.5
+    assert "still sending in the background" in capsys.readouterr().out
+    assert len(messages(inbox)) == 1  # it still arrives
+
+
+def test_unreachable_service_does_not_break_the_cell(ip, inbox, monkeypatch, capsys):
+    monkeypatch.setenv("WXNOTIFY_API_BASE", "http://127.0.0.1:9")  # nothing listens on the discard port
+    ip.run_cell("%config WxNotify.wait = 0.5").raise_error()
+    res = ip.run_cell("%%wxnotify\nx = 1")
+    assert res.success
+    out = capsys.readouterr()
+    assert "still sending in the background" in out.out and "connection" in out.out
+
+
+# -- %wxsend and %wxnotify ------------------------------------------------------------------------------
+
+
+def test_wxsend_expands_expressions(ip, inbox):
+    ip.user_ns.update(acc=0.93, step=500)
+    ip.run_cell("%wxsend -t eval accuracy is {round(acc * 100)}% at $step").raise_error()
+    msg = messages(inbox)[0]
+    assert "eval" in msg["title"] and "accuracy is 93% at 500" in msg["content"]
+
+
+def test_wxsend_keeps_apostrophes_and_needs_text(ip, inbox):
+    ip.run_cell("%wxsend it's done").raise_error()
+    assert "it's done" in messages(inbox)[0]["content"]
+    res = ip.run_cell("%wxsend")
+    assert "nothing to send" in str(res.error_in_exec)
+
+
+def test_status_history_and_unknown_command(ip, inbox, capsys):
+    ip.run_cell("%wxsend hello").raise_error()
+    ip.run_cell("%wxnotify").raise_error()
+    ip.run_cell("%wxnotify history 5").raise_error()
+    out = capsys.readouterr().out
+    assert "[WxPusher] today 1 sent" in out and "delivered" in out
+    assert_no_secret(out)
+    res = ip.run_cell("%wxnotify frobnicate")
+    assert "unknown command" in str(res.error_in_exec)
+
+
+def test_no_secret_in_any_output(ip, inbox, capsys):
+    ip.run_cell(f"%config WxNotify.destinations = {{'team': 'wecombot://{WECOM_KEY}'}}").raise_error()
+    for cell in ("%%wxnotify\nprint(1)", "%%wxnotify --to team\n1/0", "%wxsend hi", "%wxnotify",
+                 "%wxnotify history", "%wxnotify config"):
+        ip.run_cell(cell)
+    out = capsys.readouterr()
+    assert_no_secret(out.out, out.err)
+
+
+def test_unload_removes_everything(shell, home):
+    before_cleanup = list(shell.input_transformers_cleanup)
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    shell.run_cell("%wxsend hi")
+    shell.run_line_magic("unload_ext", "wxnotify_magic")
+    assert "wxnotify" not in shell.magics_manager.magics["cell"]
+    assert "wxsend" not in shell.magics_manager.magics["line"]
+    assert shell.input_transformers_cleanup == before_cleanup
+    callbacks = shell.events.callbacks["pre_run_cell"] + shell.events.callbacks["post_run_cell"]
+    assert not any("wxnotify" in getattr(cb, "__module__", "") for cb in callbacks)
+    import threading
+
+    assert not [t for t in threading.enumerate() if t.name in ("wxnotify-sender", "wxnotify-ping")]
+
+
+def test_direct_run_cell_magic_path(ip, inbox):
+    value = ip.run_cell_magic("wxnotify", "-t direct", "y = 2\ny + 3")
+    assert value == 5 and ip.user_ns["y"] == 2
+    with pytest.raises(ZeroDivisionError):
+        ip.run_cell_magic("wxnotify", "", "1/0")
+    titles = [m["title"] for m in messages(inbox, 2)]
+    assert any("direct" in t for t in titles) and any("failed" in t for t in titles)
+
+
+def test_load_ext_imports_neither_requests_nor_ipywidgets(tmp_path):
+    code = ("from IPython.testing.globalipapp import start_ipython; ip = start_ipython(); "
+            "import sys; ip.run_line_magic('load_ext', 'wxnotify_magic'); "
+            "print(sorted(m for m in ('requests', 'ipywidgets') if m in sys.modules))")
+    env = {"IPYTHONDIR": str(tmp_path), "WXNOTIFY_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
+
+
+def test_secrets_constant_is_used():
+    assert len(SECRETS) == 3
