@@ -64,7 +64,8 @@ def test_keyboard_interrupt_is_reported_and_reraised(ip, inbox):
 
 
 def test_progress_bars_collapse_to_their_final_state(ip, inbox):
-    cell = "%%wxnotify\nimport sys\nfor i in range(101):\n    sys.stdout.write(f'\\rprogress {i}%')\nprint()\nprint('done')"
+    cell = ("%%wxnotify\nimport sys\nfor i in range(101):\n    sys.stdout.write(f'\\rprogress {i}%')\n"
+            "print()\nprint('done')")
     ip.run_cell(cell).raise_error()
     content = messages(inbox)[0]["content"]
     assert "progress 100%" in content and "progress 99%" not in content and "done" in content

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,7 +97,6 @@ class Sender:
         self._transport = transport
         self.quotas = quotas
         self.clock = clock
-        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._wake = threading.Condition()
         self._tickets: dict[int, Ticket] = {}
         self._thread: threading.Thread | None = None

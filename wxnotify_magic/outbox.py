@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     parts_done INTEGER NOT NULL DEFAULT 0,
     next_try REAL NOT NULL,
     lease_until REAL NOT NULL DEFAULT 0,
+    owner TEXT NOT NULL DEFAULT '',
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_try);
@@ -60,7 +62,7 @@ class Item:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Item:
-        data = {k: row[k] for k in row.keys() if k != "lease_until"}  # noqa: SIM118
+        data = {k: row[k] for k in row.keys() if k not in ("lease_until", "owner")}  # noqa: SIM118
         data["notification"] = json.loads(data["notification"])
         return cls(**data)
 
@@ -111,16 +113,16 @@ class Outbox:
                  json.dumps(notification, ensure_ascii=False), now))
             return int(cur.lastrowid or 0)
 
-    def claim(self, owner_lease: float, now: float | None = None, limit: int = 20) -> list[Item]:
-        """Take due items (pending, or 'sending' whose sender died) for ``owner_lease`` seconds."""
+    def claim(self, lease: float, now: float | None = None, limit: int = 20) -> list[Item]:
+        """Take due items for ``lease`` seconds: pending ones, and 'sending' ones whose sender died."""
         now = time.time() if now is None else now
         with self._tx() as db:
             rows = db.execute(
-                "SELECT * FROM outbox WHERE (status='pending' AND next_try<=?) OR "
-                "(status='sending' AND lease_until<?) ORDER BY next_try, id LIMIT ?", (now, now, limit)).fetchall()
-            ids = [r["id"] for r in rows]
-            db.executemany("UPDATE outbox SET status='sending', lease_until=?, updated=? WHERE id=?",
-                           [(now + owner_lease, now, i) for i in ids])
+                "SELECT * FROM outbox WHERE (status='pending' AND next_try<=?) OR status='sending' "
+                "ORDER BY next_try, id LIMIT ?", (now, limit)).fetchall()
+            rows = [r for r in rows if r["status"] == "pending" or r["lease_until"] < now or _dead(r["owner"])]
+            db.executemany("UPDATE outbox SET status='sending', lease_until=?, owner=?, updated=? WHERE id=?",
+                           [(now + lease, _me(), now, r["id"]) for r in rows])
         return [Item.from_row(r) for r in rows]
 
     def update(self, item_id: int, **fields: Any) -> None:
@@ -143,10 +145,11 @@ class Outbox:
         return int(self._db().execute("SELECT COUNT(*) FROM outbox WHERE status=?", (status,)).fetchone()[0])
 
     def next_due(self) -> float | None:
-        row = self._db().execute(
-            "SELECT MIN(CASE status WHEN 'pending' THEN next_try ELSE lease_until END) FROM outbox "
-            "WHERE status IN ('pending','sending')").fetchone()
-        return row[0]
+        rows = self._db().execute(
+            "SELECT status, next_try, lease_until, owner FROM outbox WHERE status IN ('pending','sending')")
+        times = [r["next_try"] if r["status"] == "pending" else (0.0 if _dead(r["owner"]) else r["lease_until"])
+                 for r in rows.fetchall()]
+        return min(times) if times else None
 
     def requeue_failed(self, now: float | None = None) -> int:
         """Put failed items back in the queue (``%wxnotify retry``)."""
@@ -173,6 +176,24 @@ class Outbox:
     def prune(self, older_than: float) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM calls WHERE ts<?", (older_than,))
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead(owner: str) -> bool:
+    """True when ``owner`` (host:pid) is a process on this host that no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class _Tx:

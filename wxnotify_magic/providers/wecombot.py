@@ -18,7 +18,7 @@ TRANSIENT = {45009, -1}
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     """Plain text when it fits 2048 bytes; markdown_v2 (code blocks, 4096 bytes) when it is longer."""
-    text = render(n, "text", TEXT_LIMIT + 1, "bytes")
+    text = render(n, "text", 4 * MARKDOWN_LIMIT, "bytes")  # uncut when short: does it fit a text message?
     url = f"{ENDPOINT}?key={dest.values['key']}"
     if measure(text, "bytes") <= TEXT_LIMIT:
         return [HttpRequest("POST", url, json={"msgtype": "text", "text": {"content": text}})]
