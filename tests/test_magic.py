@@ -84,7 +84,7 @@ def test_title_defaults_to_the_first_comment_line(ip, inbox):
 
 def test_title_option(ip, inbox):
     ip.run_cell('%%wxnotify -t "nightly eval"\npass').raise_error()
-    assert "nightly eval" in messages(inbox)[0]["title"]
+    assert messages(inbox)[0]["title"].startswith("✅ nightly eval finished")
 
 
 def test_message_facts(ip, inbox):

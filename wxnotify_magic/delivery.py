@@ -122,7 +122,7 @@ class Sender:
             fallback = (fallbacks or {}).get(dest.name)
             ids.append(self.outbox.add(provider=dest.provider, dest_key=dest.key, dest_label=dest.redacted,
                                        dest_url=dest.url, notification=notification.to_dict(), kind=kind,
-                                       fallback_url=fallback.url if fallback else ""))
+                                       fallback_url=fallback.url if fallback else "", now=self.clock()))
         ticket = Ticket(ids)
         for i, dest in zip(ids, destinations, strict=True):
             self._tickets[i] = ticket
@@ -289,7 +289,8 @@ class Sender:
             return
         ticket = self._tickets.get(item.id)
         new_id = self.outbox.add(provider=fallback.provider, dest_key=fallback.key, dest_label=fallback.redacted,
-                                 dest_url=fallback.url, notification=item.notification, kind=item.kind)
+                                 dest_url=fallback.url, notification=item.notification, kind=item.kind,
+                                 now=self.clock())
         if ticket is not None:
             ticket.ids.append(new_id)
             ticket.results[new_id] = Result(fallback.redacted, fallback.provider, "pending", f"fallback ({why})")

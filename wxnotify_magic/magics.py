@@ -78,7 +78,8 @@ class WxNotifyMagics(Magics):
         tail = s.tail if args.tail is None else args.tail
         if tail < 0:
             raise UsageError("%%wxnotify: --tail must be 0 or more")
-        options = WatchOptions(title=args.title or "", after=after, on=args.on or s.on, to=args.to or [],
+        options = WatchOptions(title=_unquote(args.title or ""), after=after, on=args.on or s.on,
+                               to=[_unquote(t) for t in args.to or []],
                                tail=tail, every=every, no_output=args.no_output, quiet=args.quiet or s.quiet)
         return options, self._destinations(options.to, "%%wxnotify")
 
@@ -240,7 +241,7 @@ class WxNotifyMagics(Magics):
             m = SEND_OPTION.match(rest)
             if not m:
                 break
-            value = m.group(2).strip("\"'") if m.group(2)[:1] in "\"'" else m.group(2)
+            value = _unquote(m.group(2))
             if m.group(1) == "--to":
                 to.append(value)
             else:
@@ -263,6 +264,13 @@ class WxNotifyMagics(Magics):
         from . import control
 
         return control.run(self, line)
+
+
+def _unquote(text: str) -> str:
+    """IPython keeps the quotes of quoted magic arguments: ``-t 'my run'`` -> ``my run``."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 def _host() -> str:

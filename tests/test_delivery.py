@@ -1,0 +1,272 @@
+"""Delivery: outbox before sending, retries, permanent errors, pacing, quotas, fallbacks, and crash recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from conftest import WECOM_KEY, WX_TOKEN
+
+from wxnotify_magic.delivery import Sender, backoff, pacing_wait
+from wxnotify_magic.message import Notification
+from wxnotify_magic.outbox import Outbox
+from wxnotify_magic.providers import parse_destination
+
+PP_TOKEN = "test0123456789abcdef0123456789ab"
+URLS = {
+    "wxpusher": f"wxpusher://{WX_TOKEN}/UID_test_a",
+    "wxpusher-spt": "wxpusher://SPT_test_a",
+    "pushplus": f"pushplus://{PP_TOKEN}",
+    "serverchan": "schan://SCTtest123abc",
+    "wecombot": f"wecombot://{WECOM_KEY}",
+}
+INBOX_SERVICE = {"wxpusher-spt": "wxpusher-spt", "serverchan": "serverchan"}
+BUSINESS_ERROR = {"wxpusher": 1001, "wxpusher-spt": 1001, "pushplus": 903, "serverchan": 40001, "wecombot": 93000}
+
+
+class Clock:
+    """A simulated clock, so retries and pacing need no sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sender(home, clock):  # type: ignore[no-untyped-def]
+    s = Sender(Outbox(home / "outbox.sqlite3"), clock=clock)
+    s.start = lambda: None  # type: ignore[method-assign]  # tests drive run_once() themselves
+    yield s
+    s.outbox.close()
+
+
+def note(title: str = "job") -> Notification:
+    return Notification(status="success", title=title, started=time.time() - 3, ended=time.time(), text="ok")
+
+
+def submit(sender, name, title="job"):  # type: ignore[no-untyped-def]
+    return sender.submit(note(title), [parse_destination(URLS[name])])
+
+
+def drain(sender, clock, rounds=8):  # type: ignore[no-untyped-def]
+    for _ in range(rounds):
+        sender.run_once()
+        due = sender.outbox.next_due()
+        if due is None:
+            return
+        clock.now = max(clock.now, due)
+
+
+def test_written_to_the_outbox_before_any_attempt(sender, inbox):
+    ticket = submit(sender, "wxpusher")
+    (item,) = sender.outbox.items()
+    assert item.status == "pending" and inbox.messages == [] and item.id in ticket.ids
+    assert WX_TOKEN not in repr(item)
+
+
+def test_outbox_file_is_owner_only(sender):
+    assert oct(sender.outbox.path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("provider", sorted(URLS))
+@pytest.mark.parametrize("fault,params", [
+    ("delay", {"seconds": 0.2}), ("status", {"status": 500}), ("status", {"status": 429, "retry_after": 30}),
+    ("drop", {}), ("malformed", {}),
+])
+def test_transient_faults_retry_until_delivered(sender, clock, inbox, provider, fault, params):
+    inbox.add_fault(fault, **params)
+    ticket = submit(sender, provider)
+    drain(sender, clock)
+    (item,) = sender.outbox.items()
+    assert item.status == "delivered", item.reason
+    assert ticket.finished and ticket.wait(0)[0].status == "delivered"
+    accepted = [m for m in inbox.messages if m["accepted"]]
+    assert len(accepted) == 1
+    if fault != "delay":
+        assert item.attempts == 1  # one failed attempt, then success
+
+
+def test_retry_after_is_honoured(sender, clock, inbox):
+    inbox.add_fault("status", status=429, retry_after=120)
+    submit(sender, "wecombot")
+    sender.run_once()
+    (item,) = sender.outbox.items()
+    assert item.status == "pending" and item.next_try >= clock.now + 119
+
+
+@pytest.mark.parametrize("provider", sorted(URLS))
+def test_business_errors_are_permanent_and_never_retried(sender, clock, inbox, provider):
+    inbox.add_fault("code", code=BUSINESS_ERROR[provider])
+    ticket = submit(sender, provider)
+    drain(sender, clock)
+    (item,) = sender.outbox.items()
+    assert item.status == "failed" and str(BUSINESS_ERROR[provider]) in item.reason
+    assert len(inbox.messages) == 1  # exactly one call: repeated bad calls get accounts banned
+    assert ticket.wait(0)[0].status == "failed"
+
+
+def test_gives_up_after_bounded_retries(sender, clock, inbox):
+    inbox.add_fault("status", status=503, count=20)
+    submit(sender, "wecombot")
+    drain(sender, clock, rounds=20)
+    (item,) = sender.outbox.items()
+    assert item.status == "failed" and "gave up" in item.reason and len(inbox.messages) == 6
+
+
+def test_backoff_grows_with_jitter():
+    lows = [backoff(n, lambda: 0.0) for n in range(1, 6)]
+    highs = [backoff(n, lambda: 1.0) for n in range(1, 6)]
+    assert lows == [1.0, 2.0, 4.0, 8.0, 16.0] and highs == [2.0, 4.0, 8.0, 16.0, 32.0]
+    assert backoff(30, lambda: 1.0) == 600.0
+
+
+def test_pacing_wait_keeps_every_window():
+    assert pacing_wait([], 100.0, [(20, 60.0)]) == 0
+    calls = [float(t) for t in range(20)]
+    assert pacing_wait(calls, 20.0, [(20, 60.0)]) == pytest.approx(40.0)
+    assert pacing_wait([99.5, 99.9], 100.0, [(2, 1.0)]) == pytest.approx(0.5)
+
+
+def test_wecom_is_paced_at_20_a_minute(sender, clock, inbox):
+    for i in range(25):
+        submit(sender, "wecombot", f"m{i}")
+    sender.run_once()
+    assert len(inbox.messages) == 20
+    clock.advance(61)
+    drain(sender, clock)
+    assert len(inbox.messages) == 25
+
+
+def test_daily_quota_holds_and_warns(sender, clock, inbox):
+    sender.quotas = lambda: {"serverchan": 3}
+    tickets = [submit(sender, "serverchan", f"job {i}") for i in range(4)]
+    for _ in range(4):
+        sender.run_once()
+        clock.advance(2)
+    assert len(inbox.messages) == 3
+    notes = [r.note for t in tickets for r in t.wait(0) if r.note]
+    assert notes == ["ServerChan daily quota nearly used: 3 of 3 today"]
+    held = [i for i in sender.outbox.items() if i.status == "pending"]
+    assert len(held) == 1 and "daily quota" in held[0].reason
+
+
+def test_pushplus_same_content_at_most_3_an_hour(sender, clock, inbox):
+    for _ in range(4):
+        submit(sender, "pushplus", "same")
+        sender.run_once()
+        clock.advance(61)
+    assert len(inbox.messages) == 3
+    pending = sender.outbox.items("pending")
+    assert len(pending) == 1 and pending[0].next_try > clock.now + 3000
+
+
+def test_fallback_takes_over_after_a_permanent_failure(sender, clock, inbox):
+    bad = parse_destination("wxpusher://AT_test_bad_token/UID_test_a", name="me")
+    team = parse_destination(URLS["wecombot"], name="team")
+    ticket = sender.submit(note(), [bad], fallbacks={"me": team})
+    drain(sender, clock)
+    results = ticket.wait(0)
+    assert [r.status for r in results] == ["failed", "delivered"]
+    assert [m["service"] for m in inbox.messages] == ["wxpusher", "wecombot"]
+
+
+def test_progress_pings_keep_only_the_newest(sender, clock, inbox):
+    dest = parse_destination(URLS["wecombot"])
+    for i in range(3):
+        sender.submit(Notification(status="running", title=f"ping {i}"), [dest], kind="ping")
+    drain(sender, clock)
+    assert [m["content"].splitlines()[0] for m in inbox.messages] == ["⏳ ping 2 still running"]
+
+
+def test_retry_requeues_failed_items(sender, clock, inbox):
+    inbox.add_fault("code", code=93000)
+    submit(sender, "wecombot")
+    drain(sender, clock)
+    assert sender.outbox.count("failed") == 1
+    assert sender.outbox.requeue_failed(now=clock.now) == 1
+    drain(sender, clock)
+    assert sender.outbox.count("delivered") == 1
+
+
+def test_two_kernels_share_the_outbox_without_double_sends(home, inbox):
+    """Several processes drain one outbox at once: every item is delivered exactly once."""
+    path = home / "outbox.sqlite3"
+    box = Outbox(path)
+    for i in range(30):
+        dest = parse_destination(f"wxpusher://{WX_TOKEN}/UID_test_{i}")
+        box.add(provider=dest.provider, dest_key=f"k{i}", dest_label=dest.redacted, dest_url=dest.url,
+                notification=note(f"n{i}").to_dict())
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from wxnotify_magic.delivery import Sender
+        from wxnotify_magic.outbox import Outbox
+        s = Sender(Outbox(Path({str(path)!r})))
+        while s.run_once():
+            pass
+    """)
+    env = {**os.environ, "WXNOTIFY_API_BASE": inbox.url}
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(3)]
+    assert all(p.wait(60) == 0 for p in procs)
+    titles = sorted(m["title"] for m in inbox.messages)
+    assert len(titles) == 30 and len(set(titles)) == 30
+    assert box.count("delivered") == 30
+
+
+def test_kernel_killed_mid_send_delivers_after_restart(home, inbox, tmp_path):
+    """A kernel dies while the service is answering; the next load of the extension delivers it."""
+    env = {**os.environ, "WXNOTIFY_API_BASE": inbox.url, "IPYTHONDIR": str(tmp_path / "ipy")}
+    inbox.add_fault("delay", seconds=3.0)
+    first = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import time
+        from IPython.testing.globalipapp import start_ipython
+        ip = start_ipython()
+        ip.run_line_magic("load_ext", "wxnotify_magic")
+        ip.run_cell("%config WxNotify.wait = 0.1")
+        ip.run_cell("%%wxnotify -t 'six hour training'\\nx = 1")
+        time.sleep(60)
+    """)], env=env, stdout=subprocess.DEVNULL)
+    db = home / "outbox.sqlite3"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if db.exists() and _statuses(db) == ["sending"]:
+            break
+        time.sleep(0.05)
+    assert _statuses(db) == ["sending"]
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    inbox.clear()
+    second = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import time, sqlite3, os
+        from IPython.testing.globalipapp import start_ipython
+        ip = start_ipython()
+        ip.run_line_magic("load_ext", "wxnotify_magic")   # resumes what the dead kernel left
+        db = os.path.join(os.environ["WXNOTIFY_HOME"], "outbox.sqlite3")
+        for _ in range(200):
+            if [r[0] for r in sqlite3.connect(db).execute("SELECT status FROM outbox")] == ["delivered"]:
+                break
+            time.sleep(0.05)
+    """)], env=env, timeout=60, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert _statuses(db) == ["delivered"]
+    assert [m["title"] for m in inbox.messages if m["accepted"]] == ["✅ six hour training finished in 0.00 s"]
+
+
+def _statuses(db) -> list[str]:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(db) as con:
+        return [r[0] for r in con.execute("SELECT status FROM outbox ORDER BY id")]
