@@ -1,0 +1,187 @@
+"""`make bench`: overhead, throughput, memory, import cost, delivery latency and pacing, measured in one run.
+
+Figures are compared as ratios within this run (machines are noisy); nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from wxnotify_magic.inbox import Inbox
+
+HOME = tempfile.mkdtemp(prefix="wxnotify-bench-")
+ENV = {**os.environ, "WXNOTIFY_HOME": HOME, "IPYTHONDIR": os.path.join(HOME, "ipython"),
+       "WXNOTIFY_TO": "wxpusher://AT_test_bench_token/UID_test_bench"}
+
+
+def child(code: str, extra_env: dict[str, str] | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter; it prints one JSON line last."""
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env={**ENV, **(extra_env or {})},
+                         capture_output=True, text=True, timeout=900)
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+SHELL = """
+import io, json, os, sys, time, statistics, contextlib
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+ip.run_line_magic("load_ext", "wxnotify_magic")
+def timed(cell, n):
+    times = []
+    with contextlib.redirect_stdout(io.StringIO()) as sink:
+        for _ in range(n):
+            t = time.perf_counter(); ip.run_cell(cell); times.append(time.perf_counter() - t)
+            sink.seek(0); sink.truncate()
+    return statistics.median(times)
+"""
+
+
+def overhead() -> dict:
+    return child(SHELL + """
+n = 2000
+for cell in ("x = 1",) * 200: ip.run_cell(cell)  # warm up
+res = {"bare": timed("x = 1", n), "time": timed("%%time\\nx = 1", n),
+       "wxnotify": timed("%%wxnotify --after 1h\\nx = 1", n), "n": n}
+print(json.dumps(res))
+""")
+
+
+def million_lines(lines: int, magic: bool) -> dict:
+    head = "%%wxnotify --after 1h\n" if magic else ""
+    return child(SHELL + f"""
+import resource
+sys.stdout = open(os.devnull, "w")
+ip.run_cell({head!r} + "for i in range(1000): print('warm', i)")
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.perf_counter()
+ip.run_cell({head!r} + "for i in range({lines}): print('line', i)")
+took = time.perf_counter() - t
+rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+sys.stdout = sys.__stdout__
+print(json.dumps({{"seconds": took, "peak_growth_kb": rss1 - rss0}}))
+""")
+
+
+def load_ext_cost() -> dict:
+    runs = [child("""
+import json, sys, time
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+t = time.perf_counter(); ip.run_line_magic("load_ext", "wxnotify_magic"); took = time.perf_counter() - t
+print(json.dumps({"seconds": took, "heavy": sorted(m for m in ("requests", "ipywidgets") if m in sys.modules)}))
+""") for _ in range(7)]
+    return {"median": statistics.median(r["seconds"] for r in runs), "heavy": runs[0]["heavy"]}
+
+
+def slow_service(inbox: Inbox) -> dict:
+    inbox.clear()
+    inbox.add_fault("delay", seconds=5.0)
+    return child(SHELL + """
+ip.run_cell("%config WxNotify.wait = 1.0")
+t = time.perf_counter(); ip.run_cell("%%wxnotify\\nx = 1"); took = time.perf_counter() - t
+print(json.dumps({"cell_seconds": took, "wait": 1.0}))
+""", {"WXNOTIFY_API_BASE": inbox.url})
+
+
+def latency(inbox: Inbox) -> dict:
+    inbox.clear()
+    return child(f"""
+import json, statistics, time, os
+from wxnotify_magic import delivery
+from wxnotify_magic.message import Notification
+from wxnotify_magic.providers import parse_destination
+from wxnotify_magic.inbox import Inbox
+import requests
+sender = delivery.get_sender()
+lat = []
+def received(n):
+    while True:
+        r = requests.get({inbox.url!r} + "/_inbox/messages").json()
+        if len(r) >= n: return r[n - 1]["time"]
+        time.sleep(0.0005)
+for i in range(200):
+    dest = parse_destination(f"wxpusher://AT_test_bench_token/UID_test_{{i}}")  # own pacing key each
+    t = time.time(); ticket = sender.submit(Notification(title=f"n{{i}}", text="x"), [dest]); ticket.wait(5)
+    lat.append(received(i + 1) - t)
+lat.sort()
+sdk = []
+from wxpusher import wxpusher as sdkmod
+sdkmod.BASEURL = {inbox.url!r} + "/api"
+for i in range(200):
+    t = time.time(); sdkmod.WxPusher.send_message("x", uids=["UID_test_sdk"], token="AT_test_bench_token")
+    sdk.append(received(200 + i + 1) - t)
+sdk.sort()
+q = lambda xs, p: xs[int(p * (len(xs) - 1))] * 1000
+print(json.dumps({{"ours_median_ms": q(lat, .5), "ours_p95_ms": q(lat, .95),
+                   "sdk_median_ms": q(sdk, .5), "sdk_p95_ms": q(sdk, .95)}}))
+""", {"WXNOTIFY_API_BASE": inbox.url})
+
+
+def pacing(inbox: Inbox) -> dict:
+    inbox.clear()
+    from wxnotify_magic.delivery import Sender
+    from wxnotify_magic.message import Notification
+    from wxnotify_magic.outbox import Outbox
+    from wxnotify_magic.providers import parse_destination
+
+    os.environ["WXNOTIFY_API_BASE"] = inbox.url
+    clock = [time.time()]
+    sender = Sender(Outbox(Path(HOME) / "pacing.sqlite3"), clock=lambda: clock[0])
+    sender.start = lambda: None  # type: ignore[method-assign]  # driven by hand on a simulated clock
+    dest = parse_destination("wecombot://test-bench-key")
+    t0 = time.perf_counter()
+    for i in range(1000):
+        sender.submit(Notification(title=f"n{i}", text="x"), [dest])
+    while True:
+        sender.run_once()
+        due = sender.outbox.next_due()
+        if due is None:
+            break
+        clock[0] = max(clock[0], due)
+    calls = sender.outbox.calls_since(dest.key, 0)
+    worst = max(sum(1 for t in calls[i:] if t < start + 60) for i, start in enumerate(calls))
+    return {"delivered": sender.outbox.count("delivered"), "received": len(inbox.messages),
+            "max_per_60s": worst, "simulated_minutes": (calls[-1] - calls[0]) / 60,
+            "wall_seconds": time.perf_counter() - t0}
+
+
+def main() -> None:
+    with Inbox() as inbox:
+        o = overhead()
+        print(f"%%wxnotify overhead, median of {o['n']} trivial cells: bare {o['bare'] * 1e6:.0f} µs, "
+              f"%%time {o['time'] * 1e6:.0f} µs, %%wxnotify --after 1h {o['wxnotify'] * 1e6:.0f} µs "
+              f"(ratio to %%time {o['wxnotify'] / o['time']:.2f})")
+        plain, magic = million_lines(1_000_000, False), million_lines(1_000_000, True)
+        small = million_lines(100_000, True)
+        print(f"1,000,000 printed lines: plain {plain['seconds']:.2f} s, with %%wxnotify {magic['seconds']:.2f} s "
+              f"(ratio {magic['seconds'] / plain['seconds']:.2f}); peak RSS growth with the magic: "
+              f"{small['peak_growth_kb']} KB for 100k lines, {magic['peak_growth_kb']} KB for 1M lines "
+              f"(plain cell: {plain['peak_growth_kb']} KB)")
+        load = load_ext_cost()
+        print(f"%load_ext wxnotify_magic: {load['median'] * 1000:.1f} ms median of 7 fresh processes; "
+              f"heavy modules imported: {load['heavy'] or 'none'}")
+        slow = slow_service(inbox)
+        print(f"service answering after 5 s, WxNotify.wait = {slow['wait']:.1f} s: the cell returned in "
+              f"{slow['cell_seconds']:.3f} s (wait + {(slow['cell_seconds'] - slow['wait']) * 1000:.0f} ms)")
+        lat = latency(inbox)
+        print(f"loopback latency, cell end -> inbox received, 200 sends: median {lat['ours_median_ms']:.1f} ms, "
+              f"p95 {lat['ours_p95_ms']:.1f} ms; official wxpusher SDK: median {lat['sdk_median_ms']:.1f} ms, "
+              f"p95 {lat['sdk_p95_ms']:.1f} ms")
+        p = pacing(inbox)
+        print(f"1,000 queued WeCom notifications paced at 20/min (simulated clock): {p['delivered']} delivered, "
+              f"{p['received']} received, at most {p['max_per_60s']} in any 60 s, over "
+              f"{p['simulated_minutes']:.0f} simulated minutes ({p['wall_seconds']:.1f} s wall)")
+
+
+if __name__ == "__main__":
+    main()

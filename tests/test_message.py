@@ -1,0 +1,162 @@
+"""Pure rendering: limits in characters and bytes, UTF-8, tracebacks, progress bars, durations."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wxnotify_magic.capture import Tail, collapse_carriage_returns
+from wxnotify_magic.durations import human_duration, parse_duration
+from wxnotify_magic.message import Notification, cut_traceback, measure, render, strip_ansi
+from wxnotify_magic.providers import PROVIDERS, parse_destination
+
+URLS = {
+    "wxpusher": "wxpusher://AT_test_token/UID_test_a",
+    "wxpusher-spt": "wxpusher://SPT_test_a",
+    "pushplus": "pushplus://test0123456789abcdef0123456789ab",
+    "serverchan": "schan://SCTtest123",
+    "wecombot": "wecombot://test-key",
+}
+CONTENT_FIELD = {"wxpusher": ("content", "chars"), "wxpusher-spt": ("content", "chars"),
+                 "pushplus": ("content", "chars"), "serverchan": ("desp", "bytes")}
+
+texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=3000)
+exception_lines = st.from_regex(r"[A-Z][a-zA-Z]{2,20}Error: [a-z0-9 ]{0,60}", fullmatch=True)
+
+
+def traceback_of(frames: int, exc_line: str) -> str:
+    body = "".join(f'  File "train.py", line {i}, in step_{i}\n    x = f(x)  # 模型 {i}\n' for i in range(frames))
+    return f"Traceback (most recent call last):\n{body}{exc_line}"
+
+
+notifications = st.builds(
+    Notification,
+    status=st.sampled_from(["success", "failed", "interrupted", "running", "message"]),
+    title=st.text(max_size=300),
+    text=texts,
+    output=texts,
+    value=texts,
+    traceback=st.builds(traceback_of, st.integers(0, 300), exception_lines),
+    host=st.text(max_size=50),
+    notebook=st.text(max_size=80),
+    started=st.floats(1e9, 2e9),
+    ended=st.floats(2e9, 2.1e9),
+)
+
+
+def provider_contents(n: Notification) -> dict[str, str]:
+    out = {}
+    for name, url in URLS.items():
+        dest = parse_destination(url)
+        (req, *_) = PROVIDERS[name].build(n, dest)
+        body = req.json
+        if name == "wecombot":
+            out[name] = body[body["msgtype"]]["content"]
+        else:
+            out[name] = body[CONTENT_FIELD[name][0]]
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(notifications)
+def test_provider_content_never_exceeds_its_limit_and_is_valid_utf8(n):
+    for name, content in provider_contents(n).items():
+        if name == "wecombot":
+            limit = 2048 if len(content.encode()) <= 2048 else 4096
+            assert measure(content, "bytes") <= limit
+        else:
+            field, unit = CONTENT_FIELD[name]
+            assert measure(content, unit) <= PROVIDERS[name].limit
+        assert content.encode("utf-8").decode("utf-8") == content
+
+
+@settings(max_examples=150, deadline=None)
+@given(notifications)
+def test_titles_fit_each_title_field(n):
+    for name, url in URLS.items():
+        dest = parse_destination(url)
+        (req, *_) = PROVIDERS[name].build(n, dest)
+        title = (req.json or {}).get("summary") or (req.json or {}).get("title") or ""
+        assert len(title) <= {"serverchan": 32, "pushplus": 100}.get(name, 100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(notifications.filter(lambda n: n.status == "failed"), st.sampled_from(["text", "markdown", "html"]),
+       st.sampled_from(["chars", "bytes"]), st.integers(600, 50000))
+def test_rendering_fits_any_limit_and_keeps_the_exception_line(n, fmt, unit, limit):
+    out = render(n, fmt, limit, unit)  # type: ignore[arg-type]
+    assert measure(out, unit) <= limit  # type: ignore[arg-type]
+    exc_line = n.traceback.rsplit("\n", 1)[-1]
+    shown = exc_line if fmt != "html" else exc_line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert shown in out
+
+
+@given(st.text(), st.integers(0, 400))
+def test_cut_traceback_keeps_last_line(exc, limit):
+    tb = traceback_of(50, "ValueError: " + exc.replace("\n", " ")[:40])
+    cut = cut_traceback(tb, max(limit, 200))
+    assert cut.endswith(tb.rsplit("\n", 1)[-1])
+
+
+def test_ansi_codes_are_stripped():
+    assert strip_ansi("\x1b[31mValueError\x1b[0m: x") == "ValueError: x"
+    n = Notification(status="failed", traceback="\x1b[0;31mTraceback\x1b[0m\nValueError: x")
+    assert "\x1b" not in render(n)
+
+
+def test_html_is_escaped_only_in_html():
+    n = Notification(status="message", title="<t>", text="a < b & <script>")
+    assert "&lt;script&gt;" in render(n, "html") and "<script>" not in render(n, "html")
+    assert "<script>" in render(n, "markdown")
+
+
+@pytest.mark.parametrize("raw,final", [
+    ("10%\r50%\r100%\n", "100%\n"),
+    ("a\r\nb", "a\nb"),
+    ("loss 1\rloss 2\rloss 3", "loss 3"),
+    ("plain", "plain"),
+])
+def test_carriage_returns_collapse(raw, final):
+    assert collapse_carriage_returns(raw) == final
+
+
+def test_tail_memory_is_bounded_whatever_is_written():
+    tail = Tail(lines=5, max_chars=1000)
+    for i in range(200_000):
+        tail.write(f"line {i}\n")
+    assert tail._size <= 2_000 + 20
+    assert tail.text() == "\n".join(f"line {i}" for i in range(199_995, 200_000))
+
+
+def test_tail_keeps_earlier_lines_through_a_long_progress_bar():
+    tail = Tail(lines=3, max_chars=300)
+    tail.write("loading data\n")
+    for i in range(10_000):
+        tail.write(f"\r{i / 100:.0f}%|{'#' * 20}|")
+    tail.write("\nfinished\n")
+    assert tail.text() == f"loading data\n100%|{'#' * 20}|\nfinished"
+
+
+@pytest.mark.parametrize("text,seconds", [("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400), ("1.5h", 5400),
+                                          ("2d", 172800), ("500ms", 0.5), (60, 60)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "abc", "5x", "-5", "1h30", "5m3"])
+def test_bad_durations(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_human_durations():
+    assert [human_duration(s) for s in (0.42, 12.3, 245, 5005, 200000)] == \
+        ["0.42 s", "12.3 s", "4m 05s", "1h 23m 25s", "2d 7h 33m"]
+
+
+def test_summary_line_fits_serverchan_title():
+    n = Notification(status="success", title="训练" * 40, started=0.0, ended=3725.0)
+    from wxnotify_magic.message import render_title
+
+    assert len(render_title(n, 32)) == 32 and render_title(n, 32).endswith("…")
