@@ -1,0 +1,239 @@
+"""The Python API: ``notify()`` as decorator and context manager in real scripts, and ``send()``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import WX_URL, assert_no_secret
+
+from wxnotify_magic.api import notify, send
+from wxnotify_magic.settings import NoDestinationError
+
+
+def script(tmp_path: Path, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` as a script named job.py, with the test's environment (inbox, home) plus ``env``."""
+    path = tmp_path / "job.py"
+    path.write_text("from wxnotify_magic.api import notify, send\n" + textwrap.dedent(code), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env}, cwd=tmp_path)
+    assert_no_secret(proc.stdout, proc.stderr)
+    return proc
+
+
+def summaries(inbox: Any) -> list[str]:
+    return [m["title"] for m in inbox.messages]
+
+
+# -- notify() in a script -------------------------------------------------------------------------------
+
+
+def test_decorator_sends_output_tail_duration_and_value(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        @notify(tail=2)
+        def train(epochs):
+            for i in range(1, epochs + 1):
+                print(f"epoch {i} loss {1 / i:.2f}")
+            return {"best": 0.33}
+
+        assert train(3) == {"best": 0.33}
+        print("after the job")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("epoch 1 loss 1.00\nepoch 2 loss 0.50\nepoch 3 loss 0.33\n")  # still shown
+    assert "wxnotify: sent to WeChat via WxPusher" in proc.stdout
+    [message] = inbox.messages
+    assert message["accepted"] and message["title"].startswith("✅ train finished in ")
+    content = message["content"]
+    assert "**Duration**" in content and "epoch 3 loss 0.33" in content and "epoch 1" not in content  # tail 2
+    assert "{'best': 0.33}" in content and "after the job" not in content
+
+
+def test_context_manager_failure_propagates_with_the_exception_line(home: Path, inbox: Any,
+                                                                    tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        with notify("crunch numbers"):
+            print("loading shard 7")
+            raise ValueError("bad row 1234")
+        print("not reached")
+    """)
+    assert proc.returncode == 1
+    assert "not reached" not in proc.stdout and "loading shard 7" in proc.stdout
+    assert proc.stderr.rstrip().endswith("ValueError: bad row 1234")  # the usual traceback, once, at the end
+    assert proc.stderr.count("Traceback") == 1 and "wxnotify_magic" not in proc.stderr
+    [message] = inbox.messages
+    assert message["title"].startswith("❌ crunch numbers failed in ")
+    content = message["content"]
+    assert "ValueError: bad row 1234" in content and "job.py" in content and "loading shard 7" in content
+    assert "wxnotify_magic" not in content  # no frames of this package
+
+
+def test_decorated_exception_reaches_the_caller_and_the_message(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        @notify
+        def step():
+            return 1 / 0
+
+        try:
+            step()
+        except ZeroDivisionError as exc:
+            print("caught", type(exc).__name__)
+    """)
+    assert proc.returncode == 0 and "caught ZeroDivisionError" in proc.stdout
+    [message] = inbox.messages
+    assert message["title"].startswith("❌ step failed")
+    assert "ZeroDivisionError: division by zero" in message["content"] and "1 / 0" in message["content"]
+
+
+def test_after_suppresses_short_jobs_but_not_failures(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        with notify("short", after="1h"):
+            print("quick")
+        try:
+            with notify("short failure", after="1h"):
+                raise KeyError("k")
+        except KeyError:
+            pass
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert [s.split(" in ")[0] for s in summaries(inbox)] == ["❌ short failure failed"]
+
+
+@pytest.mark.parametrize("rank_env", [{"RANK": "1"}, {"LOCAL_RANK": "3", "RANK": ""}])
+def test_other_ranks_send_failures_only(home: Path, inbox: Any, tmp_path: Path, rank_env: dict[str, str]) -> None:
+    proc = script(tmp_path, """
+        @notify
+        def fit():
+            print("rank done")
+
+        fit()
+        print(send("from every rank?").status)
+        with notify("everyone", all_ranks=True):
+            pass
+        with notify("sharded step"):
+            raise RuntimeError("NCCL timeout")
+    """, **rank_env)
+    assert proc.returncode == 1 and "RuntimeError: NCCL timeout" in proc.stderr
+    assert "skipped" in proc.stdout
+    rank = rank_env.get("RANK") or rank_env["LOCAL_RANK"]
+    got = summaries(inbox)
+    assert len(got) == 2 and got[0].startswith(f"✅ everyone [rank {rank}] finished")
+    assert got[1].startswith(f"❌ sharded step [rank {rank}] failed")
+
+
+def test_rank_zero_sends_everything(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        with notify("main rank"):
+            pass
+        print(send("hello").status)
+    """, RANK="0", LOCAL_RANK="0")
+    assert proc.returncode == 0 and "delivered" in proc.stdout
+    assert len(summaries(inbox)) == 2 and summaries(inbox)[0].startswith("✅ main rank finished")
+
+
+# -- notify() in process --------------------------------------------------------------------------------
+
+
+def test_delivery_failure_never_breaks_the_job(home: Path, inbox: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    inbox.add_fault("code", service="wxpusher", code=1002)
+
+    @notify(wait=5)
+    def job() -> int:
+        print("working")
+        return 7
+
+    assert job() == 7
+    captured = capsys.readouterr()
+    assert "working" in captured.out and "wxnotify: failed (wxpusher://AT_…" in captured.err
+    assert_no_secret(captured.out, captured.err)
+
+
+def test_unreachable_service_costs_at_most_the_wait(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WXNOTIFY_API_BASE", "http://127.0.0.1:9")  # nothing listens on the discard port
+    started = time.monotonic()
+    with notify("offline", wait=0.3):
+        pass
+    assert time.monotonic() - started < 2.0
+    assert "still sending in the background" in capsys.readouterr().out
+
+
+def test_async_function_and_quiet(home: Path, inbox: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    @notify("async job", quiet=True)
+    async def fetch() -> str:
+        await asyncio.sleep(0.01)
+        print("fetched")
+        return "payload"
+
+    assert asyncio.run(fetch()) == "payload"
+    assert "wxnotify:" not in capsys.readouterr().out
+    [message] = inbox.wait_for(1)
+    assert message["title"].startswith("✅ async job finished") and "'payload'" in message["content"]
+
+
+def test_bad_options_raise_before_the_job_runs(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = []
+    with pytest.raises(ValueError, match="not a duration"):
+        notify(after="soon")
+    with pytest.raises(ValueError, match="on must be"):
+        notify(on="never")
+    with pytest.raises(ValueError), notify(to="wxpusher://AT_test_token_0123456789abcdef/not-a-uid"):
+        ran.append(1)
+    monkeypatch.delenv("WXNOTIFY_TO")
+    with pytest.raises(NoDestinationError), notify():
+        ran.append(2)
+    assert ran == []
+
+
+# -- send() ---------------------------------------------------------------------------------------------
+
+
+def test_send_returns_a_delivered_receipt(home: Path, inbox: Any) -> None:
+    receipt = send("model saved to /tmp/m.pt", title="checkpoint")
+    assert receipt.ok and receipt.status == "delivered" and receipt.reason == ""
+    assert receipt.line.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert str(receipt) == receipt.line and [r.status for r in receipt.results] == ["delivered"]
+    [message] = inbox.messages
+    assert message["title"] == "💬 checkpoint" and "model saved to /tmp/m.pt" in message["content"]
+    assert_no_secret(repr(receipt))
+
+
+def test_send_reports_the_services_refusal(home: Path, inbox: Any) -> None:
+    inbox.add_fault("code", service="wxpusher", code=1002)
+    receipt = send("x", wait=5)
+    assert not receipt.ok and receipt.status == "failed"
+    assert "code 1002" in receipt.reason and "failed (wxpusher://AT_…" in receipt.line
+    assert_no_secret(repr(receipt), receipt.line)
+
+
+def test_send_does_not_wait_longer_than_asked(home: Path, inbox: Any) -> None:
+    inbox.add_fault("delay", service="wxpusher", seconds=0.6)
+    started = time.monotonic()
+    receipt = send("slow", wait=0.2)
+    assert time.monotonic() - started < 0.5
+    assert receipt.status == "pending" and not receipt.ok and "still sending" in receipt.line
+    assert inbox.wait_for(1)[0]["accepted"]  # it still goes out in the background
+
+
+def test_send_to_named_and_explicit_destinations(home: Path, inbox: Any) -> None:
+    receipt = send("two ways", to=[WX_URL, WX_URL.replace("0001", "0002")], wait=5)
+    assert receipt.ok and len(receipt.results) == 2
+    assert len(inbox.wait_for(2)) == 2
+
+
+def test_send_raises_for_bad_or_missing_destination(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError) as bad:
+        send("x", to="wxpusher://AT_test_token_0123456789abcdef/not-a-uid")
+    with pytest.raises(ValueError, match="unknown destination name 'team'"):
+        send("x", to="team")
+    monkeypatch.delenv("WXNOTIFY_TO")
+    with pytest.raises(NoDestinationError):
+        send("x")
+    assert_no_secret(str(bad.value))

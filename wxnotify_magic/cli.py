@@ -1,0 +1,308 @@
+"""The ``wxnotify`` command: send, test, status, retry, inbox, and ``run -- CMD ...``.
+
+Exit codes: 0 done (or still sending in the background), 1 delivery failed, 2 usage error (argparse) or a
+bad / missing destination. ``run`` returns the command's own exit code: 128+N when it died from signal N
+(130 after Ctrl-C), 127 when the executable is missing and 126 when it cannot be executed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import contextlib
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import IO, Any, TextIO
+
+from . import api, delivery
+from .durations import parse_duration
+from .providers import DestinationError
+from .settings import NoDestinationError
+from .watch import Watch
+
+FLUSH_TIMEOUT = 5.0
+TEST_TEXT = "If you can read this on your phone, wxnotify works. 🎉"
+
+
+class Usage(Exception):
+    """A usage problem found after parsing: one line on stderr, exit 2."""
+
+
+def duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="wxnotify", description="Push WeChat notifications (WxPusher, PushPlus, "
+                                  "ServerChan, WeCom bots) from the command line.")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def dest_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--to", action="append", default=[], metavar="DEST",
+                       help="destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)")
+        p.add_argument("--wait", type=float, default=None, metavar="S",
+                       help="seconds to wait for the receipt (default: WxNotify.wait)")
+
+    send = sub.add_parser("send", help="send a message now", description="Send TEXT now.")
+    send.add_argument("text", metavar="TEXT", help="the message ('-' reads it from stdin)")
+    send.add_argument("-t", "--title", default=None, help="title of the message")
+    dest_options(send)
+    send.add_argument("--all-ranks", action="store_true", help="send even when RANK/LOCAL_RANK is not 0")
+
+    test = sub.add_parser("test", help="send a test message", description="Send a test message.")
+    dest_options(test)
+    sub.add_parser("status", help="destinations, today's counts, pending and failed messages",
+                   description="Show destinations (redacted), today's counts and the outbox.")
+    retry = sub.add_parser("retry", help="send failed and pending messages again",
+                           description="Queue failed messages again and send what is pending.")
+    retry.add_argument("--wait", type=float, default=FLUSH_TIMEOUT, metavar="S",
+                       help=f"seconds to wait for them (default {FLUSH_TIMEOUT:g})")
+    sub.add_parser("inbox", add_help=False, help="run the local emulator of the push services "
+                   "(wxnotify inbox --help)")
+
+    run = sub.add_parser("run", help="run a command and notify when it ends",
+                         usage="wxnotify run [options] -- CMD [ARGS ...]",
+                         description="Run CMD with its output streamed through unchanged, then send its status, "
+                                     "duration and the tail of its output. Returns CMD's exit code.")
+    run.add_argument("-t", "--title", default=None, help="title (default: the command line)")
+    run.add_argument("--after", type=duration, default=None, metavar="D",
+                     help="notify a success only if it ran at least this long (90, 5m, 1h30m)")
+    run.add_argument("--on", choices=["always", "success", "failure"], default=None, help="when to notify")
+    run.add_argument("--tail", type=int, default=None, metavar="N", help="lines of output to include")
+    run.add_argument("--every", type=duration, default=None, metavar="D", help="also send progress pings")
+    run.add_argument("--no-output", action="store_true", help="leave the output out of the message")
+    run.add_argument("--quiet", action="store_true", help="print no delivery status line unless it failed")
+    run.add_argument("--all-ranks", action="store_true", help="send success from every rank, not rank 0 only")
+    dest_options(run)
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the command and its arguments")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``wxnotify`` command line; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["inbox"]:
+        from .inbox import main as inbox_main
+
+        return inbox_main(argv[1:])
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (DestinationError, NoDestinationError, Usage) as exc:
+        print(f"wxnotify {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"wxnotify {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def report(result: api.Receipt) -> int:
+    """Print the status line (stderr when it failed) and flush (bounded); 0 sent or pending, 1 failed."""
+    print(result.line, file=sys.stderr if result.status == "failed" else sys.stdout, flush=True)
+    finish_delivery()
+    return 1 if result.status == "failed" else 0
+
+
+def finish_delivery(timeout: float = FLUSH_TIMEOUT) -> None:
+    """Give what is due a bounded chance to go out, then stop the sender; the outbox keeps the rest."""
+    sender = delivery.get_sender()
+    try:
+        if sender.outbox.next_due() is not None:
+            sender.flush(timeout)
+        pending = sender.outbox.count("pending")
+    finally:
+        delivery.reset_sender()
+    if pending:
+        print(f"wxnotify: {pending} message(s) still pending, kept in the outbox (wxnotify retry sends them)",
+              file=sys.stderr)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if not text.strip():
+        raise Usage("nothing to send")
+    result = api.send(text, title=args.title, to=args.to, wait=args.wait, all_ranks=args.all_ranks)
+    if result.status == "skipped":
+        print(result.line)
+        return 0
+    return report(result)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    return report(api.send(TEST_TEXT, title="wxnotify test", to=args.to, wait=args.wait, all_ranks=True))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .control import status_text
+
+    print(status_text(api.current_settings()))
+    delivery.reset_sender()
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    sender = delivery.get_sender(lambda: dict(api.current_settings().quotas))
+    try:
+        count = sender.outbox.requeue_failed()
+        sender.flush(args.wait)
+        pending, failed = sender.outbox.count("pending"), sender.outbox.count("failed")
+    finally:
+        delivery.reset_sender()
+    print(f"wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now",
+          file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not cmd:
+        raise Usage("no command given (usage: wxnotify run [options] -- CMD [ARGS ...])")
+    if args.tail is not None and args.tail < 0:
+        raise Usage("--tail must be 0 or more")
+    notifier = api.notify(args.title, to=args.to, after=args.after, every=args.every, on=args.on, tail=args.tail,
+                          no_output=args.no_output, quiet=args.quiet or None, wait=args.wait,
+                          all_ranks=args.all_ranks)
+    notifier.status_stream = sys.stderr  # our stdout is the command's
+    title = args.title or cut(" ".join(shlex.join(cmd).split()), 80)
+    job = notifier.watch(title, capture=False)  # not teed: we feed its tail ourselves
+
+    def done(error: BaseException | None, tb: str | None) -> None:
+        notifier.end(job, error, None, tb)
+        finish_delivery()
+
+    return Runner(cmd, job[0]).run(done)
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Runner:
+    """Runs one command: streams its output through unchanged into the watch's tail, forwards signals."""
+
+    def __init__(self, cmd: list[str], watch: Watch) -> None:
+        self.cmd = cmd
+        self.watch = watch
+        self.lock = threading.Lock()
+        self.interrupted = False
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def run(self, done: Callable[[BaseException | None, str | None], None]) -> int:
+        """Run the command to its end, call ``done(error, traceback_text)`` and return the exit code."""
+        self.watch.start()
+        env = {**os.environ, "PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
+        with self.forwarding():  # before Popen: an early Ctrl-C must not kill us and leave the command running
+            try:
+                self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            except OSError as exc:
+                code = 127 if isinstance(exc, FileNotFoundError) else 126
+                why = "command not found" if code == 127 else f"cannot run command ({exc.strerror or exc})"
+            else:
+                if self.interrupted:  # Ctrl-C came before the command existed
+                    self.proc.send_signal(signal.SIGINT)
+                readers = [self.pump(self.proc.stdout, sys.stdout), self.pump(self.proc.stderr, sys.stderr)]
+                returncode = self.proc.wait()
+        if self.proc is None:
+            print(f"wxnotify run: {why}: {self.cmd[0]}", file=sys.stderr, flush=True)
+            done(RuntimeError(why), f"{why}: {self.cmd[0]}")
+            return code
+        for reader in readers:
+            reader.join(timeout=2.0)  # a grandchild may keep the pipe open: do not wait for it forever
+        done(*self.outcome(returncode))
+        return 128 - returncode if returncode < 0 else returncode
+
+    def outcome(self, returncode: int) -> tuple[BaseException | None, str | None]:
+        if self.interrupted or returncode == -signal.SIGINT:
+            return KeyboardInterrupt(), None
+        if returncode == 0:
+            return None, None
+        why = f"{self.cmd[0]} exited with code {returncode}"
+        if returncode < 0:
+            name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else -returncode
+            why = f"{self.cmd[0]} died from signal {name}"
+        return subprocess.CalledProcessError(returncode, self.cmd), why
+
+    def pump(self, pipe: IO[bytes] | None, target: TextIO) -> threading.Thread:
+        """Copy ``pipe`` to ``target`` byte for byte as it arrives, and its text into the tail."""
+
+        def copy() -> None:
+            assert pipe is not None
+            out = getattr(target, "buffer", None)
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            fd = pipe.fileno()
+            while chunk := os.read(fd, 65536):
+                try:
+                    if out is not None:
+                        out.write(chunk)
+                        out.flush()
+                    else:
+                        target.write(chunk.decode("utf-8", "replace"))
+                        target.flush()
+                except (OSError, ValueError):
+                    pass  # our own stdout went away: keep draining so the command is not blocked
+                with self.lock:
+                    self.watch.tail.write(decoder.decode(chunk))
+            pipe.close()
+
+        thread = threading.Thread(target=copy, name="wxnotify-pump", daemon=True)
+        thread.start()
+        return thread
+
+    @contextlib.contextmanager
+    def forwarding(self) -> Any:
+        """While the command runs, pass SIGINT and SIGTERM on to it (SIGINT marks the job interrupted)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        terminal_sends_sigint = same_foreground_group()
+
+        def on_signal(signum: int, frame: Any) -> None:
+            if signum == signal.SIGINT:
+                self.interrupted = True
+                if terminal_sends_sigint:
+                    return  # Ctrl-C in the terminal already reached the command: do not send it twice
+            if self.proc is not None and self.proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    self.proc.send_signal(signum)
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def same_foreground_group() -> bool:
+    """True when we are in the foreground of our terminal, so that Ctrl-C reaches our child too."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "send": cmd_send, "test": cmd_test, "status": cmd_status, "retry": cmd_retry, "run": cmd_run}
+
+if __name__ == "__main__":
+    raise SystemExit(main())
