@@ -40,8 +40,8 @@ def main() -> int:
             print(f"── {m['service']}: {m['title'] or '(no title field)'}")
             print(textwrap.indent(m["content"][:600].rstrip(), "   "))
             print()
-        print(f"the same messages look like a phone's list on the inbox page: run `wxnotify inbox` "
-              f"(or `python -m wxnotify_magic.inbox`) and open http://127.0.0.1:8787/")
+        print("the same messages look like a phone's list on the inbox page: run `wxnotify inbox` "
+              "(or `python -m wxnotify_magic.inbox`) and open http://127.0.0.1:8787/")
         return 0
 
 

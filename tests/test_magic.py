@@ -294,3 +294,17 @@ def test_load_ext_imports_neither_requests_nor_ipywidgets(tmp_path):
 
 def test_secrets_constant_is_used():
     assert len(SECRETS) == 3
+
+
+def test_direct_path_tees_output_too(ip, inbox, capsys):
+    ip.run_cell_magic("wxnotify", "--tail 2", "for i in range(5):\n    print('step', i)")
+    assert "step 4" in capsys.readouterr().out
+    content = messages(inbox)[0]["content"]
+    assert "step 4" in content and "step 3" in content and "step 2" not in content
+
+
+def test_output_of_earlier_cells_is_not_reported(ip, inbox):
+    ip.run_cell("print('from an earlier cell')").raise_error()
+    ip.run_cell("%%wxnotify\nprint('from this cell')").raise_error()
+    content = messages(inbox)[0]["content"]
+    assert "from this cell" in content and "from an earlier cell" not in content

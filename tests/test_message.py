@@ -66,7 +66,7 @@ def test_provider_content_never_exceeds_its_limit_and_is_valid_utf8(n):
             limit = 2048 if len(content.encode()) <= 2048 else 4096
             assert measure(content, "bytes") <= limit
         else:
-            field, unit = CONTENT_FIELD[name]
+            _, unit = CONTENT_FIELD[name]
             assert measure(content, unit) <= PROVIDERS[name].limit
         assert content.encode("utf-8").decode("utf-8") == content
 
@@ -125,7 +125,7 @@ def test_tail_memory_is_bounded_whatever_is_written():
     tail = Tail(lines=5, max_chars=1000)
     for i in range(200_000):
         tail.write(f"line {i}\n")
-    assert tail._size <= 2_000 + 20
+    assert tail.size <= 2_000 + 20
     assert tail.text() == "\n".join(f"line {i}" for i in range(199_995, 200_000))
 
 
@@ -160,3 +160,29 @@ def test_summary_line_fits_serverchan_title():
     from wxnotify_magic.message import render_title
 
     assert len(render_title(n, 32)) == 32 and render_title(n, 32).endswith("…")
+
+
+def test_output_capture_patches_write_and_restores_it():
+    import io
+    import sys
+
+    from wxnotify_magic.capture import OutputCapture
+
+    class Stream(io.StringIO):
+        pass
+
+    out, err = Stream(), Stream()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        capture = OutputCapture(Tail(lines=5))
+        capture.start()
+        print("to stdout")
+        print("to stderr", file=sys.stderr)
+        assert sys.stdout is out  # the stream object stays the same (ipykernel checks its type)
+        capture.stop()
+        print("after")
+    finally:
+        sys.stdout, sys.stderr = saved
+    assert out.getvalue() == "to stdout\nafter\n" and err.getvalue() == "to stderr\n"
+    assert capture.tail.text() == "to stdout\nto stderr" and "write" not in vars(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import deque
 from typing import Any, TextIO
 
 
@@ -20,34 +19,43 @@ def collapse_carriage_returns(text: str) -> str:
     return "\n".join(lines)
 
 
+def _joined(chunks: list[str]) -> str:
+    """Join written chunks, skipping anything that is not text (bytes written by mistake)."""
+    try:
+        return "".join(chunks)
+    except TypeError:
+        return "".join(c for c in chunks if isinstance(c, str))
+
+
 class Tail:
     """The last output of a job, in bounded memory whatever is written."""
 
     def __init__(self, lines: int = 20, max_chars: int = 16384) -> None:
         self.lines = lines
         self.max_chars = max(max_chars, 256)
-        self._chunks: deque[str] = deque()
-        self._size = 0
+        self.chunks: list[str] = []
+        self.size = 0
 
     def write(self, text: str) -> None:
-        self._chunks.append(text)
-        self._size += len(text)
-        if self._size > 2 * self.max_chars:
-            self._compact()
+        self.chunks.append(text)
+        self.size += len(text)
+        if self.size > 2 * self.max_chars:
+            self.compact()
 
-    def _compact(self) -> None:
-        raw = "".join(self._chunks)
+    def compact(self) -> None:
+        """Keep only the last ``max_chars`` characters, with progress bars collapsed."""
+        raw = _joined(self.chunks)
         # a trailing \r means the next write overwrites this line: keep that meaning
         kept = collapse_carriage_returns(raw)[-self.max_chars:] + ("\r" if raw.endswith("\r") else "")
-        self._chunks = deque([kept])
-        self._size = len(kept)
+        self.chunks = [kept]
+        self.size = len(kept)
 
     def text(self, lines: int | None = None) -> str:
         """The last ``lines`` lines (default: this tail's size), progress bars collapsed."""
         n = self.lines if lines is None else lines
         if n <= 0:
             return ""
-        text = collapse_carriage_returns("".join(self._chunks)).rstrip("\n")
+        text = collapse_carriage_returns(_joined(self.chunks)).rstrip("\n")
         return "\n".join(text.split("\n")[-n:])
 
     def last_line(self) -> str:
@@ -55,17 +63,24 @@ class Tail:
 
 
 class Tee:
-    """A text stream that writes through to ``target`` and into ``tail``; everything else is delegated."""
+    """A text stream that writes through to ``target`` and into ``tail``; everything else is delegated.
+
+    ``write`` is on the hot path of every print, so it does the tail's bookkeeping inline.
+    """
 
     def __init__(self, target: TextIO, tail: Tail) -> None:
         self._target = target
+        self._target_write = target.write
         self._tail = tail
+        self._limit = 2 * tail.max_chars
 
     def write(self, text: str) -> int:
-        result = self._target.write(text)
-        if isinstance(text, str):
-            self._tail.write(text)
-        return result if isinstance(result, int) else len(text)
+        tail = self._tail
+        tail.chunks.append(text)
+        tail.size += len(text)
+        if tail.size > self._limit:
+            tail.compact()
+        return self._target_write(text)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -79,24 +94,104 @@ class Tee:
 
 
 class OutputCapture:
-    """Installs a tee on ``sys.stdout`` and ``sys.stderr`` for the length of a job."""
+    """Tees ``sys.stdout`` and ``sys.stderr`` into a tail for the length of a job.
+
+    Like IPython's own history tee, it patches the streams' ``write`` rather than replacing the
+    streams, because ipykernel and libraries check the stream's type. Streams that refuse a new
+    attribute are replaced by a ``Tee`` instead.
+    """
 
     def __init__(self, tail: Tail) -> None:
         self.tail = tail
-        self._saved: tuple[Any, Any] | None = None
+        self._undo: list[Any] = []
 
     def start(self) -> None:
-        self._saved = (sys.stdout, sys.stderr)
-        sys.stdout = Tee(sys.stdout, self.tail)
-        sys.stderr = Tee(sys.stderr, self.tail)
+        for name in ("stdout", "stderr"):
+            self._undo.append(self._tee(name))
+
+    def _tee(self, name: str) -> Any:
+        stream = getattr(sys, name)
+        tee = Tee(stream, self.tail)
+        had_own = "write" in getattr(stream, "__dict__", {})
+        try:
+            stream.write = tee.write
+        except (AttributeError, TypeError):
+            setattr(sys, name, tee)
+
+            def put_back() -> None:
+                if getattr(sys, name) is tee:
+                    setattr(sys, name, stream)
+
+            return put_back
+
+        def undo() -> None:
+            if getattr(stream, "write", None) != tee.write:
+                return  # someone patched after us and restored their own: leave it alone
+            if had_own:
+                stream.write = tee._target_write
+            else:
+                del stream.write
+
+        return undo
 
     def stop(self) -> None:
-        """Put the streams back, unless something else replaced them meanwhile (then leave that alone)."""
-        if self._saved is None:
-            return
-        out, err = self._saved
-        if isinstance(sys.stdout, Tee) and sys.stdout._tail is self.tail:
-            sys.stdout = out
-        if isinstance(sys.stderr, Tee) and sys.stderr._tail is self.tail:
-            sys.stderr = err
-        self._saved = None
+        """Undo the tee, unless something else took the stream over meanwhile (then leave that alone)."""
+        for undo in reversed(self._undo):
+            undo()
+        self._undo = []
+
+
+class HistoryTail:
+    """The cell's stdout/stderr read from IPython's own history tee (IPython 9+): no work per write.
+
+    IPython 9 already patches the streams during ``run_cell`` and keeps every chunk in
+    ``history_manager.outputs``; teeing a second time would double the cost of each print.
+    """
+
+    BUDGET = 65536  # characters read back from the end
+
+    def __init__(self, outputs: Any, count: int, lines: int) -> None:
+        self.lines = lines
+        self._outputs = outputs
+        self._count = count
+        entries = outputs.get(count, [])
+        self._start = (len(entries), len(_stream(entries[-1])) if entries else 0)
+
+    @staticmethod
+    def available(shell: Any) -> bool:
+        """True while IPython's history tee is installed on sys.stdout (inside run_cell)."""
+        write = getattr(sys.stdout, "write", None)
+        return (getattr(write, "__qualname__", "").endswith("_tee.<locals>.write")
+                and isinstance(getattr(getattr(shell, "history_manager", None), "outputs", None), dict))
+
+    def _chunks(self) -> list[str]:
+        entries = list(self._outputs.get(self._count, []))
+        first, skip = self._start
+        picked: list[str] = []
+        size = 0
+        for index in range(len(entries) - 1, max(first - 1, 0) - 1, -1):
+            entry = entries[index]
+            if getattr(entry, "output_type", "") not in ("out_stream", "err_stream"):
+                continue
+            stream = _stream(entry)
+            low = skip if index == first - 1 else 0
+            for chunk in reversed(stream[low:]):
+                picked.append(chunk)
+                size += len(chunk)
+                if size > self.BUDGET:
+                    return picked[::-1]
+        return picked[::-1]
+
+    def text(self, lines: int | None = None) -> str:
+        tail = Tail(self.lines if lines is None else lines, max_chars=self.BUDGET)
+        for chunk in self._chunks():
+            tail.write(chunk)
+        return tail.text()
+
+    def last_line(self) -> str:
+        return self.text(1)
+
+
+def _stream(entry: Any) -> list[str]:
+    stream = getattr(entry, "bundle", {}).get("stream", [])
+    return stream if isinstance(stream, list) else [str(stream)]

@@ -325,12 +325,14 @@ _sender: Sender | None = None
 _lock = threading.Lock()
 
 
-def get_sender(quotas: Callable[[], dict[str, int]] = dict) -> Sender:
-    """The process-wide sender, over the outbox in the state folder."""
+def get_sender(quotas: Callable[[], dict[str, int]] | None = None) -> Sender:
+    """The process-wide sender, over the outbox in the state folder; ``quotas`` replaces its quota source."""
     global _sender
     with _lock:
         if _sender is None:
-            _sender = Sender(Outbox(state_dir() / "outbox.sqlite3"), quotas=quotas)
+            _sender = Sender(Outbox(state_dir() / "outbox.sqlite3"))
+        if quotas is not None:
+            _sender.quotas = quotas
         return _sender
 
 

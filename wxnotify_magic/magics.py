@@ -19,6 +19,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import delivery
+from .capture import HistoryTail
 from .durations import parse_duration
 from .message import Notification
 from .providers import DestinationError
@@ -121,7 +122,7 @@ class WxNotifyMagics(Magics):
                 options, dests = self.cell_options(args)
             except UsageError:
                 return
-            self._watch = self._new_watch(options, dests, raw)
+            self._watch = self._new_watch(options, dests, raw, plain_cell=True)
             self._watch_info = info
             self._watch.start()
         except Exception as exc:  # never break the user's cell
@@ -173,7 +174,7 @@ class WxNotifyMagics(Magics):
 
     # -- shared -------------------------------------------------------------------------------------------
 
-    def _new_watch(self, options: WatchOptions, dests: Any, raw_cell: str) -> Watch:
+    def _new_watch(self, options: WatchOptions, dests: Any, raw_cell: str, plain_cell: bool = False) -> Watch:
         destinations, fallbacks = dests
 
         def submit(note: Notification, kind: str) -> Any:
@@ -181,7 +182,10 @@ class WxNotifyMagics(Magics):
 
         context = {"title": self._default_title(raw_cell), "notebook": self._notebook(),
                    "execution_count": self.ip.execution_count}
-        return Watch(options, submit, context)
+        tail = None
+        if plain_cell and HistoryTail.available(self.ip):  # IPython 9 tees already: read its copy
+            tail = HistoryTail(self.ip.history_manager.outputs, self.ip.execution_count, max(options.tail, 1))
+        return Watch(options, submit, context, tail=tail)
 
     def _quotas(self) -> dict[str, int]:
         return dict(self.settings.quotas)

@@ -80,7 +80,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _internal_file(filename: str) -> bool:
-    if filename.startswith(_HERE):
+    if filename.startswith(_HERE + os.sep):
         return True
     parts = filename.replace("\\", "/").split("/")
     return "IPython" in parts and "core" in parts
@@ -104,12 +104,13 @@ class Watch:
     """Watches one job from ``start()`` to ``finish()``; sends through ``submit``."""
 
     def __init__(self, options: WatchOptions, submit: Callable[[Notification, str], Any],
-                 context: dict[str, Any] | None = None, capture: bool = True) -> None:
+                 context: dict[str, Any] | None = None, capture: bool = True, tail: Any = None) -> None:
+        """``tail`` may be given (anything with ``text(n)`` and ``last_line()``); else the watch tees."""
         self.options = options
         self.submit = submit
         self.context = context or {}
-        self.tail = Tail(lines=max(options.tail, 1))
-        self.capture = OutputCapture(self.tail) if capture else None
+        self.tail = tail if tail is not None else Tail(lines=max(options.tail, 1))
+        self.capture = OutputCapture(self.tail) if capture and tail is None else None
         self.started = 0.0
         self._t0 = 0.0
         self._stop_pings = threading.Event()
