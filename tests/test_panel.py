@@ -1,0 +1,353 @@
+"""The settings panel, widget by widget: build it, type, click, and check the file, the session and the inbox."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SECRETS, WECOM_KEY, WX_TOKEN, WX_UID, WX_URL, assert_no_secret
+from ipywidgets import Password, Text, Widget
+
+import wxnotify_magic
+from wxnotify_magic.inbox import Inbox
+from wxnotify_magic.panel import Panel, build_panel
+from wxnotify_magic.providers import PROVIDERS
+from wxnotify_magic.settings import WxNotify, read_settings_file, settings_path
+
+PP_TOKEN = "0123456789abcdefTESTTOKEN0123456"  # fake, 32 characters as PushPlus tokens are
+WEBHOOK = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"
+
+
+@pytest.fixture
+def settings(ip: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[WxNotify]:
+    """The live configurable of the extension loaded in the shell, with no WXNOTIFY_TO in the env."""
+    monkeypatch.delenv("WXNOTIFY_TO")
+    yield wxnotify_magic._loaded[id(ip)].settings
+
+
+@pytest.fixture
+def panel(settings: WxNotify) -> Iterator[Panel]:
+    p = build_panel(settings)
+    yield p
+    _close_tree(p.widget)
+
+
+def _tree(root: Widget) -> list[Widget]:
+    """Every widget reachable from ``root`` through synced traits (children, layout, style...)."""
+    seen: dict[str, Widget] = {}
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        if widget.model_id in seen:
+            continue
+        seen[widget.model_id] = widget
+        for key in widget.keys:
+            value = getattr(widget, key)
+            stack += [v for v in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(v, Widget)]
+    return list(seen.values())
+
+
+def _close_tree(root: Widget) -> None:
+    for widget in _tree(root):
+        widget.close()
+
+
+def _state_text(root: Widget) -> str:
+    return json.dumps([widget.get_state() for widget in _tree(root)], default=str, ensure_ascii=False)
+
+
+def _type_wecom(p: Panel, key: str = WECOM_KEY, name: str = "me") -> None:
+    p.channel.value = "wecombot"
+    p.name.value = name
+    p.fields["key"].value = key
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# --- building -----------------------------------------------------------------------------------------------
+
+
+def test_fields_come_from_the_provider_declarations(panel: Panel) -> None:
+    assert [label for label, _ in panel.channel.options] == [p.label for p in PROVIDERS.values()]
+    for provider in PROVIDERS.values():
+        panel.channel.value = provider.name
+        assert list(panel.fields) == [f.name for f in provider.fields]
+        for f in provider.fields:
+            box = panel.fields[f.name]
+            assert isinstance(box, Password if f.secret else Text)
+            assert box.description == f.label and box.tooltip == f.hint
+            assert panel.messages[f.name].value == ""
+        assert provider.token_hint.split(" ")[0] in panel.hint.value
+        assert panel.field_box.children[0].children[0] is panel.fields[provider.fields[0].name]
+    assert panel.name.value == "me" and panel.after.value == "0" and panel.tail.value == 20
+    assert panel.on.options == ("always", "success", "failure")
+    assert not panel.save_button.disabled
+    assert [c.value for c in panel.saved.children] == ["none saved yet"]
+    assert str(settings_path()) in _state_text(panel.widget)
+
+
+# --- saving -------------------------------------------------------------------------------------------------
+
+
+def test_save_writes_the_file_0600_and_applies_to_the_session(panel: Panel, settings: WxNotify, home: Path) -> None:
+    _type_wecom(panel)
+    panel.after.value = "1h30m"
+    panel.tail.value = 7
+    panel.on.value = "failure"
+    assert panel.status.value == "not saved yet"
+    panel.save_button.click()
+
+    path = home / "settings.json"
+    assert json.loads(path.read_text()) == {"destinations": {"me": f"wecombot://{WECOM_KEY}"}, "to": ["me"],
+                                            "after": 5400.0, "tail": 7, "on": "failure"}
+    assert _mode(path) == 0o600 and _mode(home) == 0o700
+    assert panel.status.value == f"saved to {path}; applied to this session"
+    # the running session, at once
+    assert settings.to == ["me"] and settings.default_to() == ["me"]
+    assert settings.destinations == {"me": f"wecombot://{WECOM_KEY}"}
+    assert (settings.after, settings.tail, settings.on) == (5400.0, 7, "failure")
+    assert settings.source("to") == "file"
+    # the password box is emptied and shows the redacted saved key
+    assert panel.fields["key"].value == "" and panel.fields["key"].placeholder == "…6789 (saved)"
+    [row] = panel.saved.children
+    assert row.children[0].value == "me: wecombot://…6789 · default"
+    assert list(panel.remove_buttons) == ["me"]
+    assert panel.notes["to"].value == "default: me"
+    # the next kernel picks it up
+    fresh = WxNotify()
+    assert fresh.default_to() == ["me"] and fresh.destinations["me"] == f"wecombot://{WECOM_KEY}"
+    assert fresh.after == 5400.0
+
+
+def test_save_merges_into_the_existing_file(panel: Panel, settings: WxNotify, home: Path) -> None:
+    path = home / "settings.json"
+    home.mkdir()
+    path.write_text(json.dumps({"destinations": {"team": WX_URL}, "to": ["team"], "quotas": {"serverchan": 3}}))
+    settings.load_file()
+    p = build_panel(settings)
+    assert p.name.value == "team" and p.channel.value == "wxpusher"
+    assert p.fields["token"].placeholder == "AT_…cdef (saved)" and p.fields["uids"].placeholder == "UID_… (saved)"
+    _type_wecom(p, name="me")
+    p.save_button.click()
+    data = read_settings_file()
+    assert data["destinations"] == {"team": WX_URL, "me": f"wecombot://{WECOM_KEY}"}
+    assert data["to"] == ["me", "team"] and data["quotas"] == {"serverchan": 3}
+    assert settings.default_to() == ["me", "team"]
+    # remove one: the file and the session forget it
+    p.remove_buttons["team"].click()
+    assert read_settings_file()["destinations"] == {"me": f"wecombot://{WECOM_KEY}"}
+    assert settings.to == ["me"] and "team" not in settings.destinations
+    assert list(p.remove_buttons) == ["me"] and p.status.value == f"removed 'team' from {path}"
+    assert _mode(path) == 0o600
+
+
+def test_saved_secret_is_kept_when_its_box_is_left_empty(panel: Panel, settings: WxNotify) -> None:
+    panel.fields["token"].value = WX_TOKEN
+    panel.fields["uids"].value = f"{WX_UID}, UID_test_user_0002"
+    panel.fields["topics"].value = "42 43"
+    panel.save_button.click()
+    assert settings.destinations["me"] == f"{WX_URL}/UID_test_user_0002/42/43"
+    assert panel.fields["topics"].value == "42 43"  # not secret: left as typed
+    panel.fields["topics"].value = "7"  # only a non-secret value changes; the saved token and UIDs stay
+    panel.save_button.click()
+    assert settings.destinations["me"] == f"{WX_URL}/UID_test_user_0002/7"
+
+
+def test_pasted_webhook_url_is_accepted(panel: Panel, settings: WxNotify) -> None:
+    _type_wecom(panel, key=WEBHOOK)
+    assert panel.validate() == {}
+    panel.save_button.click()
+    assert settings.destinations["me"] == f"wecombot://{WECOM_KEY}"
+
+
+def test_pushplus_topic_is_optional(panel: Panel, settings: WxNotify) -> None:
+    panel.channel.value = "pushplus"
+    panel.fields["token"].value = PP_TOKEN
+    panel.save_button.click()
+    panel.fields["topic"].value = "team-1"
+    panel.save_button.click()
+    assert settings.destinations["me"] == f"pushplus://{PP_TOKEN}/team-1"
+
+
+# --- validation ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("channel", "field", "value", "message"), [
+    ("wxpusher", "token", "xyz", "App token: this value does not look right (starts with AT_"),
+    ("wxpusher", "uids", "UID_ok, nope", "UID: this value does not look right"),
+    ("wxpusher", "topics", "12a", "Topic id: '12a' does not look right (a number"),
+    ("wxpusher-spt", "spts", "AT_abc", "SPT: this value does not look right (starts with SPT_"),
+    ("pushplus", "token", "short", "Token: this value does not look right (32 characters"),
+    ("serverchan", "key", "SCT 1", "SendKey: this value does not look right"),
+    ("wecombot", "key", "has space", "Webhook key: this value does not look right"),
+])
+def test_bad_value_shows_a_message_and_disables_save(panel: Panel, home: Path, channel: str, field: str, value: str,
+                                                     message: str) -> None:
+    panel.channel.value = channel
+    panel.fields[field].value = value
+    assert panel.messages[field].value.startswith("⚠ " + message)
+    if next(f for f in PROVIDERS[channel].fields if f.name == field).secret:
+        assert value not in panel.messages[field].value
+    assert panel.save_button.disabled and panel.status.value == "fix the marked values to save"
+    panel.save_button.click()  # a click from code on a disabled button still must not save
+    assert panel.status.value == "not saved: fix the marked values first"
+    assert not (home / "settings.json").exists()
+
+
+def test_missing_values_and_numbers_are_checked(panel: Panel) -> None:
+    panel.fields["uids"].value = WX_UID
+    assert panel.messages["token"].value == "⚠ App token is required" and panel.save_button.disabled
+    panel.fields["uids"].value = ""
+    panel.fields["token"].value = WX_TOKEN
+    assert panel.messages["destination"].value.startswith("⚠ WxPusher destination needs at least one of: UID")
+    panel.fields["topics"].value = "42"
+    assert panel.validate() == {} and not panel.save_button.disabled
+    for box, bad, key in ((panel.after, "soon", "after"), (panel.tail, -1, "tail"), (panel.name, "my name", "name")):
+        good = box.value
+        box.value = bad
+        assert panel.messages[key].value.startswith("⚠ ") and panel.save_button.disabled
+        box.value = good
+        assert not panel.save_button.disabled
+    panel.after.value = "90s"
+    assert not panel.save_button.disabled
+
+
+# --- precedence ---------------------------------------------------------------------------------------------
+
+
+def test_env_and_ipython_config_still_win_and_the_panel_says_so(ip: Any, home: Path, inbox: Inbox) -> None:
+    settings = wxnotify_magic._loaded[id(ip)].settings
+    ip.run_line_magic("config", "WxNotify.tail = 3")
+    p = build_panel(settings)
+    assert p.notes["to"].value == "default: wxpusher://AT_…cdef/UID_… (overridden by env WXNOTIFY_TO)"
+    assert p.notes["tail"].value == "(set in IPython config)" and p.tail.value == 3
+    assert p.notes["after"].value == ""
+    _type_wecom(p)
+    p.after.value = "5m"
+    p.save_button.click()
+    data = read_settings_file()
+    assert "tail" not in data and data["after"] == 300.0  # an untouched config value is not copied into the file
+    assert settings.tail == 3 and settings.after == 300.0
+    assert settings.default_to() == [WX_URL]  # the env still decides
+    assert p.status.value.endswith("(env or IPython config still decide: to, tail)")
+    # Send test with nothing typed uses the default destinations, so the env one
+    p.test_button.click()
+    [msg] = inbox.wait_for(1)
+    assert msg["service"] == "wxpusher" and p.status.value.startswith("wxnotify: sent to WeChat via WxPusher")
+    ip.run_line_magic("config", "WxNotify.tail = 20")
+
+
+# --- send test ----------------------------------------------------------------------------------------------
+
+
+def test_send_test_after_save_reaches_the_inbox(panel: Panel, inbox: Inbox) -> None:
+    _type_wecom(panel)
+    panel.save_button.click()
+    panel.test_button.click()
+    [msg] = inbox.wait_for(1)
+    assert msg["service"] == "wecombot" and msg["query"] == {"key": WECOM_KEY}
+    assert "If you can read this on your phone" in msg["content"]
+    assert panel.status.value.startswith("wxnotify: sent to WeChat via WeCom group bot · ")
+
+
+def test_send_test_uses_typed_unsaved_values_then_empties_the_boxes(panel: Panel, settings: WxNotify,
+                                                                    inbox: Inbox, home: Path) -> None:
+    panel.fields["token"].value = WX_TOKEN
+    panel.fields["uids"].value = WX_UID
+    panel.test_button.click()
+    [msg] = inbox.wait_for(1)
+    assert msg["service"] == "wxpusher" and msg["body"]["appToken"] == WX_TOKEN and msg["body"]["uids"] == [WX_UID]
+    assert panel.status.value.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert panel.fields["token"].value == "" and panel.fields["token"].placeholder == "AT_…cdef (typed, not saved)"
+    assert not (home / "settings.json").exists() and settings.destinations == {}
+    assert_no_secret(_state_text(panel.widget))
+    panel.save_button.click()  # Save stores what was typed before the test
+    assert settings.destinations["me"] == WX_URL
+    assert panel.fields["token"].placeholder == "AT_…cdef (saved)"
+
+
+def test_send_test_reports_problems_in_the_status_line(panel: Panel, inbox: Inbox) -> None:
+    panel.test_button.click()
+    assert panel.status.value.startswith("not sent: no destination configured")
+    _type_wecom(panel, key="bad-key-for-test")  # the inbox rejects keys containing "bad"
+    panel.test_button.click()
+    assert panel.status.value.startswith("wxnotify: failed (wecombot://…test): WeCom rejected the webhook key")
+    panel.fields["key"].value = "not ok"
+    panel.test_button.click()
+    assert panel.status.value == "not sent: fix the marked values first"
+
+
+# --- secrets ------------------------------------------------------------------------------------------------
+
+
+def test_no_widget_state_holds_a_secret_after_save_and_test(panel: Panel, inbox: Inbox) -> None:
+    panel.fields["token"].value = WX_TOKEN
+    panel.fields["uids"].value = WX_UID
+    assert WX_TOKEN in _state_text(panel.widget)  # while typing, the box holds it (that is how a frontend types)
+    panel.save_button.click()
+    _type_wecom(panel, name="team")
+    panel.test_button.click()
+    inbox.wait_for(1)
+    panel.save_button.click()
+    panel.name.value = "me"  # switches back to the saved wxpusher destination
+    text = _state_text(panel.widget)
+    assert_no_secret(text)
+    assert "AT_…cdef (saved)" in text and "me: wxpusher://AT_…cdef/UID_…" in text
+    from ipywidgets.widgets.widget import _instances  # every live widget in the process, shown or not
+
+    assert_no_secret(json.dumps([x.get_state() for x in list(_instances.values())], default=str, ensure_ascii=False))
+
+
+NOTEBOOK_CELLS = [
+    "%load_ext wxnotify_magic\n%wxnotify config",
+    "import os\nfrom wxnotify_magic.panel import build_panel\np = build_panel()\ndisplay(p.widget)\n"
+    "p.channel.value = 'wecombot'\np.fields['key'].value = os.environ['PANEL_TEST_KEY']\n"
+    "p.save_button.click()\np.test_button.click()\nprint(p.status.value)",
+]
+
+
+def test_notebook_saved_with_widget_state_holds_no_token(home: Path, inbox: Inbox, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv("WXNOTIFY_TO")
+    monkeypatch.setenv("PANEL_TEST_KEY", WECOM_KEY)  # reaches the kernel through its env, not the notebook
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in NOTEBOOK_CELLS],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    NotebookClient(nb, timeout=60, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    saved = nbformat.writes(nb)
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    views = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for c in nb.cells for o in c.outputs
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 2 and all(v in state for v in views)
+    assert "…6789 (saved)" in saved and "sent to WeChat via WeCom group bot" in saved
+    for secret in SECRETS:
+        assert secret not in saved
+    [msg] = inbox.wait_for(1)
+    assert msg["query"] == {"key": WECOM_KEY}
+    assert json.loads((home / "settings.json").read_text())["destinations"] == {"me": f"wecombot://{WECOM_KEY}"}
+
+
+# --- no widget frontend -------------------------------------------------------------------------------------
+
+
+def test_terminal_config_prints_the_settings(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ip.run_line_magic("wxnotify", "config") is None
+    out = capsys.readouterr().out
+    assert "wxnotify settings (secrets redacted):" in out and "wxpusher://AT_…cdef/UID_…" in out
+    assert f"settings file: {settings_path()}" in out and "%config WxNotify.to" in out
+    assert "%wxnotify config shows a settings panel" in out
+    assert_no_secret(out)
+    import wxnotify_magic.panel as module
+
+    module()  # type: ignore[operator]  # wxnotify_magic.panel() works even after the submodule replaced a same-named function
+    assert "wxnotify settings" in capsys.readouterr().out
