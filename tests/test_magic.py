@@ -308,3 +308,17 @@ def test_output_of_earlier_cells_is_not_reported(ip, inbox):
     ip.run_cell("%%wxnotify\nprint('from this cell')").raise_error()
     content = messages(inbox)[0]["content"]
     assert "from this cell" in content and "from an earlier cell" not in content
+
+
+def test_file_and_config_destinations_combine(shell, home, inbox):
+    from wxnotify_magic.settings import write_settings_file
+
+    write_settings_file({"destinations": {"me": f"wecombot://{WECOM_KEY}"}, "to": ["me"]})
+    shell.config.WxNotify.destinations = {"team": f"wxpusher://{WX_TOKEN}/UID_test_team"}
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    try:
+        shell.run_cell("%%wxnotify --to me --to team\npass").raise_error()
+        assert sorted(m["service"] for m in messages(inbox, 2)) == ["wecombot", "wxpusher"]
+    finally:
+        shell.run_line_magic("unload_ext", "wxnotify_magic")
+        shell.config.pop("WxNotify", None)

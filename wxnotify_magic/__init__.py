@@ -29,7 +29,7 @@ def load_ipython_extension(ip: Any) -> None:
     ip.events.register("pre_run_cell", magics.pre_run_cell)
     ip.events.register("post_run_cell", magics.post_run_cell)
     _loaded[id(ip)] = magics
-    _resume_pending()
+    _resume_pending(magics)
 
 
 def unload_ipython_extension(ip: Any) -> None:
@@ -56,16 +56,23 @@ def unload_ipython_extension(ip: Any) -> None:
     delivery.flush_and_stop(timeout=2.0)
 
 
-def _resume_pending() -> None:
+def _resume_pending(magics: Any) -> None:
     """Retry what an earlier session left in the outbox, in the background."""
     from .settings import state_dir
 
     if (state_dir() / "outbox.sqlite3").exists():
         from . import delivery
 
-        sender = delivery.get_sender()
+        sender = delivery.get_sender(magics._quotas)
         if sender.outbox.next_due() is not None:
             sender.start()
+
+
+def panel(settings: Any = None) -> None:
+    """Show the settings panel (``%wxnotify config``); in a terminal, print the settings instead."""
+    from .settings_panel import show
+
+    show(settings)
 
 
 @atexit.register
@@ -78,25 +85,11 @@ def _flush_at_exit() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    """``send``, ``notify`` and ``panel`` are imported on first use, keeping ``%load_ext`` light."""
+    """``send`` and ``notify`` are imported on first use, keeping ``%load_ext`` light."""
     if name in ("send", "notify"):
         from . import api
 
         return getattr(api, name)
-    if name == "panel":
-        from .panel import show
-
-        def panel() -> Any:
-            """Show the settings panel (``%wxnotify config``)."""
-            from IPython import get_ipython
-
-            from .settings import WxNotify
-
-            ip = get_ipython()
-            magics = _loaded.get(id(ip)) if ip is not None else None
-            return show(magics.settings if magics is not None else WxNotify())
-
-        return panel
     raise AttributeError(f"module 'wxnotify_magic' has no attribute {name!r}")
 
 

@@ -96,7 +96,7 @@ def history(magics: Any, words: list[str]) -> None:
 
 def config(magics: Any, _: list[str]) -> Any:
     try:
-        from .panel import show
+        from .settings_panel import show
     except ImportError:
         print(settings_text(magics.settings))
         return None

@@ -87,9 +87,6 @@ class WxNotify(Configurable):
     auto = Bool(False, help="Notify for every long or failed cell.").tag(config=True)
     batch = Bool(False, help="In auto mode, gather back-to-back cells into one digest.").tag(config=True)
     quotas = Dict(value_trait=Int(), help="Daily quota per provider, e.g. {'serverchan': 5}.").tag(config=True)
-    api_base = Unicode(None, allow_none=True,
-                       help="Replace scheme://host[:port] of every endpoint (default: $WXNOTIFY_API_BASE)."
-                       ).tag(config=True)
 
     @validate("after")
     def _valid_after(self, proposal: Any) -> float:
@@ -111,10 +108,10 @@ class WxNotify(Configurable):
         """Apply the settings file to every trait that IPython config did not set."""
         self.file_values = read_settings_file()
         for key, value in self.file_values.items():
-            if self.from_config(key) or not self.has_trait(key):
+            if not self.has_trait(key) or (self.from_config(key) and key != "destinations"):
                 continue
             try:
-                if key == "destinations":
+                if key == "destinations":  # names from the file and from config combine; config wins a clash
                     value = {**value, **self._config_value("destinations")}
                 setattr(self, key, value)
             except Exception:  # a bad value in the file must never stop the extension
@@ -129,8 +126,6 @@ class WxNotify(Configurable):
             return "config"
         if name == "to" and os.environ.get("WXNOTIFY_TO", "").strip():
             return "env"
-        if name == "api_base" and os.environ.get("WXNOTIFY_API_BASE"):
-            return "env"
         if name in self.file_values:
             return "file"
         return "default"
@@ -141,10 +136,6 @@ class WxNotify(Configurable):
             return os.environ["WXNOTIFY_TO"].split()
         return list(self.to)
 
-    def effective_api_base(self) -> str | None:
-        if self.from_config("api_base"):
-            return self.api_base
-        return os.environ.get("WXNOTIFY_API_BASE") or self.api_base
 
 
 class NoDestinationError(ValueError):

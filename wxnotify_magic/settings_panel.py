@@ -11,7 +11,6 @@ import html
 import re
 import sys
 import time
-import types
 from typing import Any
 from urllib.parse import quote
 
@@ -369,13 +368,3 @@ def show(settings: WxNotify | None = None) -> None:
 
     display(build_panel(settings).widget)
     return None
-
-
-class _CallableModule(types.ModuleType):
-    """``wxnotify_magic.panel()`` keeps working once this submodule has replaced a same-named function."""
-
-    def __call__(self, settings: WxNotify | None = None) -> None:
-        show(settings)
-
-
-sys.modules[__name__].__class__ = _CallableModule
