@@ -30,6 +30,8 @@ def load_ipython_extension(ip: Any) -> None:
     ip.events.register("post_run_cell", magics.post_run_cell)
     _loaded[id(ip)] = magics
     _resume_pending(magics)
+    if settings.auto:
+        _auto_from_settings(magics)
 
 
 def unload_ipython_extension(ip: Any) -> None:
@@ -53,7 +55,18 @@ def unload_ipython_extension(ip: Any) -> None:
     ip.magics_manager.registry.pop(type(magics).__name__, None)
     if magics._watch is not None:
         magics._watch.stop_capture()
+    magics.disable_auto()
     delivery.flush_and_stop(timeout=2.0)
+
+
+def _auto_from_settings(magics: Any) -> None:
+    """``WxNotify.auto = True``: switch auto mode on at load, or say in one line why it cannot be."""
+    from IPython.core.error import UsageError
+
+    try:
+        print(magics.enable_auto(None, [], magics.settings.batch, None))
+    except UsageError as exc:
+        print(f"wxnotify: auto mode not started: {exc}")
 
 
 def _resume_pending(magics: Any) -> None:
@@ -79,6 +92,9 @@ def panel(settings: Any = None) -> None:
 def _flush_at_exit() -> None:
     import sys
 
+    for magics in list(_loaded.values()):
+        if magics.auto is not None:  # a Run All digest still waiting for the run to go idle
+            magics.auto.flush()
     delivery = sys.modules.get("wxnotify_magic.delivery")
     if delivery is not None:
         delivery.flush_and_stop(timeout=5.0)

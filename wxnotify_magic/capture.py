@@ -157,12 +157,18 @@ class HistoryTail:
         entries = outputs.get(count, [])
         self._start = (len(entries), len(_stream(entries[-1])) if entries else 0)
 
-    @staticmethod
-    def available(shell: Any) -> bool:
-        """True while IPython's history tee is installed on sys.stdout (inside run_cell)."""
+    @classmethod
+    def of(cls, shell: Any, lines: int) -> HistoryTail | None:
+        """A tail over IPython's history tee when it is installed on sys.stdout (inside run_cell), else None."""
         write = getattr(sys.stdout, "write", None)
-        return (getattr(write, "__qualname__", "").endswith("_tee.<locals>.write")
-                and isinstance(getattr(getattr(shell, "history_manager", None), "outputs", None), dict))
+        outputs = getattr(getattr(shell, "history_manager", None), "outputs", None)
+        if not getattr(write, "__qualname__", "").endswith("_tee.<locals>.write") or not isinstance(outputs, dict):
+            return None
+        try:  # the execution count the tee files output under (ipykernel moves the shell's count on before)
+            count = write.__closure__[write.__code__.co_freevars.index("execution_count")].cell_contents  # type: ignore
+        except (AttributeError, IndexError, TypeError, ValueError):
+            return None
+        return cls(outputs, count, lines)
 
     def _chunks(self) -> list[str]:
         entries = list(self._outputs.get(self._count, []))

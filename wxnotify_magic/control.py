@@ -8,7 +8,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from . import delivery
-from .durations import human_duration
+from .durations import human_duration, parse_duration
 from .message import Notification
 from .providers import PROVIDERS, DestinationError, parse_destination
 from .settings import NoDestinationError, resolve_destinations, settings_path
@@ -126,4 +126,28 @@ def _redact(url: str) -> str:
         return url.split("://", 1)[0] + "://(invalid)"
 
 
-COMMANDS = {"status": status, "test": test, "retry": retry, "history": history, "config": config}
+def auto(magics: Any, words: list[str]) -> None:
+    """``auto on [--after D] [--to DEST]... [--batch] [--settle S]`` or ``auto off``."""
+    from IPython.core.magic_arguments import MagicArgumentParser
+
+    parser = MagicArgumentParser(prog="%wxnotify auto", add_help=False)
+    parser.add_argument("switch", choices=["on", "off"])
+    parser.add_argument("--after", default=None)
+    parser.add_argument("--to", action="append", default=[])
+    parser.add_argument("--batch", action="store_true")
+    parser.add_argument("--settle", default=None)
+    args = parser.parse_argstring(" ".join(words))
+    if args.switch == "off":
+        was_on = magics.auto is not None
+        magics.disable_auto()
+        print("wxnotify: auto mode off" if was_on else "wxnotify: auto mode was not on")
+        return
+    try:
+        after = parse_duration(args.after) if args.after is not None else None
+        settle = parse_duration(args.settle) if args.settle is not None else None
+    except ValueError as exc:
+        raise UsageError(f"%wxnotify auto: {exc}") from None
+    print(magics.enable_auto(after, args.to, args.batch or magics.settings.batch, settle))
+
+
+COMMANDS = {"status": status, "test": test, "retry": retry, "history": history, "config": config, "auto": auto}

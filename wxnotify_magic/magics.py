@@ -19,8 +19,9 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from . import delivery
+from .auto import AutoMode
 from .capture import HistoryTail
-from .durations import parse_duration
+from .durations import human_duration, parse_duration
 from .message import Notification
 from .providers import DestinationError
 from .settings import NoDestinationError, WxNotify, resolve_destinations
@@ -40,6 +41,8 @@ class WxNotifyMagics(Magics):
         self.settings = settings
         self._watch: Watch | None = None
         self._watch_info: Any = None
+        self._watch_is_auto = False
+        self.auto: AutoMode | None = None
 
     # -- the cell magic's options ----------------------------------------------------------------------
 
@@ -113,21 +116,33 @@ class WxNotifyMagics(Magics):
     def pre_run_cell(self, info: Any) -> None:
         try:
             raw = (getattr(info, "raw_cell", "") or "").lstrip("\n")
-            if self._watch is not None or not raw.startswith("%%wxnotify"):
+            if self._watch is not None or getattr(info, "silent", False):
                 return
-            args = self._cell_args(raw.split("\n", 1)[0])
-            if args is None:
-                return
-            try:
-                options, dests = self.cell_options(args)
-            except UsageError:
+            if self.auto is not None:
+                self.auto.cell_started()
+            options, dests = self._plain_cell_options(raw)
+            if options is None:
                 return
             self._watch = self._new_watch(options, dests, raw, plain_cell=True)
-            self._watch_info = info
+            self._watch_info, self._watch_is_auto = info, dests is self._auto_dests
             self._watch.start()
         except Exception as exc:  # never break the user's cell
             self._watch = None
             print(f"wxnotify: could not watch this cell ({type(exc).__name__}: {exc})", file=sys.stderr)
+
+    def _plain_cell_options(self, raw: str) -> tuple[WatchOptions | None, Any]:
+        """The options for a ``%%wxnotify`` cell, or auto mode's for any other cell, or (None, None)."""
+        if raw.startswith("%%wxnotify"):
+            args = self._cell_args(raw.split("\n", 1)[0])
+            if args is None:
+                return None, None
+            try:
+                return self.cell_options(args)
+            except UsageError:
+                return None, None  # the registered magic reports it
+        if self.auto is not None:
+            return self.auto.options, self._auto_dests
+        return None, None
 
     def post_run_cell(self, result: Any) -> None:
         watch = self._watch
@@ -135,14 +150,49 @@ class WxNotifyMagics(Magics):
             return
         self._watch, self._watch_info = None, None
         try:
-            watch.context["execution_count"] = getattr(result, "execution_count", None)
+            count = getattr(result, "execution_count", None)
+            watch.context["execution_count"] = count
             error = result.error_before_exec or result.error_in_exec
             tb = self._traceback(error) if error is not None else None
-            ticket = watch.finish(error, result.result, tb)
-            self._report(ticket, watch.options)
+            if self._watch_is_auto and self.auto is not None:
+                self.auto.cell_finished(watch, error, result.result, tb, count)
+                return
+            self._report(watch.finish(error, result.result, tb), watch.options)
+            if self.auto is not None:
+                self.auto.rearm(watch.context)
         except Exception as exc:
             watch.stop_capture()
             print(f"wxnotify: notification not sent ({type(exc).__name__}: {exc})", file=sys.stderr)
+
+    # -- auto mode ----------------------------------------------------------------------------------------
+
+    _auto_dests: Any = None
+
+    def enable_auto(self, after: float | None, to: list[str], batch: bool, settle: float | None) -> str:
+        """Turn auto mode on (raising UsageError for a bad destination); return a one-line summary."""
+        self.disable_auto()
+        s = self.settings
+        dests = self._destinations(to, "%wxnotify auto")
+        if after is None:  # auto mode's own default is a minute, unless the user set WxNotify.after
+            after = float(s.after) if s.source("after") != "default" else 60.0
+        threshold = after
+        options = WatchOptions(after=threshold, on=s.on, to=to, tail=s.tail, quiet=s.quiet)
+        self._auto_dests = dests
+
+        def submit(note: Notification, kind: str) -> Any:
+            return delivery.get_sender(self._quotas).submit(note, dests[0], kind, dests[1])
+
+        self.auto = AutoMode(options, batch, s.settle if settle is None else settle, submit,
+                             lambda ticket: self._report(ticket, options))
+        mode = f"one digest per run (idle after {settle if settle is not None else s.settle:g} s)" if batch \
+            else "one message per cell"
+        return (f"wxnotify: auto mode on: cells running {human_duration(threshold)} or longer, and every "
+                f"failure; {mode}")
+
+    def disable_auto(self) -> None:
+        auto, self.auto = self.auto, None
+        if auto is not None:
+            self._report(auto.stop(), auto.options)
 
     # -- the direct path: run_cell_magic ------------------------------------------------------------------
 
@@ -182,9 +232,8 @@ class WxNotifyMagics(Magics):
 
         context = {"title": self._default_title(raw_cell), "notebook": self._notebook(),
                    "execution_count": self.ip.execution_count}
-        tail = None
-        if plain_cell and HistoryTail.available(self.ip):  # IPython 9 tees already: read its copy
-            tail = HistoryTail(self.ip.history_manager.outputs, self.ip.execution_count, max(options.tail, 1))
+        # IPython 9 tees output into its history already: read that copy instead of teeing again
+        tail = HistoryTail.of(self.ip, max(options.tail, 1)) if plain_cell else None
         return Watch(options, submit, context, tail=tail)
 
     def _quotas(self) -> dict[str, int]:

@@ -17,7 +17,7 @@ from traitlets.config import Configurable
 from .durations import parse_duration
 
 SETTINGS_FILE = "settings.json"
-FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch")
+FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch", "settle")
 
 
 def config_dir() -> Path:
@@ -86,6 +86,7 @@ class WxNotify(Configurable):
     quiet = Bool(False, help="Print no delivery status line.").tag(config=True)
     auto = Bool(False, help="Notify for every long or failed cell.").tag(config=True)
     batch = Bool(False, help="In auto mode, gather back-to-back cells into one digest.").tag(config=True)
+    settle = Float(2.0, help="Seconds of idleness that end a batch (Run All) in auto mode.").tag(config=True)
     quotas = Dict(value_trait=Int(), help="Daily quota per provider, e.g. {'serverchan': 5}.").tag(config=True)
 
     @validate("after")
