@@ -47,7 +47,7 @@ def test_quickstart_runs_until_its_failing_cell_and_everything_arrives(kernel_en
     titles = [m["title"] for m in inbox.wait_for(4)]
     assert titles[0].startswith("✅ toy training finished")
     assert "epoch 2 loss 0.333" in inbox.messages[0]["content"]  # the output tail, read in a real kernel
-    loading = [m for m in inbox.messages if "data loading" in m["title"]][0]["content"]
+    loading = next(m for m in inbox.messages if "data loading" in m["title"])["content"]
     assert "loading 100%" in loading and "loading 99%" not in loading
     assert any("accuracy is 93% after 3 epochs" in m["content"] for m in inbox.messages)
     failed = [m for m in inbox.messages if m["title"].startswith("❌ doomed run failed")]
