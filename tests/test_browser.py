@@ -142,3 +142,26 @@ def test_panel_in_jupyterlab(lab: Lab, inbox: Inbox, tmp_path: Path) -> None:
     assert json.loads(path.read_text())["destinations"] == {"me": f"wecombot://{WECOM_KEY}"}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert (tmp_path / "panel.png").stat().st_size > 10_000
+
+
+def test_inbox_page_lists_messages_like_a_phone(inbox: Inbox, home: Path, tmp_path: Path) -> None:
+    """`wxnotify inbox` page: a sent message is there, newest first, and a new one appears by itself."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from wxnotify_magic.api import send
+
+    assert send("first <b>not bold</b>", title="page check", to=f"wecombot://{WECOM_KEY}").ok
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 800})
+            page.goto(f"{inbox.url}/", wait_until="domcontentloaded")
+            expect(page.get_by_text("page check").first).to_be_visible(timeout=10_000)
+            expect(page.get_by_text("first <b>not bold</b>").first).to_be_visible()  # shown as text, not HTML
+            assert send("second", title="arrives live", to=f"wecombot://{WECOM_KEY}").ok
+            expect(page.get_by_text("arrives live").first).to_be_visible(timeout=10_000)  # no reload
+            page.screenshot(path=str(tmp_path / "inbox.png"))
+            text = page.locator("body").inner_text()
+            assert text.index("arrives live") < text.index("page check")  # newest first
+        finally:
+            browser.close()

@@ -270,3 +270,18 @@ def test_kernel_killed_mid_send_delivers_after_restart(home, inbox, tmp_path):
 def _statuses(db) -> list[str]:  # type: ignore[no-untyped-def]
     with sqlite3.connect(db) as con:
         return [r[0] for r in con.execute("SELECT status FROM outbox ORDER BY id")]
+
+
+def test_pings_are_dropped_first_when_the_quota_is_tight(sender, clock, inbox):
+    sender.quotas = lambda: {"serverchan": 2}
+    dest = parse_destination(URLS["serverchan"])
+    submit(sender, "serverchan", "first final")
+    drain(sender, clock)
+    ping = sender.submit(Notification(status="running", title="ping"), [dest], kind="ping")
+    drain(sender, clock)
+    assert ping.wait(0)[0].status == "dropped" and "quota" in ping.wait(0)[0].reason
+    final = submit(sender, "serverchan", "last final")
+    drain(sender, clock)
+    assert final.wait(0)[0].status == "delivered"
+    titles = [m["title"] for m in inbox.messages]
+    assert titles == ["✅ first final finished in 3.0 s", "✅ last final finished in 3.0 s"]
