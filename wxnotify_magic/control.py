@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 from . import delivery
 from .durations import human_duration, parse_duration
 from .message import Notification
-from .providers import PROVIDERS, DestinationError, parse_destination
+from .providers import PROVIDERS, DestinationError, redact_url
 from .settings import NoDestinationError, resolve_destinations, settings_path
 from .watch import WatchOptions, host_name
 
@@ -108,22 +108,13 @@ def settings_text(settings: Any) -> str:
     for name in ("to", "after", "tail", "on", "wait"):
         value = getattr(settings, name)
         if name == "to":
-            value = [_redact(v) for v in settings.default_to()]
+            value = [redact_url(v) for v in settings.default_to()]
         lines.append(f"  {name} = {value!r}  [{settings.source(name)}]")
     for name, url in settings.destinations.items():
-        lines.append(f"  destinations[{name!r}] = {_redact(url)}")
+        lines.append(f"  destinations[{name!r}] = {redact_url(url)}")
     lines.append(f"settings file: {settings_path()}")
     lines.append("change with %config WxNotify.to = ['wxpusher://AT_.../UID_...'], or export WXNOTIFY_TO")
     return "\n".join(lines)
-
-
-def _redact(url: str) -> str:
-    if "://" not in url:
-        return url
-    try:
-        return parse_destination(url).redacted
-    except DestinationError:
-        return url.split("://", 1)[0] + "://(invalid)"
 
 
 def auto(magics: Any, words: list[str]) -> None:

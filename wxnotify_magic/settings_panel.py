@@ -19,7 +19,7 @@ import ipywidgets as w
 from . import delivery
 from .durations import parse_duration
 from .message import Notification
-from .providers import PROVIDERS, DestinationError, Provider, parse_destination
+from .providers import PROVIDERS, DestinationError, Provider, parse_destination, redact_url
 from .providers.base import Field, redact_value
 from .providers.wecombot import parse_webhook
 from .settings import (
@@ -52,15 +52,6 @@ def _duration_text(seconds: float) -> str:
         return f"{seconds:g}"
     hours, minutes = divmod(whole // 60, 60)
     return (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
-
-
-def _redact(target: str) -> str:
-    if "://" not in target:
-        return target
-    try:
-        return parse_destination(target).redacted
-    except DestinationError:
-        return target.split("://", 1)[0] + "://(invalid)"
 
 
 def _close(widget: Any) -> None:
@@ -307,7 +298,7 @@ class Panel:
                                                if f.secret and shown else f.hint)
         s = self.settings
         where = {"env": "(overridden by env WXNOTIFY_TO)", "config": "(set in IPython config)"}
-        self.notes["to"].value = (f"default: {', '.join(map(_redact, s.default_to())) or 'none'} "
+        self.notes["to"].value = (f"default: {', '.join(map(redact_url, s.default_to())) or 'none'} "
                                   + where.get(s.source("to"), "")).strip()
         for key in ("after", "tail", "on"):
             self.notes[key].value = where["config"] if s.source(key) == "config" else ""
@@ -321,7 +312,7 @@ class Panel:
         default = self.settings.default_to()[:1]
         rows, self.remove_buttons = [], {}
         for name, url in {**in_file, **self.settings.destinations}.items():
-            text = f"{name}: {_redact(url)}" + (" · default" if [name] == default else "")
+            text = f"{name}: {redact_url(url)}" + (" · default" if [name] == default else "")
             if name not in in_file:
                 rows.append(w.Label(text + " (IPython config)"))
                 continue

@@ -34,8 +34,19 @@ def parse_destination(url: str, name: str = "") -> Destination:
     raise DestinationError(f"unknown destination type {scheme}:// (known: {known})")
 
 
+def redact_url(target: str) -> str:
+    """A destination URL with its secrets redacted; names pass through; a malformed URL shows only its scheme."""
+    if "://" not in target:
+        return target
+    try:
+        return parse_destination(target).redacted
+    except DestinationError:
+        return target.split("://", 1)[0] + "://(invalid)"
+
+
 def _hint(text: str) -> str:
     return repr(text) if len(text) <= 20 and not any(c.isdigit() for c in text) else "(value hidden)"
 
 
-__all__ = ["PROVIDERS", "Destination", "DestinationError", "Provider", "get_provider", "parse_destination"]
+__all__ = ["PROVIDERS", "Destination", "DestinationError", "Provider", "get_provider", "parse_destination",
+           "redact_url"]

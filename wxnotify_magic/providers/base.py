@@ -238,3 +238,12 @@ def json_body(resp: HttpResponse, label: str) -> tuple[dict[str, Any] | None, Re
     if not isinstance(body, dict):
         return None, Receipt("retry", f"{label} answered with something that is not JSON")
     return body, None
+
+
+def refusal(label: str, codes: dict[int, str], code: Any, msg: Any, transient: set[int] | frozenset[int],
+            code_name: str = "code", retry_after: float | None = None) -> Receipt:
+    """A service's business error as one line: its meaning, the code and the service's own words."""
+    meaning = codes.get(code, f"{label} refused the message") if isinstance(code, int) else f"{label} refused"
+    words = str(msg or "")[:100]
+    outcome: Outcome = "retry" if code in transient else "permanent"
+    return Receipt(outcome, f"{meaning} ({code_name} {code}{': ' + words if words else ''})", retry_after)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
 
 ENDPOINT = "https://www.pushplus.plus/send"
 TITLE_LIMIT, CONTENT_LIMIT = 100, 20000
@@ -36,10 +36,7 @@ def judge(resp: HttpResponse) -> Receipt:
     code = body.get("code")
     if code == 200:
         return Receipt("delivered")
-    meaning = CODES.get(code, "PushPlus refused the message") if isinstance(code, int) else "PushPlus refused"
-    msg = str(body.get("msg") or "")[:80]
-    return Receipt("retry" if code in TRANSIENT else "permanent",
-                   f"{meaning} (code {code}{': ' + msg if msg else ''})")
+    return refusal("PushPlus", CODES, code, body.get("msg"), TRANSIENT)
 
 
 PUSHPLUS = Provider(

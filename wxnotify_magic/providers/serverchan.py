@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
 
 TURBO = "https://sctapi.ftqq.com/{key}.send"
 SC3 = "https://{uid}.push.ft07.com/send/{key}.send"
@@ -39,7 +39,7 @@ def judge(resp: HttpResponse) -> Receipt:
     msg = str(body.get("message") or body.get("info") or "")[:100]
     if code is None and msg:
         return Receipt("permanent", f"ServerChan refused: {msg} (quota used up or key rejected)")
-    return Receipt("permanent", f"ServerChan refused the message (code {code}{': ' + msg if msg else ''})")
+    return refusal("ServerChan", {}, code, msg, frozenset())
 
 
 SERVERCHAN = Provider(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..message import Notification, measure, render
-from .base import Destination, Field, HttpRequest, HttpResponse, Outcome, Provider, Receipt, json_body
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
 
 ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # UTF-8 bytes
@@ -34,11 +34,8 @@ def judge(resp: HttpResponse) -> Receipt:
     code = body.get("errcode")
     if code == 0:
         return Receipt("delivered")
-    meaning = CODES.get(code, "WeCom refused the message") if isinstance(code, int) else "WeCom refused"
-    msg = str(body.get("errmsg") or "").split(",")[0][:80]
-    outcome: Outcome = "retry" if code in TRANSIENT else "permanent"
-    return Receipt(outcome, f"{meaning} (errcode {code}{': ' + msg if msg else ''})",
-                   60.0 if code == 45009 else None)
+    msg = str(body.get("errmsg") or "").split(",")[0]  # drop WeCom's long "hint: [...]" tail
+    return refusal("WeCom", CODES, code, msg, TRANSIENT, "errcode", 60.0 if code == 45009 else None)
 
 
 def parse_webhook(url: str) -> str:

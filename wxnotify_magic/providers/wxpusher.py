@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Outcome, Provider, Receipt, json_body
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
 
 ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message"
 SIMPLE_ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message/simple-push"
@@ -63,10 +63,7 @@ def judge(resp: HttpResponse) -> Receipt:
         return problem or Receipt("retry", "WxPusher sent no answer")
     code = body.get("code")
     if code != 1000:
-        meaning = CODES.get(code, "WxPusher refused the message") if isinstance(code, int) else "WxPusher refused"
-        msg = str(body.get("msg") or "")[:120]
-        outcome: Outcome = "retry" if code in TRANSIENT else "permanent"
-        return Receipt(outcome, f"{meaning} (code {code}{': ' + msg if msg else ''})")
+        return refusal("WxPusher", CODES, code, body.get("msg"), TRANSIENT)
     failed = [d for d in body.get("data") or [] if isinstance(d, dict) and d.get("code") not in (1000, None)]
     if failed:
         total = len(body.get("data") or [])
