@@ -17,11 +17,11 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal, TextIO, TypeVar, overload
 
 from . import delivery
-from .delivery import Result
+from .delivery import Receipt, wait_for
 from .durations import parse_duration
 from .message import Notification
 from .settings import WxNotify, resolve_destinations
@@ -30,45 +30,6 @@ from .watch import Watch, WatchOptions, host_name
 F = TypeVar("F", bound=Callable[..., Any])
 Targets = str | Sequence[str] | None
 FINAL = ("delivered", "failed", "dropped")
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What became of a message: ``status`` is delivered, failed, pending (still sending) or skipped (rank)."""
-
-    ok: bool
-    status: str
-    line: str
-    results: tuple[Result, ...] = ()
-
-    @property
-    def reason(self) -> str:
-        """Why it failed (empty unless ``status == "failed"``)."""
-        return "; ".join(r.reason for r in self.results if r.status in ("failed", "dropped") and r.reason)
-
-    def __str__(self) -> str:
-        return self.line
-
-
-def receipt(results: Sequence[Result], elapsed: float) -> Receipt:
-    """Sum up the results of one ticket: any failure fails it, all delivered is ok, else still pending."""
-    if any(r.status in ("failed", "dropped") for r in results):
-        status = "failed"
-    elif results and all(r.status == "delivered" for r in results):
-        status = "delivered"
-    else:
-        status = "pending"
-    return Receipt(status == "delivered", status, delivery.describe(results, elapsed), tuple(results))
-
-
-def wait_for(ticket: delivery.Ticket, timeout: float) -> Receipt:
-    """Wait at most ``timeout`` seconds for ``ticket``; Ctrl-C while waiting just stops the wait."""
-    started = time.monotonic()
-    try:
-        results = ticket.wait(timeout)
-    except KeyboardInterrupt:
-        results = [ticket.results[i] for i in ticket.ids if i in ticket.results]
-    return receipt(results, time.monotonic() - started)
 
 
 def secondary_rank() -> str | None:
@@ -177,11 +138,7 @@ class Notifier:
             ticket = watch.finish(error, value, traceback_text)
             if ticket is None:
                 return
-            result = wait_for(ticket, wait)
-            if result.status == "failed":
-                print(result.line, file=sys.stderr, flush=True)
-            elif not self.options.quiet:
-                print(result.line, file=self.status_stream or sys.stdout, flush=True)
+            delivery.report(wait_for(ticket, wait), self.options.quiet, self.status_stream)
         except Exception as exc:
             watch.stop_capture()
             print(f"wxnotify: notification not sent ({type(exc).__name__}: {exc})", file=sys.stderr)

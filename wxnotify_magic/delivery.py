@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .message import Notification
 from .outbox import Item, Outbox
 from .providers import Destination, DestinationError, get_provider, parse_destination
-from .providers.base import Provider, Receipt
+from .providers.base import Provider, Verdict
 from .settings import state_dir
 
 MAX_ATTEMPTS = 6
@@ -202,7 +203,7 @@ class Sender:
         hold = self._hold(item, provider, dest, now, content_digest(requests[0].json if requests else ""))
         if hold is not None:
             return
-        receipt = Receipt("delivered")
+        receipt = Verdict("delivered")
         parts_done = item.parts_done
         notes = []
         for request in requests[parts_done:]:
@@ -226,13 +227,13 @@ class Sender:
             self._hand_to_fallback(item, reason)
             self._finish(item, "failed", reason, parts_done=parts_done, attempts=item.attempts + 1)
 
-    def _send(self, provider: Provider, request: object, secrets: list[str]) -> Receipt:
+    def _send(self, provider: Provider, request: object, secrets: list[str]) -> Verdict:
         from .transport import TransportError
 
         try:
             response = self.transport.send(request, secrets)  # type: ignore[attr-defined]
         except TransportError as exc:
-            return Receipt("retry", str(exc))
+            return Verdict("retry", str(exc))
         return provider.judge(response)
 
     def _hold(self, item: Item, provider: Provider, dest: Destination, now: float, digest: str) -> float | None:
@@ -367,6 +368,55 @@ def describe(results: Sequence[Result], elapsed: float) -> str:
         parts.append("still sending in the background" + (f" ({why})" if why else ""))
     notes = [r.note for r in results if r.note] + [f"note: {r.reason}" for r in sent if r.reason]
     return "wxnotify: " + "; ".join(parts + notes)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of a message: ``status`` is delivered, failed, pending (still sending) or skipped (rank)."""
+
+    ok: bool
+    status: str
+    line: str
+    results: tuple[Result, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """Why it failed (empty unless ``status == "failed"``)."""
+        return "; ".join(r.reason for r in self.results if r.status in ("failed", "dropped") and r.reason)
+
+    def __str__(self) -> str:
+        return self.line
+
+
+def receipt(results: Sequence[Result], elapsed: float) -> Receipt:
+    """Sum up the results of one ticket: any failure fails it, all delivered is ok, else still pending."""
+    if any(r.status in ("failed", "dropped") for r in results):
+        status = "failed"
+    elif results and all(r.status == "delivered" for r in results):
+        status = "delivered"
+    else:
+        status = "pending"
+    return Receipt(status == "delivered", status, describe(results, elapsed), tuple(results))
+
+
+def wait_for(ticket: Ticket, timeout: float) -> Receipt:
+    """Wait at most ``timeout`` seconds for ``ticket``; Ctrl-C while waiting just stops the wait."""
+    started = time.monotonic()
+    try:
+        results = ticket.wait(timeout)
+    except KeyboardInterrupt:
+        results = [ticket.results[i] for i in ticket.ids if i in ticket.results]
+    return receipt(results, time.monotonic() - started)
+
+
+def report(receipt: Receipt, quiet: bool = False, stream: Any = None) -> None:
+    """Print the status line: failures always (to stderr), the rest unless ``quiet``."""
+    import sys
+
+    if receipt.status == "failed":
+        print(receipt.line, file=sys.stderr, flush=True)
+    elif not quiet:
+        print(receipt.line, file=stream or sys.stdout, flush=True)
 
 
 def flush_and_stop(timeout: float) -> None:

@@ -272,17 +272,8 @@ class WxNotifyMagics(Magics):
 
     def _report(self, ticket: Any, options: WatchOptions) -> None:
         """Wait at most ``WxNotify.wait`` for the receipt, then print one status line."""
-        if ticket is None:
-            return
-        started = time.monotonic()
-        try:
-            results = ticket.wait(self.settings.wait)
-        except KeyboardInterrupt:
-            results = list(ticket.results.values())
-        line = delivery.describe(results, time.monotonic() - started)
-        failed = any(r.status in ("failed", "dropped") for r in results)
-        if not options.quiet or failed:
-            print(line, file=sys.stderr if failed else sys.stdout)
+        if ticket is not None:
+            delivery.report(delivery.wait_for(ticket, self.settings.wait), options.quiet)
 
     # -- %wxsend ------------------------------------------------------------------------------------------
 

@@ -64,8 +64,8 @@ class HttpResponse:
 
 
 @dataclass(frozen=True)
-class Receipt:
-    """What one destination said about one notification."""
+class Verdict:
+    """How one service answered one request: delivered, retry later, or a permanent error, and why."""
 
     outcome: Outcome
     reason: str = ""
@@ -130,7 +130,7 @@ class Provider:
     unit: Unit
     title_limit: int
     build: Callable[[Notification, Destination], list[HttpRequest]]
-    judge: Callable[[HttpResponse], Receipt]
+    judge: Callable[[HttpResponse], Verdict]
     rates: tuple[tuple[int, float], ...] = ()  # (calls, seconds) windows
     daily: int | None = None
     same_content_per_hour: int | None = None
@@ -202,14 +202,14 @@ def scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-def http_problem(resp: HttpResponse) -> Receipt | None:
+def http_problem(resp: HttpResponse) -> Verdict | None:
     """Judge the transport-level status shared by every provider: 429 and 5xx retry later."""
     if resp.status == 429 or resp.status >= 500:
         retry_after = _retry_after(resp.headers.get("Retry-After") or resp.headers.get("retry-after"))
         word = "rate limited (HTTP 429)" if resp.status == 429 else f"server error (HTTP {resp.status})"
-        return Receipt("retry", word, retry_after)
+        return Verdict("retry", word, retry_after)
     if resp.status >= 400:
-        return Receipt("permanent", f"HTTP {resp.status}")
+        return Verdict("permanent", f"HTTP {resp.status}")
     return None
 
 
@@ -229,21 +229,21 @@ def _retry_after(value: str | None) -> float | None:
             return None
 
 
-def json_body(resp: HttpResponse, label: str) -> tuple[dict[str, Any] | None, Receipt | None]:
+def json_body(resp: HttpResponse, label: str) -> tuple[dict[str, Any] | None, Verdict | None]:
     """The JSON object body, or the receipt to return when the answer is not usable."""
     problem = http_problem(resp)
     if problem:
         return None, problem
     body = resp.body()
     if not isinstance(body, dict):
-        return None, Receipt("retry", f"{label} answered with something that is not JSON")
+        return None, Verdict("retry", f"{label} answered with something that is not JSON")
     return body, None
 
 
 def refusal(label: str, codes: dict[int, str], code: Any, msg: Any, transient: set[int] | frozenset[int],
-            code_name: str = "code", retry_after: float | None = None) -> Receipt:
+            code_name: str = "code", retry_after: float | None = None) -> Verdict:
     """A service's business error as one line: its meaning, the code and the service's own words."""
     meaning = codes.get(code, f"{label} refused the message") if isinstance(code, int) else f"{label} refused"
     words = str(msg or "")[:100]
     outcome: Outcome = "retry" if code in transient else "permanent"
-    return Receipt(outcome, f"{meaning} ({code_name} {code}{': ' + words if words else ''})", retry_after)
+    return Verdict(outcome, f"{meaning} ({code_name} {code}{': ' + words if words else ''})", retry_after)

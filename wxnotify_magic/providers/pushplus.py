@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Verdict, json_body, refusal
 
 ENDPOINT = "https://www.pushplus.plus/send"
 TITLE_LIMIT, CONTENT_LIMIT = 100, 20000
@@ -28,14 +28,14 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     return [HttpRequest("POST", ENDPOINT, json=body)]
 
 
-def judge(resp: HttpResponse) -> Receipt:
+def judge(resp: HttpResponse) -> Verdict:
     """Success is body ``code == 200`` (accepted; PushPlus delivers asynchronously)."""
     body, problem = json_body(resp, "PushPlus")
     if problem or body is None:
-        return problem or Receipt("retry", "PushPlus sent no answer")
+        return problem or Verdict("retry", "PushPlus sent no answer")
     code = body.get("code")
     if code == 200:
-        return Receipt("delivered")
+        return Verdict("delivered")
     return refusal("PushPlus", CODES, code, body.get("msg"), TRANSIENT)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Verdict, json_body, refusal
 
 TURBO = "https://sctapi.ftqq.com/{key}.send"
 SC3 = "https://{uid}.push.ft07.com/send/{key}.send"
@@ -26,19 +26,19 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     return [HttpRequest("POST", endpoint(key), json=body)]
 
 
-def judge(resp: HttpResponse) -> Receipt:
+def judge(resp: HttpResponse) -> Verdict:
     """Success is body ``code == 0``; HTTP 429 means the daily per-IP limit."""
     body, problem = json_body(resp, "ServerChan")
     if problem or body is None:
         if resp.status == 429:
-            return Receipt("retry", "ServerChan daily limit reached for this IP (HTTP 429)", 3600.0)
-        return problem or Receipt("retry", "ServerChan sent no answer")
+            return Verdict("retry", "ServerChan daily limit reached for this IP (HTTP 429)", 3600.0)
+        return problem or Verdict("retry", "ServerChan sent no answer")
     code = body.get("code")
     if code == 0:
-        return Receipt("delivered")
+        return Verdict("delivered")
     msg = str(body.get("message") or body.get("info") or "")[:100]
     if code is None and msg:
-        return Receipt("permanent", f"ServerChan refused: {msg} (quota used up or key rejected)")
+        return Verdict("permanent", f"ServerChan refused: {msg} (quota used up or key rejected)")
     return refusal("ServerChan", {}, code, msg, frozenset())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..message import Notification, measure, render
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Verdict, json_body, refusal
 
 ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # UTF-8 bytes
@@ -26,14 +26,14 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     return [HttpRequest("POST", url, json={"msgtype": "markdown_v2", "markdown_v2": {"content": md}})]
 
 
-def judge(resp: HttpResponse) -> Receipt:
+def judge(resp: HttpResponse) -> Verdict:
     """Success is ``errcode == 0``."""
     body, problem = json_body(resp, "WeCom")
     if problem or body is None:
-        return problem or Receipt("retry", "WeCom sent no answer")
+        return problem or Verdict("retry", "WeCom sent no answer")
     code = body.get("errcode")
     if code == 0:
-        return Receipt("delivered")
+        return Verdict("delivered")
     msg = str(body.get("errmsg") or "").split(",")[0]  # drop WeCom's long "hint: [...]" tail
     return refusal("WeCom", CODES, code, msg, TRANSIENT, "errcode", 60.0 if code == 45009 else None)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Receipt, json_body, refusal
+from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Verdict, json_body, refusal
 
 ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message"
 SIMPLE_ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message/simple-push"
@@ -56,11 +56,11 @@ def build_simple(n: Notification, dest: Destination) -> list[HttpRequest]:
             for part in _chunks(spts, MAX_SPTS)]
 
 
-def judge(resp: HttpResponse) -> Receipt:
+def judge(resp: HttpResponse) -> Verdict:
     """Success is body ``code == 1000``; each target's own code is checked too."""
     body, problem = json_body(resp, "WxPusher")
     if problem or body is None:
-        return problem or Receipt("retry", "WxPusher sent no answer")
+        return problem or Verdict("retry", "WxPusher sent no answer")
     code = body.get("code")
     if code != 1000:
         return refusal("WxPusher", CODES, code, body.get("msg"), TRANSIENT)
@@ -68,8 +68,8 @@ def judge(resp: HttpResponse) -> Receipt:
     if failed:
         total = len(body.get("data") or [])
         why = failed[0].get("status") or failed[0].get("code")
-        return Receipt("delivered", f"{len(failed)} of {total} recipients refused ({why})")
-    return Receipt("delivered")
+        return Verdict("delivered", f"{len(failed)} of {total} recipients refused ({why})")
+    return Verdict("delivered")
 
 
 _TOKEN = Field("token", "App token", r"AT_[A-Za-z0-9_-]+", "starts with AT_; from the WxPusher admin "
