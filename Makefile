@@ -17,6 +17,7 @@ test-venv: $(BIN)/python
 	$(BIN)/pip install $(PIP_QUIET) -e '.[test]'
 
 demo: venv
+	mkdir -p .demo
 	IPYTHONDIR=$(CURDIR)/.demo/ipython $(BIN)/python scripts/demo.py
 
 lint: test-venv
@@ -24,9 +25,11 @@ lint: test-venv
 	$(BIN)/mypy
 
 test: lint
+	mkdir -p .demo
 	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q
 
 bench: test-venv
+	mkdir -p .demo
 	IPYTHONDIR=$(CURDIR)/.demo/ipython-bench $(BIN)/python benchmarks/run.py
 
 clean:

@@ -24,7 +24,8 @@ def main() -> int:
     with Inbox() as inbox, tempfile.TemporaryDirectory(prefix="wxnotify-demo-") as home:
         os.environ.update(WXNOTIFY_API_BASE=inbox.url, WXNOTIFY_HOME=home, WXNOTIFY_TO=DEMO_TO,
                           IPYTHONDIR=os.path.join(home, "ipython"))
-        print(f"local inbox (emulates WxPusher, PushPlus, ServerChan, WeCom) at {inbox.url}")
+        print(f"local inbox (emulates WxPusher, PushPlus, ServerChan, WeCom) at {inbox.url}, "
+              f"its message page at {inbox.url}/ while the demo runs")
         nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
         client = NotebookClient(nb, timeout=120, kernel_name="python3",
                                 resources={"metadata": {"path": str(ROOT / "notebooks")}})

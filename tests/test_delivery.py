@@ -285,3 +285,50 @@ def test_pings_are_dropped_first_when_the_quota_is_tight(sender, clock, inbox):
     assert final.wait(0)[0].status == "delivered"
     titles = [m["title"] for m in inbox.messages]
     assert titles == ["✅ first final finished in 3.0 s", "✅ last final finished in 3.0 s"]
+
+
+# -- every fault for every provider, as a user meets it: a real cell, then %wxnotify retry ---------------
+
+FAULTS = [("delay", {"seconds": 1.5}, "transient"), ("status", {"status": 500}, "transient"),
+          ("status", {"status": 429, "retry_after": 1}, "transient"), ("drop", {}, "transient"),
+          ("malformed", {}, "transient"), ("code", {}, "permanent")]
+
+
+@pytest.mark.parametrize("provider", sorted(URLS))
+@pytest.mark.parametrize("fault,params,kind", FAULTS, ids=[f[0] + str(f[1].get("status", "")) for f in FAULTS])
+def test_fault_never_breaks_the_cell_and_nothing_is_lost(ip, inbox, capsys, provider, fault, params, kind):
+    ip.run_cell("%config WxNotify.wait = 0.5").raise_error()
+    if fault == "code":
+        params = {"code": BUSINESS_ERROR[provider]}
+    inbox.add_fault(fault, **params)
+    res = ip.run_cell(f"%%wxnotify --to {URLS[provider]}\nresult = 6 * 7\nresult")
+    assert res.success and res.result == 42 and res.error_in_exec is None  # the cell is unchanged
+    out = capsys.readouterr()
+    from wxnotify_magic import delivery
+
+    outbox = delivery.get_sender().outbox
+    if kind == "permanent":
+        assert "failed" in out.err and str(BUSINESS_ERROR[provider]) in out.err
+        (item,) = outbox.items()
+        assert item.status == "failed" and str(BUSINESS_ERROR[provider]) in item.reason
+        return
+    assert "still sending in the background" in out.out
+    ip.run_cell("%wxnotify retry").raise_error()  # sends what is pending now, without waiting for backoff
+    deadline = time.monotonic() + 10
+    while outbox.items()[0].status != "delivered" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outbox.items()[0].status == "delivered"
+    assert len([m for m in inbox.messages if m["accepted"]]) == 1
+
+
+def test_pending_notifications_are_flushed_when_the_process_exits(home, inbox):
+    inbox.add_fault("delay", seconds=1.0)
+    code = textwrap.dedent(f"""
+        from wxnotify_magic.api import send
+        r = send("sent just before exit", to={URLS['wecombot']!r}, wait=0.05)
+        print(r.status)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ}, capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip().splitlines()[0] == "pending"
+    assert _statuses(home / "outbox.sqlite3") == ["delivered"]  # the exit waited (bounded) for it
+    assert [m["accepted"] for m in inbox.messages] == [True]
