@@ -41,7 +41,17 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inbox: Inbox) -> Itera
     delivery.reset_sender()
     yield folder
     delivery.reset_sender()
+    _wait_for_sender_threads()
     inbox.clear()
+
+
+def _wait_for_sender_threads(timeout: float = 15.0) -> None:
+    """A sender stopped mid-request finishes that request; let it, so it cannot land in the next test."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name in ("wxnotify-sender", "wxnotify-ping"):
+            thread.join(timeout)
 
 
 @pytest.fixture(scope="session")

@@ -332,3 +332,10 @@ def test_pending_notifications_are_flushed_when_the_process_exits(home, inbox):
     assert out.stdout.strip().splitlines()[0] == "pending"
     assert _statuses(home / "outbox.sqlite3") == ["delivered"]  # the exit waited (bounded) for it
     assert [m["accepted"] for m in inbox.messages] == [True]
+
+
+def test_prune_keeps_pending_items(sender, clock):
+    submit(sender, "wecombot", "pending one")
+    sender.outbox.log_call("k", now=clock.now - 40 * 86400)
+    sender.outbox.prune(clock.now + 1)
+    assert sender.outbox.count("pending") == 1 and sender.outbox.calls_since("k", 0) == []

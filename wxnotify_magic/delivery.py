@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import threading
@@ -21,6 +22,7 @@ MAX_ATTEMPTS = 6
 BASE_BACKOFF, MAX_BACKOFF = 2.0, 600.0
 LEASE = 120.0
 QUOTA_WARN_FRACTION = 0.8
+KEEP_DAYS = 30  # history and call log kept this long
 
 
 # ------------------------------------------------------------------------------------------- pure functions
@@ -129,7 +131,7 @@ class Sender:
             self._tickets[i] = ticket
             ticket.results[i] = Result(dest.redacted, dest.provider, "pending")
         if kind == "ping":  # at most one ping pending per destination: drop the older ones
-            self._drop_older_pings(ids)
+            self._drop_older_pings(ids, {d.key for d in destinations})
         self.start()
         self.kick()
         return ticket
@@ -173,6 +175,8 @@ class Sender:
     # -- the loop ------------------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        with contextlib.suppress(Exception):  # housekeeping must never stop delivery
+            self.outbox.prune(self.clock() - KEEP_DAYS * 86400)
         while not self._stop:
             try:
                 self._busy = True
@@ -298,9 +302,9 @@ class Sender:
             self._tickets[new_id] = ticket
         self.kick()
 
-    def _drop_older_pings(self, keep: Sequence[int]) -> None:
+    def _drop_older_pings(self, keep: Sequence[int], dest_keys: set[str]) -> None:
         for old in self.outbox.items("pending", limit=200):
-            if old.kind == "ping" and old.id not in keep:
+            if old.kind == "ping" and old.id not in keep and old.dest_key in dest_keys:
                 self._finish(old, "dropped", "replaced by a newer progress ping")
 
     # -- bookkeeping -----------------------------------------------------------------------------------------

@@ -174,8 +174,11 @@ class Outbox:
         return [r[0] for r in self._db().execute(sql + " ORDER BY ts", args).fetchall()]
 
     def prune(self, older_than: float) -> None:
+        """Forget calls and finished items older than ``older_than`` (pending ones are always kept)."""
         with self._tx() as db:
             db.execute("DELETE FROM calls WHERE ts<?", (older_than,))
+            db.execute("DELETE FROM outbox WHERE updated<? AND status IN ('delivered','failed','dropped')",
+                       (older_than,))
 
 
 def _me() -> str:
