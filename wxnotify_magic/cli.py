@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(result: api.Receipt) -> int:
     """Print the status line (stderr when it failed) and flush (bounded); 0 sent or pending, 1 failed."""
-    print(result.line, file=sys.stderr if result.status == "failed" else sys.stdout, flush=True)
+    delivery.report(result)
     finish_delivery()
     return 1 if result.status == "failed" else 0
 
