@@ -126,3 +126,14 @@ def test_run_all_stopped_by_a_failure_still_sends_its_digest(kernel_inbox, tmp_p
     (msg,) = kernel_inbox.wait_for(1, timeout=10)
     assert "failed" in msg["title"] and "RuntimeError: diverged" in msg["content"]
     assert "never runs" not in msg["content"]
+
+
+def test_progress_pings_in_a_real_kernel(kernel_inbox, tmp_path):
+    _run_all(["%load_ext wxnotify_magic",
+              f"%%wxnotify -t long --every 0.3s --to wecombot://{WECOM_KEY}\nimport time\n"
+              "for i in range(5):\n    print('epoch', i, flush=True)\n    time.sleep(0.2)"], tmp_path)
+    msgs = settle(kernel_inbox, 0.5)
+    pings = [m["content"] for m in msgs if "still running" in m["content"]]
+    assert pings and all("so far" in p for p in pings)
+    assert any("epoch" in p for p in pings)  # the latest output line, read live from the kernel
+    assert sum("long finished" in m["content"] for m in msgs) == 1
