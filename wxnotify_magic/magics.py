@@ -18,13 +18,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from . import delivery
 from .auto import AutoMode
 from .capture import HistoryTail
 from .durations import human_duration, parse_duration
 from .message import Notification
-from .providers import DestinationError
-from .settings import NoDestinationError, WxNotify, resolve_destinations
+from .settings import WxNotify, resolve_destinations
 from .watch import Watch, WatchOptions, format_traceback
 
 CELL_LINE = re.compile(r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$")
@@ -90,7 +88,7 @@ class WxNotifyMagics(Magics):
     def _destinations(self, to: list[str], who: str) -> Any:
         try:
             return resolve_destinations(to, self.settings)
-        except (DestinationError, NoDestinationError) as exc:
+        except ValueError as exc:  # DestinationError, NoDestinationError: one line, no secret
             raise UsageError(f"{who}: {exc}") from None
 
     # -- the plain-cell path: transformer + events ---------------------------------------------------------
@@ -180,7 +178,7 @@ class WxNotifyMagics(Magics):
         self._auto_dests = dests
 
         def submit(note: Notification, kind: str) -> Any:
-            return delivery.get_sender(self._quotas).submit(note, dests[0], kind, dests[1])
+            return _sender(self._quotas).submit(note, dests[0], kind, dests[1])
 
         self.auto = AutoMode(options, batch, s.settle if settle is None else settle, submit,
                              lambda ticket: self._report(ticket, options))
@@ -228,7 +226,7 @@ class WxNotifyMagics(Magics):
         destinations, fallbacks = dests
 
         def submit(note: Notification, kind: str) -> Any:
-            return delivery.get_sender(self._quotas).submit(note, destinations, kind, fallbacks)
+            return _sender(self._quotas).submit(note, destinations, kind, fallbacks)
 
         context = {"title": self._default_title(raw_cell), "notebook": self._notebook(),
                    "execution_count": self.ip.execution_count}
@@ -273,6 +271,8 @@ class WxNotifyMagics(Magics):
     def _report(self, ticket: Any, options: WatchOptions) -> None:
         """Wait at most ``WxNotify.wait`` for the receipt, then print one status line."""
         if ticket is not None:
+            from . import delivery
+
             delivery.report(delivery.wait_for(ticket, self.settings.wait), options.quiet)
 
     # -- %wxsend ------------------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ class WxNotifyMagics(Magics):
         destinations, fallbacks = self._destinations(to, "%wxsend")
         note = Notification(status="message", title=title or "wxnotify", text=text, started=time.time(),
                             host=_host(), notebook=self._notebook())
-        ticket = delivery.get_sender(self._quotas).submit(note, destinations, "final", fallbacks)
+        ticket = _sender(self._quotas).submit(note, destinations, "final", fallbacks)
         self._report(ticket, WatchOptions())
 
     # -- %wxnotify (line): control ------------------------------------------------------------------------
@@ -308,6 +308,13 @@ class WxNotifyMagics(Magics):
         from . import control
 
         return control.run(self, line)
+
+
+def _sender(quotas: Any) -> Any:
+    """The process-wide sender; delivery (SQLite, providers) is imported on first use, not at %load_ext."""
+    from . import delivery
+
+    return delivery.get_sender(quotas)
 
 
 def _unquote(text: str) -> str:
