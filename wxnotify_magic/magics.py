@@ -40,6 +40,7 @@ class WxNotifyMagics(Magics):
         self._watch: Watch | None = None
         self._watch_info: Any = None
         self._watch_is_auto = False
+        self._checked: tuple[str, Any] | None = None  # the transformer's parse of the current cell
         self.auto: AutoMode | None = None
 
     # -- the cell magic's options ----------------------------------------------------------------------
@@ -101,8 +102,8 @@ class WxNotifyMagics(Magics):
         if args is None:
             return lines
         try:
-            self.cell_options(args)
-        except (UsageError, Exception):
+            self._checked = (args, self.cell_options(args))  # pre_run_cell reuses it: parse once per cell
+        except Exception:
             return lines  # the registered magic raises the UsageError and the body never runs
         return ["# " + lines[0], *lines[1:]]
 
@@ -134,6 +135,9 @@ class WxNotifyMagics(Magics):
             args = self._cell_args(raw.split("\n", 1)[0])
             if args is None:
                 return None, None
+            checked, self._checked = self._checked, None
+            if checked is not None and checked[0] == args:
+                return checked[1]
             try:
                 return self.cell_options(args)
             except UsageError:
