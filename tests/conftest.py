@@ -50,7 +50,7 @@ def _wait_for_sender_threads(timeout: float = 15.0) -> None:
     import threading
 
     for thread in threading.enumerate():
-        if thread.name in ("wxnotify-sender", "wxnotify-ping"):
+        if thread.name in ("wxnotify-sender", "wxnotify-send", "wxnotify-ping"):
             thread.join(timeout)
 
 

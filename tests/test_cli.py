@@ -135,7 +135,7 @@ def test_status_shows_redacted_destinations_and_counts(home: Path, inbox: Any) -
     assert wxnotify("send", "one").returncode == 0
     proc = wxnotify("status")
     assert proc.returncode == 0
-    assert "wxpusher://AT_…cdef/UID_… [WxPusher] today 1 sent" in proc.stdout
+    assert "→ wxpusher://AT_…cdef/UID_… [WxPusher]" in proc.stdout and "UID UID_…: 1 of 500 today" in proc.stdout
     assert "default destinations from: env" in proc.stdout and "outbox: 0 pending, 0 failed" in proc.stdout
 
 

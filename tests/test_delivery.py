@@ -13,9 +13,10 @@ import time
 import pytest
 from conftest import WECOM_KEY, WX_TOKEN
 
-from wxnotify_magic.delivery import Sender, backoff, pacing_wait
+from wxnotify_magic.delivery import Sender
 from wxnotify_magic.message import Notification
 from wxnotify_magic.outbox import Outbox
+from wxnotify_magic.policy import WINDOW_PAD, WINDOW_STRETCH, backoff, pacing_wait
 from wxnotify_magic.providers import parse_destination
 
 PP_TOKEN = "test0123456789abcdef0123456789ab"
@@ -60,8 +61,8 @@ def note(title: str = "job") -> Notification:
     return Notification(status="success", title=title, started=time.time() - 3, ended=time.time(), text="ok")
 
 
-def submit(sender, name, title="job"):  # type: ignore[no-untyped-def]
-    return sender.submit(note(title), [parse_destination(URLS[name])])
+def submit(sender, name, title="job", quotas=None):  # type: ignore[no-untyped-def]
+    return sender.submit(note(title), [parse_destination(URLS[name])], quotas=quotas)
 
 
 def drain(sender, clock, rounds=8):  # type: ignore[no-untyped-def]
@@ -136,11 +137,11 @@ def test_backoff_grows_with_jitter():
     assert backoff(30, lambda: 1.0) == 600.0
 
 
-def test_pacing_wait_keeps_every_window():
-    assert pacing_wait([], 100.0, [(20, 60.0)]) == 0
+def test_pacing_wait_keeps_every_window_with_a_margin():
+    assert pacing_wait([], 100.0, 20, 60.0) == 0
     calls = [float(t) for t in range(20)]
-    assert pacing_wait(calls, 20.0, [(20, 60.0)]) == pytest.approx(40.0)
-    assert pacing_wait([99.5, 99.9], 100.0, [(2, 1.0)]) == pytest.approx(0.5)
+    assert pacing_wait(calls, 20.0, 20, 60.0) == pytest.approx(60.0 * WINDOW_STRETCH + WINDOW_PAD - 20.0)
+    assert pacing_wait([99.5, 99.9], 100.0, 2, 1.0) == pytest.approx(99.5 + WINDOW_STRETCH + WINDOW_PAD - 100.0)
 
 
 def test_wecom_is_paced_at_20_a_minute(sender, clock, inbox):
@@ -154,14 +155,13 @@ def test_wecom_is_paced_at_20_a_minute(sender, clock, inbox):
 
 
 def test_daily_quota_holds_and_warns(sender, clock, inbox):
-    sender.quotas = lambda: {"serverchan": 3}
-    tickets = [submit(sender, "serverchan", f"job {i}") for i in range(4)]
+    tickets = [submit(sender, "serverchan", f"job {i}", quotas={"serverchan": 3}) for i in range(4)]
     for _ in range(4):
         sender.run_once()
         clock.advance(2)
     assert len(inbox.messages) == 3
     notes = [r.note for t in tickets for r in t.wait(0) if r.note]
-    assert notes == ["ServerChan daily quota nearly used: 3 of 3 today"]
+    assert len(notes) == 1 and notes[0].startswith("daily quota nearly used: 3 of 3 today (SendKey SCT…")
     held = [i for i in sender.outbox.items() if i.status == "pending"]
     assert len(held) == 1 and "daily quota" in held[0].reason
 
@@ -209,9 +209,9 @@ def test_two_kernels_share_the_outbox_without_double_sends(home, inbox):
     path = home / "outbox.sqlite3"
     box = Outbox(path)
     for i in range(30):
-        dest = parse_destination(f"wxpusher://{WX_TOKEN}/UID_test_{i}")
-        box.add(provider=dest.provider, dest_key=f"k{i}", dest_label=dest.redacted, dest_url=dest.url,
-                notification=note(f"n{i}").to_dict())
+        dest = parse_destination(f"wxpusher://AT_test_token_{i:04d}/UID_test_{i}")  # 30 tokens: no pacing
+        box.add(provider=dest.provider.name, dest_key=dest.key, lane=dest.provider.lane(dest),
+                dest_label=dest.redacted, dest_url=dest.url, notification=note(f"n{i}").to_dict())
     script = textwrap.dedent(f"""
         from pathlib import Path
         from wxnotify_magic.delivery import Sender
@@ -273,14 +273,13 @@ def _statuses(db) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_pings_are_dropped_first_when_the_quota_is_tight(sender, clock, inbox):
-    sender.quotas = lambda: {"serverchan": 2}
     dest = parse_destination(URLS["serverchan"])
-    submit(sender, "serverchan", "first final")
+    submit(sender, "serverchan", "first final", quotas={"serverchan": 2})
     drain(sender, clock)
-    ping = sender.submit(Notification(status="running", title="ping"), [dest], kind="ping")
+    ping = sender.submit(Notification(status="running", title="ping"), [dest], kind="ping", quotas={"serverchan": 2})
     drain(sender, clock)
     assert ping.wait(0)[0].status == "dropped" and "quota" in ping.wait(0)[0].reason
-    final = submit(sender, "serverchan", "last final")
+    final = submit(sender, "serverchan", "last final", quotas={"serverchan": 2})
     drain(sender, clock)
     assert final.wait(0)[0].status == "delivered"
     titles = [m["title"] for m in inbox.messages]
@@ -336,6 +335,6 @@ def test_pending_notifications_are_flushed_when_the_process_exits(home, inbox):
 
 def test_prune_keeps_pending_items(sender, clock):
     submit(sender, "wecombot", "pending one")
-    sender.outbox.log_call("k", now=clock.now - 40 * 86400)
+    sender.outbox.log_call(["k"], now=clock.now - 40 * 86400)
     sender.outbox.prune(clock.now + 1)
-    assert sender.outbox.count("pending") == 1 and sender.outbox.calls_since("k", 0) == []
+    assert sender.outbox.count("pending") == 1 and sender.outbox.calls_since(["k"], 0) == {"k": []}

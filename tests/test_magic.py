@@ -244,7 +244,8 @@ def test_status_history_and_unknown_command(ip, inbox, capsys):
     ip.run_cell("%wxnotify").raise_error()
     ip.run_cell("%wxnotify history 5").raise_error()
     out = capsys.readouterr().out
-    assert "[WxPusher] today 1 sent" in out and "delivered" in out
+    assert "→ wxpusher://AT_…cdef/UID_… [WxPusher]" in out and "UID UID_…: 1 of 500 today" in out
+    assert "delivered" in out
     assert_no_secret(out)
     res = ip.run_cell("%wxnotify frobnicate")
     assert "unknown command" in str(res.error_in_exec)
@@ -311,9 +312,9 @@ def test_output_of_earlier_cells_is_not_reported(ip, inbox):
 
 
 def test_file_and_config_destinations_combine(shell, home, inbox):
-    from wxnotify_magic.settings import write_settings_file
+    from wxnotify_magic.settings import SettingsFile
 
-    write_settings_file({"destinations": {"me": f"wecombot://{WECOM_KEY}"}, "to": ["me"]})
+    SettingsFile().write({"destinations": {"me": f"wecombot://{WECOM_KEY}"}, "to": ["me"]})
     shell.config.WxNotify.destinations = {"team": f"wxpusher://{WX_TOKEN}/UID_test_team"}
     shell.run_line_magic("load_ext", "wxnotify_magic")
     try:

@@ -15,7 +15,8 @@ from ipywidgets import Password, Text, Widget
 import wxnotify_magic
 from wxnotify_magic.inbox import Inbox
 from wxnotify_magic.providers import PROVIDERS
-from wxnotify_magic.settings import WxNotify, read_settings_file, settings_path
+from wxnotify_magic.session import current
+from wxnotify_magic.settings import SettingsFile, WxNotify, settings_path
 from wxnotify_magic.settings_panel import Panel, build_panel
 
 PP_TOKEN = "0123456789abcdefTESTTOKEN0123456"  # fake, 32 characters as PushPlus tokens are
@@ -26,7 +27,7 @@ WEBHOOK = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"
 def settings(ip: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[WxNotify]:
     """The live configurable of the extension loaded in the shell, with no WXNOTIFY_TO in the env."""
     monkeypatch.delenv("WXNOTIFY_TO")
-    yield wxnotify_magic._loaded[id(ip)].settings
+    yield current().settings
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_fields_come_from_the_provider_declarations(panel: Panel) -> None:
             assert isinstance(box, Password if f.secret else Text)
             assert box.description == f.label and box.tooltip == f.hint
             assert panel.messages[f.name].value == ""
-        assert provider.token_hint.split(" ")[0] in panel.hint.value
+        assert provider.hint.split(" ")[0] in panel.hint.value
         assert panel.field_box.children[0].children[0] is panel.fields[provider.fields[0].name]
     assert panel.name.value == "me" and panel.after.value == "0" and panel.tail.value == 20
     assert panel.on.options == ("always", "success", "failure")
@@ -135,13 +136,13 @@ def test_save_merges_into_the_existing_file(panel: Panel, settings: WxNotify, ho
     assert p.fields["token"].placeholder == "AT_…cdef (saved)" and p.fields["uids"].placeholder == "UID_… (saved)"
     _type_wecom(p, name="me")
     p.save_button.click()
-    data = read_settings_file()
+    data = SettingsFile().read()
     assert data["destinations"] == {"team": WX_URL, "me": f"wecombot://{WECOM_KEY}"}
     assert data["to"] == ["me", "team"] and data["quotas"] == {"serverchan": 3}
     assert settings.default_to() == ["me", "team"]
     # remove one: the file and the session forget it
     p.remove_buttons["team"].click()
-    assert read_settings_file()["destinations"] == {"me": f"wecombot://{WECOM_KEY}"}
+    assert SettingsFile().read()["destinations"] == {"me": f"wecombot://{WECOM_KEY}"}
     assert settings.to == ["me"] and "team" not in settings.destinations
     assert list(p.remove_buttons) == ["me"] and p.status.value == f"removed 'team' from {path}"
     assert _mode(path) == 0o600
@@ -222,7 +223,7 @@ def test_missing_values_and_numbers_are_checked(panel: Panel) -> None:
 
 
 def test_env_and_ipython_config_still_win_and_the_panel_says_so(ip: Any, home: Path, inbox: Inbox) -> None:
-    settings = wxnotify_magic._loaded[id(ip)].settings
+    settings = current().settings
     ip.run_line_magic("config", "WxNotify.tail = 3")
     p = build_panel(settings)
     assert p.notes["to"].value == "default: wxpusher://AT_…cdef/UID_… (overridden by env WXNOTIFY_TO)"
@@ -231,7 +232,7 @@ def test_env_and_ipython_config_still_win_and_the_panel_says_so(ip: Any, home: P
     _type_wecom(p)
     p.after.value = "5m"
     p.save_button.click()
-    data = read_settings_file()
+    data = SettingsFile().read()
     assert "tail" not in data and data["after"] == 300.0  # an untouched config value is not copied into the file
     assert settings.tail == 3 and settings.after == 300.0
     assert settings.default_to() == [WX_URL]  # the env still decides
@@ -344,10 +345,9 @@ def test_terminal_config_prints_the_settings(ip: Any, capsys: pytest.CaptureFixt
     assert ip.run_line_magic("wxnotify", "config") is None
     out = capsys.readouterr().out
     assert "wxnotify settings (secrets redacted):" in out and "wxpusher://AT_…cdef/UID_…" in out
-    assert f"settings file: {settings_path()}" in out and "%config WxNotify.to" in out
+    assert f"settings file: {settings_path()}" in out and "wxnotify config add NAME" in out
     assert "%wxnotify config shows a settings panel" in out
     assert_no_secret(out)
-    import wxnotify_magic
 
     wxnotify_magic.panel()  # the public function, even after the panel module was imported
     assert "wxnotify settings" in capsys.readouterr().out

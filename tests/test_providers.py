@@ -19,7 +19,7 @@ NOTE = Notification(status="success", title="train", started=time.time() - 5, en
 def deliver(inbox, url, note=NOTE, timeout=(2.0, 5.0)):  # type: ignore[no-untyped-def]
     """Build, send and judge every request for ``url``; return the receipts."""
     dest = parse_destination(url)
-    provider = get_provider(dest.provider)
+    provider = dest.provider
     transport = Transport(api_base=inbox.url, timeout=timeout)
     return [provider.judge(transport.send(req, dest.secrets)) for req in provider.build(note, dest)]
 
@@ -41,7 +41,7 @@ def test_endpoints_are_https():
     for url in (f"wxpusher://{WX_TOKEN}/UID_test_a", "wxpusher://SPT_test_a", f"pushplus://{PP_TOKEN}",
                 "schan://SCTtest123", f"wecombot://{WECOM_KEY}"):
         dest = parse_destination(url)
-        assert all(r.url.startswith("https://") for r in get_provider(dest.provider).build(NOTE, dest))
+        assert all(r.url.startswith("https://") for r in dest.provider.build(NOTE, dest))
 
 
 def test_wxpusher_payload(inbox):

@@ -1,7 +1,7 @@
 """wxnotify-magic: push a WeChat notification when a long Jupyter/IPython cell ends.
 
-``%load_ext wxnotify_magic`` then put ``%%wxnotify`` on a cell. Loading stays light: requests and
-ipywidgets are imported only when a message is sent or the panel is shown.
+``%load_ext wxnotify_magic`` then put ``%%wxnotify`` on a cell. Loading stays light: requests, ipywidgets and
+sqlite3 are imported only when a message is sent or the panel is shown.
 """
 
 from __future__ import annotations
@@ -9,53 +9,53 @@ from __future__ import annotations
 import atexit
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-_loaded: dict[int, Any] = {}
+_hooks: dict[int, Any] = {}
 
 
 def load_ipython_extension(ip: Any) -> None:
     """Register the magics, the cell transformer and the run-cell events on ``ip``."""
+    from . import session
+    from .hooks import CellHooks
     from .magics import WxNotifyMagics
     from .settings import WxNotify
 
-    if id(ip) in _loaded:
+    if id(ip) in _hooks:
         return
     settings = WxNotify(parent=ip)
-    magics = WxNotifyMagics(ip, settings)
+    sess = session.Session(settings)
+    magics = WxNotifyMagics(ip, sess)
+    hooks = CellHooks(ip, sess, magics.cell_options)
+    magics.hooks = hooks
     ip.register_magics(magics)
     ip.configurables.append(settings)
-    ip.input_transformers_cleanup.append(magics.rewrite_cell)
-    ip.events.register("pre_run_cell", magics.pre_run_cell)
-    ip.events.register("post_run_cell", magics.post_run_cell)
-    _loaded[id(ip)] = magics
-    _resume_pending(magics)
+    hooks.register()
+    session.attach(ip, sess)
+    _hooks[id(ip)] = (hooks, magics)
+    _resume_pending()
     if settings.auto:
         _auto_from_settings(magics)
 
 
 def unload_ipython_extension(ip: Any) -> None:
     """Remove everything ``load_ipython_extension`` added, and stop the sender thread."""
-    from . import delivery
+    from . import delivery, session
 
-    magics = _loaded.pop(id(ip), None)
-    if magics is None:
+    entry = _hooks.pop(id(ip), None)
+    if entry is None:
         return
-    ip.events.unregister("pre_run_cell", magics.pre_run_cell)
-    ip.events.unregister("post_run_cell", magics.post_run_cell)
-    if magics.rewrite_cell in ip.input_transformers_cleanup:
-        ip.input_transformers_cleanup.remove(magics.rewrite_cell)
-    if magics.settings in ip.configurables:
-        ip.configurables.remove(magics.settings)
+    hooks, magics = entry
+    hooks.unregister()
+    session.detach(ip)
+    if magics.session.settings in ip.configurables:
+        ip.configurables.remove(magics.session.settings)
     for kind in ("line", "cell"):
         table = ip.magics_manager.magics[kind]
         for name in ("wxnotify", "wxsend"):
             if getattr(table.get(name), "__self__", None) is magics:
                 del table[name]
     ip.magics_manager.registry.pop(type(magics).__name__, None)
-    if magics._watch is not None:
-        magics._watch.stop_capture()
-    magics.disable_auto()
     delivery.flush_and_stop(timeout=2.0)
 
 
@@ -64,37 +64,43 @@ def _auto_from_settings(magics: Any) -> None:
     from IPython.core.error import UsageError
 
     try:
-        print(magics.enable_auto(None, [], magics.settings.batch, None))
+        print(magics.enable_auto(None, [], magics.session.settings.batch, None))
     except UsageError as exc:
         print(f"wxnotify: auto mode not started: {exc}")
 
 
-def _resume_pending(magics: Any) -> None:
+def _resume_pending() -> None:
     """Retry what an earlier session left in the outbox, in the background."""
-    from .settings import state_dir
+    from .paths import state_dir
 
     if (state_dir() / "outbox.sqlite3").exists():
         from . import delivery
 
-        sender = delivery.get_sender(magics._quotas)
-        if sender.outbox.next_due() is not None:
-            sender.start()
+        try:
+            sender = delivery.get_sender()
+            if sender.outbox.next_due() is not None:
+                sender.start()
+        except Exception as exc:  # a broken outbox must not stop the extension from loading
+            import sys
+
+            print(f"wxnotify: pending messages not resumed ({type(exc).__name__})", file=sys.stderr)
 
 
 def panel(settings: Any = None) -> None:
     """Show the settings panel (``%wxnotify config``); in a terminal, print the settings instead."""
+    from .session import Session, current
     from .settings_panel import show
 
-    show(settings)
+    show(current() if settings is None else Session(settings))
 
 
 @atexit.register
 def _flush_at_exit() -> None:
     import sys
 
-    for magics in list(_loaded.values()):
-        if magics.auto is not None:  # a Run All digest still waiting for the run to go idle
-            magics.auto.flush()
+    for hooks, _ in list(_hooks.values()):
+        if hooks.auto is not None:  # a Run All digest still waiting for the run to go idle
+            hooks.auto.flush()
     delivery = sys.modules.get("wxnotify_magic.delivery")
     if delivery is not None:
         delivery.flush_and_stop(timeout=5.0)

@@ -15,63 +15,22 @@ import functools
 import inspect
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any, Literal, TextIO, TypeVar, overload
 
-from . import delivery
-from .delivery import Receipt, wait_for
-from .durations import parse_duration
-from .message import Notification
-from .settings import WxNotify, resolve_destinations
-from .watch import Watch, WatchOptions, host_name
+from .i18n import tr
+from .ranks import secondary_rank, with_rank
+from .receipts import Receipt, report, skipped, wait_for
+from .redact import redact
+from .session import OptionError, current
+from .watch import Watch, WatchOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 Targets = str | Sequence[str] | None
-FINAL = ("delivered", "failed", "dropped")
-
-
-def secondary_rank() -> str | None:
-    """The rank of this process when it is not rank 0 (env ``RANK`` or ``LOCAL_RANK``), else None."""
-    for name in ("RANK", "LOCAL_RANK"):
-        value = os.environ.get(name, "").strip()
-        if value and value != "0":
-            return value
-    return None
-
-
-def with_rank(title: str, rank: str | None) -> str:
-    return f"{title} [rank {rank}]" if rank is not None else title
-
-
-def current_settings() -> WxNotify:
-    """The loaded extension's settings inside IPython, else a fresh ``WxNotify`` (file and env)."""
-    ipython = sys.modules.get("IPython")
-    ip = ipython.get_ipython() if ipython is not None else None
-    if ip is None:
-        return WxNotify()
-    for configurable in getattr(ip, "configurables", []):
-        if isinstance(configurable, WxNotify):
-            return configurable
-    return WxNotify(parent=ip)
 
 
 def _targets(to: Targets) -> list[str]:
     return [to] if isinstance(to, str) else list(to or [])
-
-
-def _submitter(settings: WxNotify, to: Targets, failures_only: bool) -> Callable[[Notification, str], Any]:
-    """Resolve the destinations now (raising ValueError) and return the ``submit`` a Watch calls."""
-    destinations, fallbacks = resolve_destinations(_targets(to), settings)
-
-    def submit(note: Notification, kind: str) -> delivery.Ticket | None:
-        if failures_only and note.status != "failed":
-            return None
-        sender = delivery.get_sender(lambda: dict(settings.quotas))
-        return sender.submit(note, destinations, kind, fallbacks)
-
-    return submit
 
 
 def send(text: str, title: str | None = None, to: Targets = None, *, wait: float | None = None,
@@ -82,14 +41,13 @@ def send(text: str, title: str | None = None, to: Targets = None, *, wait: float
     delivered within ``wait`` keeps going in the background and is flushed at exit. Raises ``ValueError``
     (``DestinationError``, ``NoDestinationError``) for a bad or missing destination.
     """
-    settings = current_settings()
-    submit = _submitter(settings, to, failures_only=False)
+    session = current()
+    route = session.route(_targets(to))
     rank = secondary_rank()
     if rank is not None and not all_ranks:
-        return Receipt(False, "skipped", f"wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)")
-    note = Notification(status="message", title=with_rank(title or "wxnotify", rank), text=str(text),
-                        started=time.time(), host=host_name())
-    return wait_for(submit(note, "final"), settings.wait if wait is None else wait)
+        return skipped(tr("wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)", rank=rank))
+    ticket = session.submit(session.message(str(text), with_rank(title or "wxnotify", rank)), route)
+    return session.wait(ticket, wait)
 
 
 def default_title() -> str:
@@ -108,15 +66,14 @@ class Notifier:
         self.status_stream: TextIO | None = None  # where the status line goes (default: sys.stdout)
         self._jobs: list[tuple[Watch | None, float]] = []
 
+    def __repr__(self) -> str:
+        return redact(f"Notifier({self.options!r})")
+
     def watch(self, title: str, capture: bool = True) -> tuple[Watch, float]:
         """A Watch for one job (not started) and the receipt wait; raises ValueError for bad destinations."""
-        settings = current_settings()
-        rank = secondary_rank()
-        quiet_rank = rank is not None and not self.all_ranks
-        submit = _submitter(settings, self.options.to, failures_only=quiet_rank)
-        options = replace(self.options, title=with_rank(self.options.title or title, rank),
-                          every=None if quiet_rank else self.options.every)  # no pings from the other ranks
-        return Watch(options, submit, {"host": host_name()}, capture), settings.wait if self.wait is None else self.wait
+        session = current()
+        watch = session.job(self.options, title, all_ranks=self.all_ranks, capture=capture)
+        return watch, session.settings.wait if self.wait is None else self.wait
 
     def start(self, title: str) -> tuple[Watch | None, float]:
         """Begin one job; raises ValueError for bad destinations, never for anything else."""
@@ -125,7 +82,8 @@ class Notifier:
             return watch.start(), wait
         except Exception as exc:  # never break the job
             watch.stop_capture()
-            print(f"wxnotify: not watching this job ({type(exc).__name__}: {exc})", file=sys.stderr)
+            print(tr("wxnotify: not watching this job ({problem})", problem=redact(str(exc), strict=True)),
+                  file=sys.stderr)
             return None, wait
 
     def end(self, job: tuple[Watch | None, float], error: BaseException | None, value: Any = None,
@@ -136,12 +94,12 @@ class Notifier:
             return
         try:
             ticket = watch.finish(error, value, traceback_text)
-            if ticket is None:
-                return
-            delivery.report(wait_for(ticket, wait), self.options.quiet, self.status_stream)
+            if ticket is not None:
+                report(wait_for(ticket, wait), self.options.quiet, self.status_stream)
         except Exception as exc:
             watch.stop_capture()
-            print(f"wxnotify: notification not sent ({type(exc).__name__}: {exc})", file=sys.stderr)
+            print(tr("wxnotify: notification not sent ({problem})", problem=redact(str(exc), strict=True)),
+                  file=sys.stderr)
 
     def __enter__(self) -> Notifier:
         self._jobs.append(self.start(self.options.title or default_title()))
@@ -209,16 +167,12 @@ def notify(title: Any = None, to: Targets = None, after: float | str | None = No
     """
     if callable(title):
         return notify()(title)
-    if on not in (None, "always", "success", "failure"):
-        raise ValueError(f"on must be 'always', 'success' or 'failure', not {on!r}")
-    settings = current_settings()
-    every_s = parse_duration(every) if every is not None else None
-    if every_s is not None and every_s <= 0:
-        raise ValueError("every must be a positive duration")
-    options = WatchOptions(
-        title=title or "", after=parse_duration(after) if after is not None else float(settings.after),
-        on=on or settings.on, to=_targets(to), tail=settings.tail if tail is None else max(0, tail),
-        every=every_s, no_output=no_output, quiet=settings.quiet if quiet is None else quiet)
+    try:
+        options = current().options(title=title, after=after, on=on, to=_targets(to),
+                                    tail=None if tail is None else max(0, tail), every=every, no_output=no_output,
+                                    quiet=quiet)
+    except OptionError as exc:
+        raise ValueError(str(exc)) from None
     return Notifier(options, wait, all_ranks)
 
 

@@ -5,112 +5,80 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from .durations import human_duration
-from .message import Notification
+from .i18n import tr
+from .message import Notification, digest
 from .watch import Watch, WatchOptions, host_name, should_notify, status_of
 
 
-@dataclass
-class CellRecord:
-    """What one cell of a batch did, kept for the digest."""
-
-    count: int | None
-    status: str
-    seconds: float
-    output: str
-    traceback: str
-
-
-@dataclass
-class Digest:
-    """Cells run back to back, reported together when the run goes idle."""
-
-    started: float = 0.0
-    ended: float = 0.0
-    cells: list[CellRecord] = field(default_factory=list)
-
-    def notification(self, title: str, host: str, notebook: str) -> Notification:
-        failed = [c for c in self.cells if c.status != "success"]
-        status = "failed" if any(c.status == "failed" for c in failed) else \
-            "interrupted" if failed else "success"
-        total = sum(c.seconds for c in self.cells)
-        lines = [f"{len(self.cells)} cells ran, {human_duration(total)} of work"]
-        if failed:
-            lines.append("not finished: " + ", ".join(f"[{c.count}] {c.status}" for c in failed))
-        first = next((c for c in failed if c.traceback), None)
-        last_output = next((c.output for c in reversed(self.cells) if c.output), "")
-        return Notification(status=status, title=title, text="\n".join(lines), started=self.started,
-                            ended=self.ended, host=host, notebook=notebook,
-                            execution_count=self.cells[-1].count if self.cells else None,
-                            output=last_output, traceback=first.traceback if first else "")
-
-
 class AutoMode:
-    """Turned on by ``%wxnotify auto on``; driven by the magics' pre/post_run_cell handlers."""
+    """Turned on by ``%wxnotify auto on``; driven by the cell hooks' pre/post_run_cell."""
 
-    def __init__(self, options: WatchOptions, batch: bool, settle: float,
+    def __init__(self, options: WatchOptions, route: Any, batch: bool, settle: float,
                  submit: Callable[[Notification, str], Any], report: Callable[[Any], None]) -> None:
         self.options = options
+        self.route = route
         self.batch = batch
         self.settle = settle
         self.submit = submit
         self.report = report
-        self.digest: Digest | None = None
+        self.cells: list[Notification] = []
         self._timer: threading.Timer | None = None
+        self._context: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def cell_started(self) -> None:
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self._cancel_timer()
 
-    def cell_finished(self, watch: Watch, error: BaseException | None, value: Any, tb: str | None,
-                      count: int | None) -> None:
-        """Notify now (single mode), or add the cell to the digest and wait for the run to go idle."""
+    def cell_finished(self, watch: Watch, error: BaseException | None, value: Any, tb: str | None) -> None:
+        """Notify now (one message per cell), or add the cell to the digest and wait for the run to go idle."""
         if not self.batch:
             self.report(watch.finish(error, value, tb))
             return
         watch.stop_capture()
-        status = status_of(error)
+        note = watch.notification(status_of(error), tb or "", value)
         with self._lock:
-            if self.digest is None:
-                self.digest = Digest(started=watch.started)
-            self.digest.cells.append(CellRecord(count, status, watch.elapsed,
-                                                watch.tail.text(self.options.tail), tb or ""))
-            self.digest.ended = time.time()
-            self._timer = threading.Timer(self.settle, self.flush, kwargs={"context": watch.context})
-            self._timer.daemon = True
-            self._timer.start()
+            self.cells.append(note)
+            self._context = watch.context
+            self._start_timer()
 
-    def flush(self, context: dict[str, Any] | None = None) -> Any:
+    def flush(self) -> Any:
         """Send the digest gathered so far (when the run went idle, at unload or at exit)."""
         with self._lock:
-            digest, self.digest = self.digest, None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        if digest is None or not digest.cells:
+            cells, self.cells = self.cells, []
+            self._cancel_timer()
+            context = self._context
+        if not cells:
             return None
-        ctx = context or {}
-        status = "failed" if any(c.status == "failed" for c in digest.cells) else "success"
-        if not should_notify(status, digest.ended - digest.started, self.options):
+        started, ended = cells[0].started or time.time(), cells[-1].ended or time.time()
+        status = "failed" if any(c.status == "failed" for c in cells) else "success"
+        if not should_notify(status, ended - started, self.options):
             return None
-        notebook = ctx.get("notebook", "")
-        title = self.options.title or (f"{notebook} run" if notebook else "notebook run")
-        note = digest.notification(title, ctx.get("host") or host_name(), notebook)
+        notebook = context.get("notebook", "")
+        title = self.options.title or (tr("{notebook} run", notebook=notebook) if notebook else tr("notebook run"))
+        note = digest(cells, title)
+        note = Notification(**{**note.to_dict(), "started": started, "ended": ended,
+                               "host": context.get("host") or host_name(), "notebook": notebook})
         return self.submit(note.without_output() if self.options.no_output else note, "final")
 
-    def rearm(self, context: dict[str, Any]) -> None:
+    def rearm(self) -> None:
         """After a cell that is not part of the digest, still send the pending digest once idle."""
         with self._lock:
-            if self.digest is not None and self._timer is None:
-                self._timer = threading.Timer(self.settle, self.flush, kwargs={"context": context})
-                self._timer.daemon = True
-                self._timer.start()
+            if self.cells and self._timer is None:
+                self._start_timer()
 
     def stop(self) -> Any:
         return self.flush()
+
+    def _start_timer(self) -> None:
+        self._cancel_timer()
+        self._timer = threading.Timer(self.settle, self.flush)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

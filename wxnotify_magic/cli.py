@@ -19,14 +19,18 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any, TextIO
 
-from . import api, delivery
+from . import delivery
 from .durations import parse_duration
+from .i18n import tr
 from .providers import DestinationError
+from .ranks import secondary_rank, with_rank
+from .receipts import Receipt, report, skipped
+from .redact import redact, redact_url
+from .session import OptionError, current
 from .settings import NoDestinationError
 from .watch import Watch
 
 FLUSH_TIMEOUT = 5.0
-TEST_TEXT = "If you can read this on your phone, wxnotify works. 🎉"
 
 
 class Usage(Exception):
@@ -65,6 +69,12 @@ def parser() -> argparse.ArgumentParser:
                            description="Queue failed messages again and send what is pending.")
     retry.add_argument("--wait", type=float, default=FLUSH_TIMEOUT, metavar="S",
                        help=f"seconds to wait for them (default {FLUSH_TIMEOUT:g})")
+    config = sub.add_parser("config", help="add, list or remove saved destinations (tokens stay out of notebooks)",
+                            description="Save destinations in the settings file; `add` asks for the URL without "
+                                        "echoing it, so the token stays out of notebooks and shell history.")
+    config.add_argument("action", choices=["add", "list", "remove"])
+    config.add_argument("name", nargs="?", default="", metavar="NAME", help="the destination's name (--to NAME)")
+    config.add_argument("--no-default", action="store_true", help="add it without making it the default")
     sub.add_parser("inbox", add_help=False, help="run the local emulator of the push services "
                    "(wxnotify inbox --help)")
 
@@ -97,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (DestinationError, NoDestinationError, Usage) as exc:
-        print(f"wxnotify {args.command}: {exc}", file=sys.stderr)
+        print(f"wxnotify {args.command}: {redact(str(exc), strict=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"wxnotify {args.command}: interrupted", file=sys.stderr)
@@ -107,84 +117,106 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------------------------------------- commands
 
 
-def report(result: api.Receipt) -> int:
+def finish(result: Receipt) -> int:
     """Print the status line (stderr when it failed) and flush (bounded); 0 sent or pending, 1 failed."""
-    delivery.report(result)
+    report(result)
     finish_delivery()
     return 1 if result.status == "failed" else 0
 
 
 def finish_delivery(timeout: float = FLUSH_TIMEOUT) -> None:
     """Give what is due a bounded chance to go out, then stop the sender; the outbox keeps the rest."""
-    sender = delivery.get_sender()
-    try:
-        if sender.outbox.next_due() is not None:
-            sender.flush(timeout)
-        pending = sender.outbox.count("pending")
-    finally:
-        delivery.reset_sender()
+    pending = delivery.flush_and_stop(timeout)
     if pending:
-        print(f"wxnotify: {pending} message(s) still pending, kept in the outbox (wxnotify retry sends them)",
-              file=sys.stderr)
+        print(tr("wxnotify: {n} message(s) still pending, kept in the outbox (wxnotify retry sends them)",
+                 n=pending), file=sys.stderr)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     if not text.strip():
-        raise Usage("nothing to send")
-    result = api.send(text, title=args.title, to=args.to, wait=args.wait, all_ranks=args.all_ranks)
-    if result.status == "skipped":
-        print(result.line)
+        raise Usage(tr("nothing to send"))
+    session = current()
+    route = session.route(args.to)
+    rank = secondary_rank()
+    if rank is not None and not args.all_ranks:
+        print(skipped(tr("wxnotify: not sent from rank {rank} (--all-ranks sends anyway)", rank=rank)).line)
         return 0
-    return report(result)
+    ticket = session.submit(session.message(text, with_rank(args.title or "wxnotify", rank)), route)
+    return finish(session.wait(ticket, args.wait))
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    return report(api.send(TEST_TEXT, title="wxnotify test", to=args.to, wait=args.wait, all_ranks=True))
+    session = current()
+    return finish(session.wait(session.send_test(args.to), args.wait))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .control import status_text
-
-    print(status_text(api.current_settings()))
+    print("\n".join(current().status_lines(retry_hint="wxnotify retry")))
     delivery.reset_sender()
     return 0
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    sender = delivery.get_sender(lambda: dict(api.current_settings().quotas))
     try:
-        count = sender.outbox.requeue_failed()
-        sender.flush(args.wait)
-        pending, failed = sender.outbox.count("pending"), sender.outbox.count("failed")
+        count, pending, failed = current().retry(args.wait)
     finally:
         delivery.reset_sender()
-    print(f"wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now",
-          file=sys.stderr if failed else sys.stdout)
+    print(tr("wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now",
+             count=count, pending=pending, failed=failed), file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0
 
 
-# --------------------------------------------------------------------------------------------------- run
+def cmd_config(args: argparse.Namespace) -> int:
+    """``config add NAME`` (asks for the URL without echo), ``config list``, ``config remove NAME``."""
+    session = current()
+    if args.action == "list":
+        print("\n".join(session.settings_lines()))
+        return 0
+    if not args.name:
+        raise Usage(tr("config {action} needs a NAME", action=args.action))
+    if args.action == "remove":
+        path = session.file.remove_destination(args.name)
+        print(tr("wxnotify: removed {name} from {path}", name=args.name, path=path))
+        return 0
+    import getpass
+
+    try:
+        url = getpass.getpass(tr("destination URL for {name} (input hidden): ", name=args.name)).strip()
+    except EOFError:
+        url = ""
+    if not url:
+        raise Usage(tr("no URL given"))
+    path = session.file.save_destination(args.name, url, default=not args.no_default)
+    print(tr("wxnotify: saved {name} = {url} in {path}", name=args.name, url=redact_url(url), path=path))
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         raise Usage("no command given (usage: wxnotify run [options] -- CMD [ARGS ...])")
-    if args.tail is not None and args.tail < 0:
-        raise Usage("--tail must be 0 or more")
-    notifier = api.notify(args.title, to=args.to, after=args.after, every=args.every, on=args.on, tail=args.tail,
-                          no_output=args.no_output, quiet=args.quiet or None, wait=args.wait,
-                          all_ranks=args.all_ranks)
-    notifier.status_stream = sys.stderr  # our stdout is the command's
+    session = current()
+    try:
+        options = session.options(title=args.title, after=args.after, on=args.on, to=args.to, tail=args.tail,
+                                  every=args.every, no_output=args.no_output, quiet=args.quiet or None)
+    except OptionError as exc:
+        raise Usage(str(exc)) from None
     title = args.title or cut(" ".join(shlex.join(cmd).split()), 80)
-    job = notifier.watch(title, capture=False)  # not teed: we feed its tail ourselves
+    watch = session.job(options, title, all_ranks=args.all_ranks, capture=False)  # we feed its tail ourselves
+    wait = session.settings.wait if args.wait is None else args.wait
 
     def done(error: BaseException | None, tb: str | None) -> None:
-        notifier.end(job, error, None, tb)
+        try:
+            ticket = watch.finish(error, None, tb)
+            if ticket is not None:
+                report(session.wait(ticket, wait), options.quiet, sys.stderr)  # our stdout is the command's
+        except Exception as exc:
+            print(tr("wxnotify: notification not sent ({problem})", problem=redact(str(exc), strict=True)),
+                  file=sys.stderr)
         finish_delivery()
 
-    return Runner(cmd, job[0]).run(done)
+    return Runner(cmd, watch).run(done)
 
 
 def cut(text: str, limit: int) -> str:
@@ -302,7 +334,8 @@ def same_foreground_group() -> bool:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "send": cmd_send, "test": cmd_test, "status": cmd_status, "retry": cmd_retry, "run": cmd_run}
+    "send": cmd_send, "test": cmd_test, "status": cmd_status, "retry": cmd_retry, "run": cmd_run,
+    "config": cmd_config}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,114 +1,60 @@
-"""Background delivery: outbox first, then send with pacing, retries with backoff, quotas and fallbacks."""
+"""The sending loop: outbox first, then send each item when the policy allows, retry, fall back, report.
+
+One sender per process drains the (shared) outbox. Requests behind different tokens go out in parallel (one
+worker per lane), so a slow endpoint never holds another service's message. A burst of messages for one
+destination that had to wait is merged into one digest. What to do with each item is decided by the pure
+``policy``; what the user reads comes from ``receipts``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import random
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .message import Notification
+from . import policy
+from .i18n import tr
+from .message import Notification, digest
 from .outbox import Item, Outbox
-from .providers import Destination, DestinationError, get_provider, parse_destination
-from .providers.base import Provider, Verdict
-from .settings import state_dir
+from .policy import Action
+from .providers import Destination, DestinationError, parse_destination
+from .providers.base import LimitKey, Verdict
+from .receipts import Result, Ticket
+from .redact import shorten
+from .status import Status
 
-MAX_ATTEMPTS = 6
-BASE_BACKOFF, MAX_BACKOFF = 2.0, 600.0
 LEASE = 120.0
-QUOTA_WARN_FRACTION = 0.8
 KEEP_DAYS = 30  # history and call log kept this long
-
-
-# ------------------------------------------------------------------------------------------- pure functions
-
-
-def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with full jitter: about 2, 4, 8 ... seconds, capped at ten minutes."""
-    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** max(0, attempt - 1))
-    return ceiling / 2 + rng() * ceiling / 2
-
-
-def day_start(now: float) -> float:
-    return datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-
-
-def pacing_wait(calls: Sequence[float], now: float, rates: Sequence[tuple[int, float]]) -> float:
-    """Seconds to wait so that one more call keeps every (calls, seconds) window within its limit."""
-    wait = 0.0
-    for limit, window in rates:
-        recent = [t for t in calls if t > now - window]
-        if len(recent) >= limit:
-            wait = max(wait, recent[-limit] + window - now)
-    return max(0.0, wait)
-
-
-def daily_quota(provider: Provider, overrides: dict[str, int]) -> int | None:
-    return overrides.get(provider.name, provider.daily)
+PROGRESS = ("ping", "stall")  # kinds that only say "still running": dropped first, one pending per destination
+REASON_LIMIT = 300
 
 
 def content_digest(request_json: object) -> str:
     return hashlib.sha256(repr(request_json).encode()).hexdigest()[:16]
 
 
-# ------------------------------------------------------------------------------------------------ results
-
-
-@dataclass
-class Result:
-    """The latest word on one destination of one notification."""
-
-    dest_label: str
-    provider: str
-    status: str  # pending | sending | delivered | failed | dropped
-    reason: str = ""
-    note: str = ""
-
-
-@dataclass
-class Ticket:
-    """Handed back by ``submit``: wait on it for the receipts."""
-
-    ids: list[int]
-    started: float = field(default_factory=time.monotonic)
-    done: threading.Event = field(default_factory=threading.Event)
-    results: dict[int, Result] = field(default_factory=dict)
-
-    def wait(self, timeout: float) -> list[Result]:
-        self.done.wait(max(0.0, timeout))
-        return [self.results[i] for i in self.ids if i in self.results]
-
-    @property
-    def finished(self) -> bool:
-        return self.done.is_set()
-
-
-# ------------------------------------------------------------------------------------------------- sender
-
-
 class Sender:
-    """One background thread per process that drains the (shared) outbox."""
+    """Drains the outbox in the background: one loop thread, and one worker at a time per lane."""
 
-    def __init__(self, outbox: Outbox, transport: object | None = None,
-                 quotas: Callable[[], dict[str, int]] = dict, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, outbox: Outbox, transport: Any = None, clock: Callable[[], float] = time.time) -> None:
         self.outbox = outbox
         self._transport = transport
-        self.quotas = quotas
         self.clock = clock
+        self._lock = threading.RLock()  # tickets, results, busy lanes
         self._wake = threading.Condition()
+        self._changed = threading.Condition()
         self._tickets: dict[int, Ticket] = {}
+        self._followers: dict[int, list[int]] = {}  # digest item -> items merged into it
+        self._busy: set[str] = set()
+        self._warned: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
         self._stop = False
-        self._busy = False
-        self._warned: set[tuple[str, float]] = set()
 
     @property
-    def transport(self) -> object:
+    def transport(self) -> Any:
         if self._transport is None:
             from .transport import Transport
 
@@ -118,29 +64,35 @@ class Sender:
     # -- public --------------------------------------------------------------------------------------------
 
     def submit(self, notification: Notification, destinations: Sequence[Destination], kind: str = "final",
-               fallbacks: dict[str, Destination] | None = None) -> Ticket:
-        """Write to the outbox (before any attempt) and wake the sender."""
-        ids = []
-        for dest in destinations:
-            fallback = (fallbacks or {}).get(dest.name)
-            ids.append(self.outbox.add(provider=dest.provider, dest_key=dest.key, dest_label=dest.redacted,
-                                       dest_url=dest.url, notification=notification.to_dict(), kind=kind,
-                                       fallback_url=fallback.url if fallback else "", now=self.clock()))
-        ticket = Ticket(ids)
-        for i, dest in zip(ids, destinations, strict=True):
-            self._tickets[i] = ticket
-            ticket.results[i] = Result(dest.redacted, dest.provider, "pending")
-        if kind == "ping":  # at most one ping pending per destination: drop the older ones
-            self._drop_older_pings(ids, {d.key for d in destinations})
+               fallbacks: dict[str, Destination] | None = None, quotas: dict[str, int] | None = None) -> Ticket:
+        """Write to the outbox (before any attempt) and wake the sender; the ticket settles as items do."""
+        ticket = Ticket()
+        with self._lock:  # a fast worker cannot report before the ticket knows its items
+            for dest in destinations:
+                fallback = (fallbacks or {}).get(dest.name)
+                item_id = self.outbox.add(
+                    provider=dest.provider.name, dest_key=dest.key, dest_label=dest.redacted, dest_url=dest.url,
+                    notification=notification.to_dict(), kind=kind, fallback_url=fallback.url if fallback else "",
+                    now=self.clock(), lane=dest.provider.lane(dest), quotas=quotas)
+                self._register(ticket, item_id, Result(dest.redacted, tr(dest.provider.label), Status.PENDING))
+        if kind != "final":  # at most one progress message pending per destination: drop the older ones
+            self._drop_older(kind, ticket.ids, [d.url for d in destinations])
         self.start()
         self.kick()
         return ticket
 
-    def start(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stop = False
-            self._thread = threading.Thread(target=self._run, name="wxnotify-sender", daemon=True)
-            self._thread.start()
+    def start(self) -> bool:
+        """Start the loop thread if it is not running; False when no thread can start (interpreter exit)."""
+        if self._thread is not None and self._thread.is_alive():
+            return True
+        self._stop = False
+        thread = threading.Thread(target=self._run, name="wxnotify-sender", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # Python 3.12+ starts no thread from atexit handlers
+            return False
+        self._thread = thread
+        return True
 
     def kick(self) -> None:
         with self._wake:
@@ -153,23 +105,36 @@ class Sender:
             self._thread.join(timeout)
         self._thread = None
 
+    def idle(self) -> bool:
+        """True when nothing is being sent by this process and nothing is due now."""
+        with self._lock:
+            if self._busy:
+                return False
+        due = self.outbox.next_due()
+        return due is None or due > self.clock() + 0.5
+
     def flush(self, timeout: float) -> bool:
         """Wait (bounded) until nothing is due now; True when the queue is drained of due items."""
         deadline = time.monotonic() + timeout
-        self.start()
+        if not self.start():  # no threads at interpreter exit: send from this one
+            while not self.idle() and time.monotonic() < deadline:
+                if not self.run_once():
+                    break
+            return self.idle()
         self.kick()
-        while time.monotonic() < deadline:
-            due = self.outbox.next_due()
-            if (due is None or due > self.clock() + 0.5) and not self._busy:
-                return True
-            time.sleep(0.02)
-        return False
+        with self._changed:
+            while not self.idle():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.5))
+        return True
 
     def run_once(self) -> int:
-        """Attempt every due item now (used by the thread, the CLI and tests); return how many."""
-        items = self.outbox.claim(LEASE, now=self.clock())
+        """Attempt every due item now, in this thread (the CLI and the tests use it); return how many."""
+        items = self.outbox.claim(LEASE, now=self.clock(), limit=500)
         for item in items:
-            self._attempt(item)
+            self._attempt_safely(item)
         return len(items)
 
     # -- the loop ------------------------------------------------------------------------------------------
@@ -179,111 +144,190 @@ class Sender:
             self.outbox.prune(self.clock() - KEEP_DAYS * 86400)
         while not self._stop:
             try:
-                self._busy = True
-                worked = self.run_once()
-            except Exception:  # never let the thread die; the outbox keeps everything
-                worked = 0
-            finally:
-                self._busy = False
-            if worked:
+                with self._lock:
+                    busy = set(self._busy)
+                items = self.outbox.claim(LEASE, now=self.clock(), busy_lanes=busy)
+            except Exception:  # a locked or broken database: try again shortly, the outbox keeps everything
+                items, busy = [], set()
+            lanes: dict[str, list[Item]] = {}
+            for item in items:
+                lanes.setdefault(item.lane, []).append(item)
+            for lane, group in lanes.items():
+                with self._lock:
+                    self._busy.add(lane)
+                worker = threading.Thread(target=self._work, args=(lane, group), name="wxnotify-send", daemon=True)
+                try:
+                    worker.start()
+                except RuntimeError:  # interpreter exit: no new threads, send from this one
+                    self._work(lane, group)
+            if lanes:
                 continue
-            due = self.outbox.next_due()
-            delay = 30.0 if due is None else min(30.0, max(0.01, due - self.clock()))
+            self._notify_changed()
             with self._wake:
                 if not self._stop:
-                    self._wake.wait(delay)
+                    self._wake.wait(self._sleep_time(bool(busy)))
+
+    def _sleep_time(self, busy: bool) -> float:
+        try:
+            due = self.outbox.next_due()
+        except Exception:
+            return 1.0
+        if due is None:
+            return 30.0
+        wait = due - self.clock()
+        return 1.0 if busy and wait <= 0 else min(30.0, max(0.01, wait))
+
+    def _work(self, lane: str, items: list[Item]) -> None:
+        try:
+            for item in items:
+                self._attempt_safely(item)
+        finally:
+            with self._lock:
+                self._busy.discard(lane)
+            self.kick()
+            self._notify_changed()
+
+    def _notify_changed(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    # -- one item ------------------------------------------------------------------------------------------
+
+    def _attempt_safely(self, item: Item) -> None:
+        """Attempt ``item``; whatever goes wrong, it ends retried or failed with a reason, never stuck."""
+        try:
+            self._attempt(item)
+        except Exception as exc:
+            reason = tr("internal error: {kind}: {why}", kind=type(exc).__name__, why=exc)
+            with contextlib.suppress(Exception):
+                self._retry_or_fail(item, Verdict("retry", reason), item.parts_done, [])
 
     def _attempt(self, item: Item) -> None:
         try:
             dest = parse_destination(item.dest_url)
         except DestinationError as exc:
-            self._finish(item, "failed", str(exc))
+            self._finish(item, Status.FAILED, str(exc))
             return
-        provider = get_provider(dest.provider)
-        notification = Notification.from_dict(item.notification)
-        requests = provider.build(notification, dest)
+        note = Notification.from_dict(item.notification)
+        requests = dest.provider.build(note, dest)
+        keys = dest.limit_keys()
         now = self.clock()
-        # quotas: hold and pace rather than exceed
-        hold = self._hold(item, provider, dest, now, content_digest(requests[0].json if requests else ""))
-        if hold is not None:
-            return
-        receipt = Verdict("delivered")
-        parts_done = item.parts_done
-        notes = []
-        for request in requests[parts_done:]:
-            self.outbox.log_call(dest.key, content_digest(request.json), now=self.clock())
-            receipt = self._send(provider, request, dest.secrets)
-            if not receipt.ok:
-                break
-            if receipt.reason:
-                notes.append(receipt.reason)
-            parts_done += 1
-        if receipt.ok:
-            self._finish(item, "delivered", "; ".join(notes), parts_done=parts_done,
-                         note=self._quota_note(provider, dest))
-        elif receipt.outcome == "retry" and item.attempts + 1 < MAX_ATTEMPTS:
-            wait = receipt.retry_after if receipt.retry_after is not None else backoff(item.attempts + 1)
-            self.outbox.update(item.id, status="pending", attempts=item.attempts + 1, parts_done=parts_done,
-                               next_try=self.clock() + wait, reason=receipt.reason)
-            self._report(item.id, "pending", receipt.reason)
+        calls = self.outbox.calls_since([k.key for k in keys], min(policy.day_start(now), now - policy.window(keys)))
+        decision = policy.decide(keys, calls, now, kind=item.kind, failure=note.status == "failed",
+                                 digest=content_digest(requests[0].json if requests else ""), quotas=item.quotas,
+                                 has_fallback=bool(item.fallback_url))
+        if decision.action == Action.HOLD:
+            self._hold(item, decision)
+        elif decision.action == Action.DROP:
+            self._finish(item, Status.DROPPED, decision.reason)
+        elif decision.action == Action.FALLBACK:
+            self._hand_to_fallback(item, decision.reason)
+            self._finish(item, Status.FAILED, tr("{why}; handed to the fallback", why=decision.reason))
         else:
-            reason = receipt.reason + (" (gave up after retries)" if receipt.outcome == "retry" else "")
-            self._hand_to_fallback(item, reason)
-            self._finish(item, "failed", reason, parts_done=parts_done, attempts=item.attempts + 1)
+            if decision.send_to is not None:
+                dest = self._split(item, dest, decision)
+                keys = dest.limit_keys()
+            if item.kind == "final":
+                note = self._merge_burst(item, note)
+            self._send_all(item, dest, dest.provider.build(note, dest), keys)
 
-    def _send(self, provider: Provider, request: object, secrets: list[str]) -> Verdict:
+    def _hold(self, item: Item, decision: policy.Decision) -> None:
+        if decision.lane_wide:  # the whole lane waits as long: one update, not one per item
+            self.outbox.hold_lane(item.lane, decision.until, decision.reason)
+        self.outbox.update(item.id, status=Status.PENDING, next_try=decision.until, reason=decision.reason)
+        self._report(item.id, Status.PENDING, decision.reason)
+
+    def _split(self, item: Item, dest: Destination, decision: policy.Decision) -> Destination:
+        """Send now to the recipients with room today; the others get their own item, due tomorrow."""
+        assert decision.send_to is not None
+        keep = [v for v in dest.values[decision.field] if v in decision.send_to]
+        later = dest.narrowed(decision.field, [v for v in dest.values[decision.field] if v not in keep])
+        now_dest = dest.narrowed(decision.field, keep)
+        with self._lock:
+            held = self.outbox.add(provider=item.provider, dest_key=later.key, dest_label=later.redacted,
+                                   dest_url=later.url, notification=item.notification, kind=item.kind,
+                                   fallback_url=item.fallback_url, now=self.clock(), lane=item.lane,
+                                   quotas=item.quotas)
+            self.outbox.update(held, next_try=decision.until, reason=decision.reason)
+            self.outbox.update(item.id, dest_url=now_dest.url, dest_label=now_dest.redacted)
+            ticket = self._tickets.get(item.id)
+            if ticket is not None:
+                self._register(ticket, held, Result(later.redacted, tr(dest.provider.label), Status.PENDING,
+                                                    decision.reason))
+                old = ticket.results[item.id]
+                ticket.results[item.id] = Result(now_dest.redacted, old.service, old.status, old.reason, old.note)
+        return now_dest
+
+    def _merge_burst(self, item: Item, note: Notification) -> Notification:
+        """Merge the other messages waiting for this destination into this one (pending pings are dropped)."""
+        reason = tr("merged into message #{id}", id=item.id)
+        for ping in self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=PROGRESS, status=Status.DROPPED,
+                                             reason=reason):
+            self._report(ping.id, Status.DROPPED, tr("replaced by a newer message"))
+        others = self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=("final",), status=Status.MERGED,
+                                          reason=reason)
+        if not others:
+            return note
+        merged = digest([note] + [Notification.from_dict(o.notification) for o in others])
+        self.outbox.update(item.id, notification=_dumps(merged.to_dict()))
+        with self._lock:
+            self._followers.setdefault(item.id, []).extend(o.id for o in others)
+        return merged
+
+    def _send_all(self, item: Item, dest: Destination, requests: list[Any], keys: list[LimitKey]) -> None:
+        verdict, notes, parts_done = Verdict("delivered"), [], item.parts_done
+        for index, request in enumerate(requests[parts_done:]):
+            counted = [k.key for k in keys if index == 0 or not k.limit.daily]
+            rows = self.outbox.log_call(counted, content_digest(request.json), now=self.clock())
+            verdict, answered = self._send(request, dest)
+            if not answered:  # only calls the service answered count toward its limits
+                self.outbox.forget_calls(rows)
+            if not verdict.ok:
+                break
+            if verdict.reason:
+                notes.append(verdict.reason)
+            parts_done += 1
+        if verdict.ok:
+            self._finish(item, Status.DELIVERED, "; ".join(notes), note=self._quota_note(keys, item.quotas or {}),
+                         parts_done=parts_done, secrets=dest.secrets)
+        else:
+            self._retry_or_fail(item, verdict, parts_done, dest.secrets)
+
+    def _send(self, request: Any, dest: Destination) -> tuple[Verdict, bool]:
+        """The service's verdict, and whether it answered at all."""
         from .transport import TransportError
 
         try:
-            response = self.transport.send(request, secrets)  # type: ignore[attr-defined]
+            response = self.transport.send(request, dest.secrets)
         except TransportError as exc:
-            return Verdict("retry", str(exc))
-        return provider.judge(response)
+            return Verdict("retry", str(exc)), False
+        return dest.provider.judge(response), True
 
-    def _hold(self, item: Item, provider: Provider, dest: Destination, now: float, digest: str) -> float | None:
-        """Reschedule ``item`` when sending now would break a rate limit or quota; return the new time."""
-        quota = daily_quota(provider, self.quotas())
-        today = day_start(now)
-        window = max([w for _, w in provider.rates] + [3600.0 if provider.same_content_per_hour else 0.0])
-        calls = self.outbox.calls_since(dest.key, min(today, now - window))
-        if quota is not None and len([t for t in calls if t >= today]) >= quota:
-            if item.kind == "ping":
-                self._finish(item, "dropped", "daily quota reached; progress ping dropped")
-                return now
-            if item.fallback_url:
-                self._hand_to_fallback(item, "over quota")
-                self._finish(item, "failed", f"daily quota of {quota} reached; handed to the fallback")
-                return now
-            until = today + 86400 + 1
-            self.outbox.update(item.id, status="pending", next_try=until,
-                               reason=f"held: daily quota of {quota} reached, sends after midnight")
-            self._report(item.id, "pending", f"held: {provider.label} daily quota of {quota} reached")
-            return until
-        if item.kind == "ping" and quota is not None and len([t for t in calls if t >= today]) >= quota - 1:
-            self._finish(item, "dropped", "quota tight; progress ping dropped to keep room for the final message")
-            return now
-        wait = pacing_wait(calls, now, provider.rates)
-        if provider.same_content_per_hour:
-            same = self.outbox.calls_since(dest.key, now - 3600, digest)
-            if len(same) >= provider.same_content_per_hour:
-                wait = max(wait, same[-provider.same_content_per_hour] + 3600 - now)
-        if wait > 0:
-            self.outbox.update(item.id, status="pending", next_try=now + wait,
-                               reason=f"paced: {provider.label} rate limit")
-            return now + wait
-        return None
+    def _retry_or_fail(self, item: Item, verdict: Verdict, parts_done: int, secrets: list[str]) -> None:
+        reason = shorten(verdict.reason, REASON_LIMIT, secrets)
+        if verdict.outcome == "retry" and item.attempts + 1 < policy.MAX_ATTEMPTS:
+            wait = verdict.retry_after if verdict.retry_after is not None else policy.backoff(item.attempts + 1)
+            self.outbox.update(item.id, status=Status.PENDING, attempts=item.attempts + 1, parts_done=parts_done,
+                               next_try=self.clock() + wait, reason=reason)
+            self._report(item.id, Status.PENDING, reason)
+            return
+        if verdict.outcome == "retry":
+            reason = tr("{why} (gave up after {n} attempts)", why=reason, n=item.attempts + 1)
+        self._hand_to_fallback(item, reason)
+        self._finish(item, Status.FAILED, reason, parts_done=parts_done, attempts=item.attempts + 1)
 
-    def _quota_note(self, provider: Provider, dest: Destination) -> str:
-        quota = daily_quota(provider, self.quotas())
-        if quota is None:
+    def _quota_note(self, keys: list[LimitKey], quotas: dict[str, int]) -> str:
+        daily = [k for k in keys if k.limit.daily]
+        if not daily:
             return ""
         now = self.clock()
-        used = len(self.outbox.calls_since(dest.key, day_start(now)))
-        key = (dest.key, day_start(now))
-        if used >= QUOTA_WARN_FRACTION * quota and key not in self._warned:
-            self._warned.add(key)
-            return f"{provider.label} daily quota nearly used: {used} of {quota} today"
-        return ""
+        calls = self.outbox.calls_since([k.key for k in daily], policy.day_start(now))
+        note = policy.quota_note(daily, calls, now, quotas)
+        mark = (note.split("(")[-1], policy.day_start(now))
+        if not note or mark in self._warned:
+            return ""
+        self._warned.add(mark)
+        return note
 
     def _hand_to_fallback(self, item: Item, why: str) -> None:
         if not item.fallback_url:
@@ -292,144 +336,112 @@ class Sender:
             fallback = parse_destination(item.fallback_url)
         except DestinationError:
             return
-        ticket = self._tickets.get(item.id)
-        new_id = self.outbox.add(provider=fallback.provider, dest_key=fallback.key, dest_label=fallback.redacted,
-                                 dest_url=fallback.url, notification=item.notification, kind=item.kind,
-                                 now=self.clock())
-        if ticket is not None:
-            ticket.ids.append(new_id)
-            ticket.results[new_id] = Result(fallback.redacted, fallback.provider, "pending", f"fallback ({why})")
-            self._tickets[new_id] = ticket
+        with self._lock:
+            new_id = self.outbox.add(provider=fallback.provider.name, dest_key=fallback.key,
+                                     dest_label=fallback.redacted, dest_url=fallback.url,
+                                     notification=item.notification, kind=item.kind, now=self.clock(),
+                                     lane=fallback.provider.lane(fallback), quotas=item.quotas)
+            ticket = self._tickets.get(item.id)
+            if ticket is not None:
+                self._register(ticket, new_id, Result(fallback.redacted, tr(fallback.provider.label), Status.PENDING,
+                                                      tr("fallback ({why})", why=why)))
         self.kick()
 
-    def _drop_older_pings(self, keep: Sequence[int], dest_keys: set[str]) -> None:
-        for old in self.outbox.items("pending", limit=200):
-            if old.kind == "ping" and old.id not in keep and old.dest_key in dest_keys:
-                self._finish(old, "dropped", "replaced by a newer progress ping")
+    def _drop_older(self, kind: str, keep: Sequence[int], dest_urls: Iterable[str]) -> None:
+        reason = tr("replaced by a newer progress message")
+        for url in set(dest_urls):
+            for old in self.outbox.take_pending(url, keep=keep, kinds=(kind,), status=Status.DROPPED, reason=reason):
+                self._report(old.id, Status.DROPPED, reason)
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
 
-    def _finish(self, item: Item, status: str, reason: str, note: str = "", **fields: int) -> None:
-        self.outbox.update(item.id, status=status, reason=reason, **fields)
-        self._report(item.id, status, reason, note)
+    def _register(self, ticket: Ticket, item_id: int, result: Result) -> None:
+        with self._lock:
+            ticket.ids.append(item_id)
+            ticket.results[item_id] = result
+            self._tickets[item_id] = ticket
 
-    def _report(self, item_id: int, status: str, reason: str, note: str = "") -> None:
-        ticket = self._tickets.get(item_id)
-        if ticket is None:
-            return
-        old = ticket.results.get(item_id)
-        ticket.results[item_id] = Result(old.dest_label if old else "", old.provider if old else "",
-                                         status, reason, note)
-        if all(r.status in ("delivered", "failed", "dropped") for r in ticket.results.values()):
-            ticket.done.set()
+    def _finish(self, item: Item, status: Status, reason: str, note: str = "", secrets: Sequence[str] = (),
+                **fields: int) -> None:
+        reason = shorten(reason, REASON_LIMIT, secrets)
+        self.outbox.update(item.id, status=status, reason=reason, **fields)
+        with self._lock:
+            followers = self._followers.pop(item.id, [])
+        if followers:
+            merged = tr("{n} messages merged into one", n=len(followers) + 1)
+            note = "; ".join(x for x in (note, merged) if x)
+            for other in followers:
+                self._report(other, Status.MERGED if status == Status.DELIVERED else status, reason, merged)
+        self._report(item.id, status, reason, note)
+        self._notify_changed()
+
+    def _report(self, item_id: int, status: Status, reason: str, note: str = "") -> None:
+        with self._lock:
+            ticket = self._tickets.get(item_id)
+            if ticket is None:
+                return
+            old = ticket.results.get(item_id)
+            ticket.results[item_id] = Result(old.dest_label if old else "", old.service if old else "",
+                                             status, reason, note)
+            if not all(r.settled for r in ticket.results.values()):
+                return
             for i in ticket.ids:
                 self._tickets.pop(i, None)
+        ticket.settle()
 
 
-_sender: Sender | None = None
+def _dumps(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
+
+
+# ------------------------------------------------------------------------------------------- the process's
+
+
+_senders: dict[str, Sender] = {}
 _lock = threading.Lock()
 
 
-def get_sender(quotas: Callable[[], dict[str, int]] | None = None) -> Sender:
-    """The process-wide sender, over the outbox in the state folder; ``quotas`` replaces its quota source."""
-    global _sender
+def get_sender() -> Sender:
+    """The process-wide sender over the outbox in the state folder (one per folder)."""
+    from .paths import state_dir
+
+    folder = state_dir()
     with _lock:
-        if _sender is None:
-            _sender = Sender(Outbox(state_dir() / "outbox.sqlite3"))
-        if quotas is not None:
-            _sender.quotas = quotas
-        return _sender
+        sender = _senders.get(str(folder))
+        if sender is None:
+            sender = _senders[str(folder)] = Sender(Outbox(folder / "outbox.sqlite3"))
+        return sender
+
+
+def current_sender() -> Sender | None:
+    """The sender of this process if one was made, without making one."""
+    with _lock:
+        return next(iter(_senders.values()), None)
 
 
 def reset_sender() -> None:
-    """Stop and forget the process-wide sender (unload, tests, a changed WXNOTIFY_HOME)."""
-    global _sender
+    """Stop and forget the process's senders (unload, tests, a changed WXNOTIFY_HOME)."""
     with _lock:
-        if _sender is not None:
-            _sender.stop()
-            _sender.outbox.close()
-        _sender = None
+        senders = list(_senders.values())
+        _senders.clear()
+    for sender in senders:
+        sender.stop()
+        sender.outbox.close()
 
 
-def describe(results: Sequence[Result], elapsed: float) -> str:
-    """One status line for the cell: sent, failed with the reason, or still sending in the background."""
-    from .providers import PROVIDERS
-
-    def label(r: Result) -> str:
-        return PROVIDERS[r.provider].label if r.provider in PROVIDERS else r.provider
-
-    sent = [r for r in results if r.status == "delivered"]
-    failed = [r for r in results if r.status in ("failed", "dropped")]
-    waiting = [r for r in results if r.status not in ("delivered", "failed", "dropped")]
-    parts = []
-    if sent:
-        via = ", ".join(dict.fromkeys(label(r) for r in sent))
-        parts.append(f"sent to WeChat via {via} · {elapsed:.1f} s")
-    for r in failed:
-        parts.append(f"failed ({r.dest_label}): {r.reason}")
-    if waiting:
-        why = "; ".join(dict.fromkeys(f"{label(r)}: {r.reason}" for r in waiting if r.reason))
-        parts.append("still sending in the background" + (f" ({why})" if why else ""))
-    notes = [r.note for r in results if r.note] + [f"note: {r.reason}" for r in sent if r.reason]
-    return "wxnotify: " + "; ".join(parts + notes)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What became of a message: ``status`` is delivered, failed, pending (still sending) or skipped (rank)."""
-
-    ok: bool
-    status: str
-    line: str
-    results: tuple[Result, ...] = ()
-
-    @property
-    def reason(self) -> str:
-        """Why it failed (empty unless ``status == "failed"``)."""
-        return "; ".join(r.reason for r in self.results if r.status in ("failed", "dropped") and r.reason)
-
-    def __str__(self) -> str:
-        return self.line
-
-
-def receipt(results: Sequence[Result], elapsed: float) -> Receipt:
-    """Sum up the results of one ticket: any failure fails it, all delivered is ok, else still pending."""
-    if any(r.status in ("failed", "dropped") for r in results):
-        status = "failed"
-    elif results and all(r.status == "delivered" for r in results):
-        status = "delivered"
-    else:
-        status = "pending"
-    return Receipt(status == "delivered", status, describe(results, elapsed), tuple(results))
-
-
-def wait_for(ticket: Ticket, timeout: float) -> Receipt:
-    """Wait at most ``timeout`` seconds for ``ticket``; Ctrl-C while waiting just stops the wait."""
-    started = time.monotonic()
+def flush_and_stop(timeout: float) -> int:
+    """Give due notifications a bounded chance to go out, then stop the senders; return how many are pending."""
+    with _lock:
+        senders = list(_senders.values())
+    pending = 0
     try:
-        results = ticket.wait(timeout)
-    except KeyboardInterrupt:
-        results = [ticket.results[i] for i in ticket.ids if i in ticket.results]
-    return receipt(results, time.monotonic() - started)
-
-
-def report(receipt: Receipt, quiet: bool = False, stream: Any = None) -> None:
-    """Print the status line: failures always (to stderr), the rest unless ``quiet``."""
-    import sys
-
-    if receipt.status == "failed":
-        print(receipt.line, file=sys.stderr, flush=True)
-    elif not quiet:
-        print(receipt.line, file=stream or sys.stdout, flush=True)
-
-
-def flush_and_stop(timeout: float) -> None:
-    """Give due notifications a bounded chance to go out, then stop the sender (kernel exit, unload)."""
-    sender = _sender
-    if sender is None:
-        return
-    try:
-        if sender.outbox.next_due() is not None:
-            sender.flush(timeout)
+        for sender in senders:
+            with contextlib.suppress(Exception):
+                if sender.outbox.next_due() is not None:
+                    sender.flush(timeout)
+                pending += sender.outbox.count(Status.PENDING)
     finally:
         reset_sender()
+    return pending

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import re
+
+from .i18n import tr
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)?", re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
+MAX_SECONDS = 366 * 86400.0  # a year: anything longer is a typo
 
 
 def parse_duration(text: str | float | int) -> float:
     """Return seconds for ``90``, ``90s``, ``5m``, ``1h30m``, ``1.5h``; raise ValueError otherwise."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        if text < 0:
-            raise ValueError(f"duration must not be negative: {text}")
-        return float(text)
+        return _checked(float(text), str(text))
     spec = str(text).strip().replace(" ", "")
     if not spec:
-        raise ValueError("empty duration")
+        raise ValueError(tr("empty duration"))
     total, pos = 0.0, 0
     for match in _PART.finditer(spec):
         if match.start() != pos or (match.group(2) is None and (match.start(), match.end()) != (0, len(spec))):
@@ -24,8 +26,19 @@ def parse_duration(text: str | float | int) -> float:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2) and match.group(2).lower()]
         pos = match.end()
     if pos != len(spec):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)")
-    return total
+        shown = spec if len(spec) <= 20 else spec[:20] + "…"
+        raise ValueError(tr("not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)", text=shown))
+    return _checked(total, spec)
+
+
+def _checked(seconds: float, text: str) -> float:
+    if not math.isfinite(seconds):
+        raise ValueError(tr("not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)", text=text[:20]))
+    if seconds < 0:
+        raise ValueError(tr("duration must not be negative: {text}", text=text[:20]))
+    if seconds > MAX_SECONDS:
+        raise ValueError(tr("duration too long: {text} (at most a year)", text=text[:20]))
+    return seconds
 
 
 def human_duration(seconds: float) -> str:

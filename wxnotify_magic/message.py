@@ -9,16 +9,17 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from .durations import human_duration
+from .i18n import N_, tr
 
 Format = Literal["text", "markdown", "html"]
 Unit = Literal["chars", "bytes"]
 
 STATUS_WORDS = {
-    "success": "finished",
-    "failed": "failed",
-    "interrupted": "interrupted",
-    "running": "still running",
-    "message": "message",
+    "success": N_("finished"),
+    "failed": N_("failed"),
+    "interrupted": N_("interrupted"),
+    "running": N_("still running"),
+    "message": N_("message"),
 }
 STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "message": "💬"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
@@ -40,6 +41,7 @@ class Notification:
     output: str = ""
     value: str = ""
     traceback: str = ""
+    lang: str = ""  # the language to render in ("" = the current one)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -226,3 +228,41 @@ def render(n: Notification, fmt: Format = "text", limit: int = 40000, unit: Unit
 
 def render_title(n: Notification, limit: int, unit: Unit = "chars") -> str:
     return cut_end(n.summary, limit, unit)
+
+
+# ------------------------------------------------------------------------------------------------ digests
+
+_WORST = ("failed", "interrupted", "running", "success", "message")
+
+
+def digest(notes: list[Notification], title: str = "") -> Notification:
+    """Several notifications as one: how many, which did not finish (and the first failure's traceback),
+    one line per message, and the last output. Used for a Run All in auto mode and for a burst held by pacing."""
+    if len(notes) == 1 and not title:
+        return notes[0]
+    status = next((s for s in _WORST if any(n.status == s for n in notes)), "message")
+    starts = [n.started for n in notes if n.started is not None]
+    ends = [n.ended for n in notes if n.ended is not None]
+    work = sum(n.duration or 0.0 for n in notes)
+    unfinished = [n for n in notes if n.status in ("failed", "interrupted")]
+    lines = [tr("{count} cells ran, {work} of work", count=len(notes), work=human_duration(work))
+             if all(n.execution_count is not None for n in notes) else
+             tr("{count} messages in one", count=len(notes))]
+    if unfinished:
+        lines.append(tr("not finished: {cells}", cells=", ".join(
+            f"[{n.execution_count}] {tr(STATUS_WORDS.get(n.status, n.status))}" if n.execution_count is not None
+            else f"{n.title} {tr(STATUS_WORDS.get(n.status, n.status))}" for n in unfinished)))
+    lines += [_digest_line(n) for n in notes]
+    first = next((n for n in unfinished if n.traceback), None)
+    last_output = next((n.output for n in reversed(notes) if n.output), "")
+    return Notification(status=status, title=title or tr("{count} notifications", count=len(notes)),
+                        text="\n".join(lines), started=min(starts, default=None), ended=max(ends, default=None),
+                        host=notes[-1].host, notebook=notes[-1].notebook, execution_count=notes[-1].execution_count,
+                        output=last_output, traceback=first.traceback if first else "", lang=notes[-1].lang)
+
+
+def _digest_line(n: Notification) -> str:
+    cell = f"[{n.execution_count}] " if n.execution_count is not None else ""
+    took = f" · {human_duration(n.duration)}" if n.duration is not None and n.status != "message" else ""
+    text = n.text.split("\n", 1)[0][:80] if n.status == "message" else ""
+    return f"{STATUS_ICONS.get(n.status, '')} {cell}{n.title}{took}{(': ' + text) if text else ''}".strip()

@@ -1,7 +1,8 @@
 """The SQLite outbox: every notification is written before it is sent, so nothing is lost.
 
 Several kernels share one file safely: items are claimed with a lease inside ``BEGIN IMMEDIATE``
-transactions, and every HTTP call is logged for the rate limits and daily quotas.
+transactions, and every call a service answered is logged under the keys the service counts it by
+(token, bot key, recipient), for the rate limits and daily quotas.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .paths import make_private_dir
+from .status import Status
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -34,11 +41,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_try REAL NOT NULL,
     lease_until REAL NOT NULL DEFAULT 0,
     owner TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT ''
+    reason TEXT NOT NULL DEFAULT '',
+    lane TEXT NOT NULL DEFAULT '',
+    quotas TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_try);
-CREATE TABLE IF NOT EXISTS calls (dest_key TEXT NOT NULL, ts REAL NOT NULL, digest TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS calls_key ON calls (dest_key, ts);
+CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL, ts REAL NOT NULL, digest TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS calls_key ON calls (key, ts);
 """
 
 
@@ -54,16 +63,20 @@ class Item:
     dest_url: str
     fallback_url: str
     notification: dict[str, Any]
-    status: str
+    status: Status
     attempts: int
     parts_done: int
     next_try: float
     reason: str
+    lane: str = ""
+    quotas: dict[str, int] | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Item:
         data = {k: row[k] for k in row.keys() if k not in ("lease_until", "owner")}  # noqa: SIM118
         data["notification"] = json.loads(data["notification"])
+        data["quotas"] = json.loads(data["quotas"] or "{}")
+        data["status"] = Status(data["status"])
         return cls(**data)
 
     def __repr__(self) -> str:  # never show dest_url (it holds the token)
@@ -73,23 +86,41 @@ class Item:
 class Outbox:
     """One SQLite file under the state folder; a connection per thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
         self.path = path
+        self.timeout = timeout
         self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(path.parent)
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._db().executescript(SCHEMA)
+        self._migrate()
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
+
+    def _migrate(self) -> None:
+        db = self._db()
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        with _Tx(db):
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "outbox" in tables and version < 2:  # 0.1: calls keyed by destination; items without lanes
+                columns = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
+                for name, decl in (("lane", "TEXT NOT NULL DEFAULT ''"), ("quotas", "TEXT NOT NULL DEFAULT '{}'")):
+                    if name not in columns:
+                        db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {decl}")
+                db.execute("DROP TABLE IF EXISTS calls")
+            for statement in _statements():
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _tx(self) -> _Tx:
         return _Tx(self._db())
@@ -103,24 +134,32 @@ class Outbox:
     # -- items -------------------------------------------------------------------------------------------
 
     def add(self, *, provider: str, dest_key: str, dest_label: str, dest_url: str, notification: dict[str, Any],
-            kind: str = "final", fallback_url: str = "", now: float | None = None) -> int:
+            kind: str = "final", fallback_url: str = "", now: float | None = None, lane: str = "",
+            quotas: dict[str, int] | None = None) -> int:
         now = time.time() if now is None else now
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO outbox (created, updated, kind, provider, dest_key, dest_label, dest_url, "
-                "fallback_url, notification, next_try) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "fallback_url, notification, next_try, lane, quotas) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (now, now, kind, provider, dest_key, dest_label, dest_url, fallback_url,
-                 json.dumps(notification, ensure_ascii=False), now))
+                 json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
+                 json.dumps(quotas or {})))
             return int(cur.lastrowid or 0)
 
-    def claim(self, lease: float, now: float | None = None, limit: int = 20) -> list[Item]:
-        """Take due items for ``lease`` seconds: pending ones, and 'sending' ones whose sender died."""
+    def claim(self, lease: float, now: float | None = None, limit: int = 20,
+              busy_lanes: Iterable[str] = ()) -> list[Item]:
+        """Take due items for ``lease`` seconds: pending ones, and 'sending' ones whose sender died.
+
+        Items of ``busy_lanes`` (being sent by this process right now) are left for later.
+        """
         now = time.time() if now is None else now
+        busy = set(busy_lanes)
         with self._tx() as db:
             rows = db.execute(
                 "SELECT * FROM outbox WHERE (status='pending' AND next_try<=?) OR status='sending' "
-                "ORDER BY next_try, id LIMIT ?", (now, limit)).fetchall()
-            rows = [r for r in rows if r["status"] == "pending" or r["lease_until"] < now or _dead(r["owner"])]
+                "ORDER BY next_try, id LIMIT ?", (now, limit + len(busy) * 4)).fetchall()
+            rows = [r for r in rows if r["lane"] not in busy and (
+                r["status"] == "pending" or r["lease_until"] < now or _dead(r["owner"]))][:limit]
             db.executemany("UPDATE outbox SET status='sending', lease_until=?, owner=?, updated=? WHERE id=?",
                            [(now + lease, _me(), now, r["id"]) for r in rows])
         return [Item.from_row(r) for r in rows]
@@ -128,21 +167,46 @@ class Outbox:
     def update(self, item_id: int, **fields: Any) -> None:
         fields["updated"] = time.time()
         cols = ", ".join(f"{k}=?" for k in fields)
+        values = [str(v) if isinstance(v, Status) else v for v in fields.values()]
         with self._tx() as db:
-            db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*fields.values(), item_id))
+            db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id))
+
+    def hold_lane(self, lane: str, until: float, reason: str) -> int:
+        """Move every pending item of ``lane`` due before ``until`` to ``until``, in one update."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE outbox SET next_try=?, reason=?, updated=? "
+                             "WHERE lane=? AND status='pending' AND next_try<?",
+                             (until, reason, time.time(), lane, until))
+            return cur.rowcount
 
     def get(self, item_id: int) -> Item | None:
         row = self._db().execute("SELECT * FROM outbox WHERE id=?", (item_id,)).fetchone()
         return Item.from_row(row) if row else None
 
-    def items(self, status: str | None = None, limit: int = 50) -> list[Item]:
+    def items(self, status: Status | str | None = None, limit: int = 50) -> list[Item]:
         """Newest first."""
-        where, args = ("WHERE status=?", (status,)) if status else ("", ())
+        where, args = ("WHERE status=?", (str(status),)) if status else ("", ())
         rows = self._db().execute(f"SELECT * FROM outbox {where} ORDER BY id DESC LIMIT ?", (*args, limit))
         return [Item.from_row(r) for r in rows.fetchall()]
 
-    def count(self, status: str) -> int:
-        return int(self._db().execute("SELECT COUNT(*) FROM outbox WHERE status=?", (status,)).fetchone()[0])
+    def take_pending(self, dest_url: str, *, kinds: Sequence[str], status: Status, reason: str,
+                     exclude: int | None = None, keep: Sequence[int] = (), limit: int = 500) -> list[Item]:
+        """Atomically settle the pending items of one destination and ``kinds`` as ``status``; return them.
+
+        Used to merge a burst into one message (``MERGED``) and to drop older progress messages (``DROPPED``).
+        """
+        skip = {*keep, *([exclude] if exclude is not None else [])}
+        marks = ",".join("?" * len(kinds))
+        with self._tx() as db:
+            rows = db.execute(f"SELECT * FROM outbox WHERE status='pending' AND dest_url=? AND kind IN ({marks}) "
+                              "ORDER BY id LIMIT ?", (dest_url, *kinds, limit + len(skip))).fetchall()
+            rows = [r for r in rows if r["id"] not in skip][:limit]
+            db.executemany("UPDATE outbox SET status=?, reason=?, updated=? WHERE id=?",
+                           [(str(status), reason, time.time(), r["id"]) for r in rows])
+        return [Item.from_row(r) for r in rows]
+
+    def count(self, status: Status | str) -> int:
+        return int(self._db().execute("SELECT COUNT(*) FROM outbox WHERE status=?", (str(status),)).fetchone()[0])
 
     def next_due(self) -> float | None:
         rows = self._db().execute(
@@ -152,7 +216,7 @@ class Outbox:
         return min(times) if times else None
 
     def requeue_failed(self, now: float | None = None) -> int:
-        """Put failed items back in the queue (``%wxnotify retry``)."""
+        """Put failed items back in the queue (``%wxnotify retry``), and make pending ones due now."""
         now = time.time() if now is None else now
         with self._tx() as db:
             cur = db.execute("UPDATE outbox SET status='pending', next_try=?, attempts=0, updated=? "
@@ -162,23 +226,42 @@ class Outbox:
 
     # -- calls, for rate limits and quotas -----------------------------------------------------------------
 
-    def log_call(self, dest_key: str, digest: str = "", now: float | None = None) -> None:
+    def log_call(self, keys: Sequence[str], digest: str = "", now: float | None = None) -> list[int]:
+        """Count one call against each of ``keys``; return the rows (``forget_calls`` them if it got no answer)."""
+        now = time.time() if now is None else now
         with self._tx() as db:
-            db.execute("INSERT INTO calls (dest_key, ts, digest) VALUES (?,?,?)",
-                       (dest_key, time.time() if now is None else now, digest))
+            ids = []
+            for key in dict.fromkeys(keys):
+                cur = db.execute("INSERT INTO calls (key, ts, digest) VALUES (?,?,?)", (key, now, digest))
+                ids.append(int(cur.lastrowid or 0))
+            return ids
 
-    def calls_since(self, dest_key: str, since: float, digest: str | None = None) -> list[float]:
-        sql, args = "SELECT ts FROM calls WHERE dest_key=? AND ts>=?", [dest_key, since]
-        if digest is not None:
-            sql, args = sql + " AND digest=?", [*args, digest]
-        return [r[0] for r in self._db().execute(sql + " ORDER BY ts", args).fetchall()]
+    def forget_calls(self, ids: Sequence[int]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM calls WHERE rowid=?", [(i,) for i in ids])
+
+    def calls_since(self, keys: Sequence[str], since: float) -> dict[str, list[tuple[float, str]]]:
+        """For each key, the (time, content digest) of its calls since ``since``, oldest first."""
+        found: dict[str, list[tuple[float, str]]] = {k: [] for k in keys}
+        if not keys:
+            return found
+        marks = ",".join("?" * len(found))
+        rows = self._db().execute(f"SELECT key, ts, digest FROM calls WHERE key IN ({marks}) AND ts>=? ORDER BY ts",
+                                  (*found, since))
+        for key, ts, digest in rows.fetchall():
+            found[key].append((ts, digest))
+        return found
 
     def prune(self, older_than: float) -> None:
         """Forget calls and finished items older than ``older_than`` (pending ones are always kept)."""
         with self._tx() as db:
             db.execute("DELETE FROM calls WHERE ts<?", (older_than,))
-            db.execute("DELETE FROM outbox WHERE updated<? AND status IN ('delivered','failed','dropped')",
+            db.execute("DELETE FROM outbox WHERE updated<? AND status IN ('delivered','failed','dropped','merged')",
                        (older_than,))
+
+
+def _statements() -> list[str]:
+    return [s.strip() for s in SCHEMA.split(";") if s.strip()]
 
 
 def _me() -> str:

@@ -7,65 +7,88 @@ Precedence, highest first: magic options > IPython config (``%config``, ipython_
 from __future__ import annotations
 
 import json
+import math
 import os
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, Union, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, Union, observe, validate
 from traitlets.config import Configurable
 
 from .durations import parse_duration
+from .i18n import LANGUAGES, set_language, tr
+from .paths import config_dir, make_private_dir, settings_path, state_dir
+from .providers import Destination, DestinationError, parse_destination
+from .redact import echo, redact, redact_url
 
-SETTINGS_FILE = "settings.json"
-FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch", "settle")
-
-
-def config_dir() -> Path:
-    home = os.environ.get("WXNOTIFY_HOME")
-    if home:
-        return Path(home).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "wxnotify"
+FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch", "settle",
+             "lang")
+MAX_WAIT = 600.0
 
 
-def state_dir() -> Path:
-    home = os.environ.get("WXNOTIFY_HOME")
-    if home:
-        return Path(home).expanduser()
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "wxnotify"
+_warned: set[str] = set()
 
 
-def settings_path() -> Path:
-    return config_dir() / SETTINGS_FILE
+def warn_once(text: str) -> None:
+    """Print one redacted warning line to stderr, once per process."""
+    if text not in _warned:
+        _warned.add(text)
+        print(redact(text), file=sys.stderr)
 
 
-def read_settings_file(path: Path | None = None) -> dict[str, Any]:
-    """The saved settings, or {} when there are none; a broken file is reported, not fatal."""
-    path = path or settings_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        import warnings
+class SettingsFile:
+    """The settings file the panel and ``wxnotify config`` write (folder 0700, file 0600, atomic writes)."""
 
-        warnings.warn(f"wxnotify: ignoring unreadable settings file {path}: {type(exc).__name__}", stacklevel=2)
-        return {}
-    return {k: v for k, v in data.items() if k in FILE_KEYS} if isinstance(data, dict) else {}
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or settings_path()
+
+    def read(self) -> dict[str, Any]:
+        """The saved settings, or {} when there are none; an unreadable file is reported once, not fatal."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            warn_once(tr("wxnotify: ignoring unreadable settings file {path}: {kind}", path=self.path,
+                         kind=type(exc).__name__))
+            return {}
+        return {k: v for k, v in data.items() if k in FILE_KEYS} if isinstance(data, dict) else {}
+
+    def write(self, data: dict[str, Any]) -> Path:
+        make_private_dir(self.path.parent)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({k: v for k, v in data.items() if k in FILE_KEYS}, fh, indent=2, ensure_ascii=False)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+        return self.path
+
+    def save_destination(self, name: str, url: str, default: bool = True) -> Path:
+        """Save (or replace) a named destination; with ``default``, make it the first of ``to``."""
+        parse_destination(url, name)  # raises DestinationError before anything is written
+        data = self.read()
+        data["destinations"] = {**(data.get("destinations") or {}), name: url}
+        if default:
+            data["to"] = [name] + [t for t in data.get("to") or [] if t != name]
+        return self.write(data)
+
+    def remove_destination(self, name: str) -> Path:
+        data = self.read()
+        data["destinations"] = {k: v for k, v in (data.get("destinations") or {}).items() if k != name}
+        data["to"] = [t for t in data.get("to") or [] if t != name]
+        return self.write(data)
+
+    def save_values(self, **values: Any) -> Path:
+        return self.write({**self.read(), **values})
 
 
-def write_settings_file(data: dict[str, Any], path: Path | None = None) -> Path:
-    """Write the settings file with owner-only permissions (folder 0700, file 0600), atomically."""
-    path = path or settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({k: v for k, v in data.items() if k in FILE_KEYS}, fh, indent=2, ensure_ascii=False)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    return path
+def _finite_seconds(value: float, name: str, maximum: float) -> float:
+    if not math.isfinite(value) or value < 0 or value > maximum:
+        raise TraitError(tr("{name} must be between 0 and {maximum:g} seconds", name=name, maximum=maximum))
+    return float(value)
 
 
 class WxNotify(Configurable):
@@ -88,26 +111,52 @@ class WxNotify(Configurable):
     batch = Bool(False, help="In auto mode, gather back-to-back cells into one digest.").tag(config=True)
     settle = Float(2.0, help="Seconds of idleness that end a batch (Run All) in auto mode.").tag(config=True)
     quotas = Dict(value_trait=Int(), help="Daily quota per provider, e.g. {'serverchan': 5}.").tag(config=True)
+    lang = Enum(list(LANGUAGES), "auto", help="Language of messages and output: auto (from the locale), zh or en."
+                ).tag(config=True)
 
     @validate("after")
     def _valid_after(self, proposal: Any) -> float:
-        return parse_duration(proposal["value"])
+        try:
+            return parse_duration(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(str(exc)) from None
+
+    @validate("tail")
+    def _valid_tail(self, proposal: Any) -> int:
+        if proposal["value"] < 0:
+            raise TraitError(tr("tail must be 0 or more"))
+        return int(proposal["value"])
+
+    @validate("wait")
+    def _valid_wait(self, proposal: Any) -> float:
+        return _finite_seconds(proposal["value"], "wait", MAX_WAIT)
+
+    @validate("settle")
+    def _valid_settle(self, proposal: Any) -> float:
+        return _finite_seconds(proposal["value"], "settle", MAX_WAIT)
+
+    @observe("lang")
+    def _lang_changed(self, change: Any) -> None:
+        set_language(change["new"])
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.file_values: dict[str, Any] = {}
         self.load_file()
+        set_language(self.lang)
+
+    def __repr__(self) -> str:
+        return f"<WxNotify to={[redact_url(t) for t in self.default_to()]}>"
 
     # -- layers ------------------------------------------------------------------------------------------
 
     def from_config(self, name: str) -> bool:
         """True when IPython config (ipython_config.py or %config) set this trait."""
-        section = self.config.get(type(self).__name__, {})
-        return name in section
+        return name in self.config.get(type(self).__name__, {})
 
     def load_file(self) -> None:
-        """Apply the settings file to every trait that IPython config did not set."""
-        self.file_values = read_settings_file()
+        """Apply the settings file to every trait that IPython config did not set; skip bad values once."""
+        self.file_values = SettingsFile().read()
         for key, value in self.file_values.items():
             if not self.has_trait(key) or (self.from_config(key) and key != "destinations"):
                 continue
@@ -115,8 +164,9 @@ class WxNotify(Configurable):
                 if key == "destinations":  # names from the file and from config combine; config wins a clash
                     value = {**value, **self._config_value("destinations")}
                 setattr(self, key, value)
-            except Exception:  # a bad value in the file must never stop the extension
-                continue
+            except Exception as exc:  # a bad value in the file must never stop the extension
+                warn_once(tr("wxnotify: ignoring {key} in {path}: {problem}", key=key, path=settings_path(),
+                             problem=_problem(exc)))
 
     def _config_value(self, name: str) -> Any:
         return self.config.get(type(self).__name__, {}).get(name, {}) if self.from_config(name) else {}
@@ -138,22 +188,29 @@ class WxNotify(Configurable):
         return list(self.to)
 
 
+def _problem(exc: Exception) -> str:
+    text = str(exc).split("\n", 1)[0]
+    return redact(text, strict=True)[:160] or type(exc).__name__
+
 
 class NoDestinationError(ValueError):
     """Nothing to send to; the message says how to set a destination."""
 
 
-NO_DESTINATION = ("no destination configured: pass --to URL, set %config WxNotify.to = ['wxpusher://AT_.../UID_...'], "
-                  "export WXNOTIFY_TO, or run %wxnotify config")
+@dataclass(frozen=True)
+class Route:
+    """Where one message goes: its destinations, and the fallback of each named one."""
+
+    destinations: tuple[Destination, ...]
+    fallbacks: dict[str, Destination] = field(default_factory=dict)
 
 
-def resolve_destinations(targets: list[str], settings: WxNotify) -> tuple[list[Any], dict[str, Any]]:
-    """Names or URLs -> (destinations, fallbacks by name); raises DestinationError / NoDestinationError."""
-    from .providers import DestinationError, parse_destination
-
+def resolve(targets: list[str], settings: WxNotify) -> Route:
+    """Names or URLs (default: ``settings.default_to()``) -> Route; raises DestinationError/NoDestinationError."""
     targets = [t for t in (targets or settings.default_to()) if t.strip()]
     if not targets:
-        raise NoDestinationError(NO_DESTINATION)
+        raise NoDestinationError(tr("no destination configured: run %wxnotify config (or `wxnotify config add "
+                                    "NAME`), export WXNOTIFY_TO, or pass --to NAME"))
     named = dict(settings.destinations)
     dests, fallbacks = [], {}
     for target in targets:
@@ -161,11 +218,16 @@ def resolve_destinations(targets: list[str], settings: WxNotify) -> tuple[list[A
             dests.append(parse_destination(target))
             continue
         if target not in named:
-            known = ", ".join(sorted(named)) or "none saved"
-            raise DestinationError(f"unknown destination name {target!r} (named destinations: {known})")
+            known = ", ".join(sorted(named)) or tr("none saved")
+            raise DestinationError(tr("unknown destination name {name} (named destinations: {known})",
+                                      name=echo(target), known=known))
         dests.append(parse_destination(named[target], name=target))
         fallback = settings.fallbacks.get(target)
         if fallback:
             url = named.get(fallback, fallback)
             fallbacks[target] = parse_destination(url, name=fallback if fallback in named else "")
-    return dests, fallbacks
+    return Route(tuple(dests), fallbacks)
+
+
+__all__ = ["DestinationError", "NoDestinationError", "Route", "SettingsFile", "WxNotify", "config_dir", "resolve",
+           "settings_path", "state_dir", "warn_once"]

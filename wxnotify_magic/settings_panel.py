@@ -12,24 +12,18 @@ import re
 import sys
 import time
 from typing import Any
-from urllib.parse import quote
 
 import ipywidgets as w
 
-from . import delivery
 from .durations import parse_duration
-from .message import Notification
-from .providers import PROVIDERS, DestinationError, Provider, parse_destination, redact_url
+from .i18n import tr
+from .paths import settings_path
+from .providers import PROVIDERS, DestinationError, Provider, parse_destination
 from .providers.base import Field, redact_value
-from .providers.wecombot import parse_webhook
-from .settings import (
-    NoDestinationError,
-    WxNotify,
-    read_settings_file,
-    resolve_destinations,
-    settings_path,
-    write_settings_file,
-)
+from .receipts import describe
+from .redact import redact_url
+from .session import Session
+from .settings import NoDestinationError, Route, WxNotify
 
 NAME = re.compile(r"[\w.-]{1,40}")
 TEST_WAIT = 5.0  # seconds Send test waits for the receipt
@@ -63,12 +57,13 @@ def _close(widget: Any) -> None:
 class Panel:
     """The widgets of the settings panel and what its buttons do; ``.widget`` is the box to display."""
 
-    def __init__(self, settings: WxNotify) -> None:
-        self.settings = settings
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.settings = settings = session.settings
         self._pending: dict[tuple[str, str], list[str]] = {}  # secrets typed, moved out of their box, not saved
         self._initial: dict[str, str] = {}
         default = next((t for t in settings.default_to() if t in settings.destinations), "me")
-        self.channel = w.Dropdown(options=[(p.label, p.name) for p in PROVIDERS.values()], description="Channel",
+        self.channel = w.Dropdown(options=[(tr(p.label), p.name) for p in PROVIDERS.values()], description="Channel",
                                   style=STYLE)
         self.hint = w.HTML()
         self.fields: dict[str, Any] = {}  # field name -> Text, or Password for a secret
@@ -88,7 +83,7 @@ class Panel:
         self.remove_buttons: dict[str, w.Button] = {}
         self._shown = {"after": float(settings.after), "tail": settings.tail, "on": settings.on}
         saved = self._saved_destination(default, any_provider=True)
-        self.channel.value = saved.provider if saved else "wxpusher"
+        self.channel.value = saved.provider.name if saved else "wxpusher"
         self._build_fields()
         self.channel.observe(lambda _: self._build_fields(), "value")
         self.name.observe(self._on_name, "value")
@@ -118,7 +113,7 @@ class Panel:
             dest = parse_destination(url, name) if url else None
         except DestinationError:
             return None
-        return dest if dest and (any_provider or dest.provider == self.channel.value) else None
+        return dest if dest and (any_provider or dest.provider.name == self.channel.value) else None
 
     def _saved_values(self) -> dict[str, list[str]]:
         dest = self._saved_destination(self.name.value.strip())
@@ -132,7 +127,7 @@ class Panel:
             del self.messages[name]
         saved, rows, self.fields = self._saved_values(), [], {}
         for f in self.provider.fields:
-            box = (w.Password if f.secret else w.Text)(description=f.label, tooltip=f.hint, style=STYLE,
+            box = (w.Password if f.secret else w.Text)(description=tr(f.label), tooltip=tr(f.hint), style=STYLE,
                                                        layout=WIDE)
             if not f.secret:
                 box.value = ", ".join(saved.get(f.name, []))
@@ -140,15 +135,20 @@ class Panel:
             self.fields[f.name], self.messages[f.name] = box, w.Label()
             rows.append(w.HBox([box, self.messages[f.name]]))
         self._initial = {f.name: self.fields[f.name].value for f in self.provider.fields if not f.secret}
-        self.hint.value = f"<small>{html.escape(self.provider.token_hint)}</small>"
+        self.hint.value = f"<small>{html.escape(tr(self.provider.hint))}</small>"
         self.field_box.children = rows
         self._refresh()
 
     def _values(self, f: Field) -> list[str]:
         """A field's values: typed, else (secrets) typed earlier, else saved under this name."""
         typed = self.fields[f.name].value.strip()
-        if typed and self.provider.name == "wecombot" and "://" in typed:
-            typed = parse_webhook(typed).split("://", 1)[1]  # a pasted full webhook URL
+        if typed and "://" in typed:  # a pasted whole URL (e.g. a WeCom webhook): take this field's value from it
+            try:
+                value = self.provider.parse(typed).values.get(f.name)
+            except DestinationError:
+                value = None
+            if value:
+                return list(value) if isinstance(value, list) else [value]
         if typed or not f.secret:
             return _split(typed) if f.many else ([typed] if typed else [])
         pending = self._pending.get((self.provider.name, f.name))
@@ -163,8 +163,8 @@ class Panel:
 
     def url(self) -> str:
         """The destination URL the fields describe (secret: never show it)."""
-        values = [v for f in self.provider.fields for v in self._values(f)]
-        return f"{self.provider.scheme}://" + "/".join(quote(v, safe="") for v in values)
+        return self.provider.to_url({f.name: self._values(f) if f.many else next(iter(self._values(f)), "")
+                                     for f in self.provider.fields})
 
     # -- validation ----------------------------------------------------------------------------------------
 
@@ -207,8 +207,8 @@ class Panel:
 
     def _on_name(self, _: Any) -> None:
         saved = self._saved_destination(self.name.value.strip(), any_provider=True)
-        if saved and saved.provider != self.channel.value:
-            self.channel.value = saved.provider  # rebuilds the fields
+        if saved and saved.provider.name != self.channel.value:
+            self.channel.value = saved.provider.name  # rebuilds the fields
         else:
             self._refresh()
         self._changed()
@@ -220,20 +220,16 @@ class Panel:
         if self.validate():
             self.status.value = "not saved: fix the marked values first"
             return
-        data = read_settings_file()
+        file = self.session.file
         name = self.name.value.strip()
-        dests = dict(data.get("destinations") or {})
         if self._touched():
-            dests[name] = self.url()
-        if name in dests:
-            data["destinations"] = dests
-            data["to"] = [name] + [t for t in data.get("to") or [] if t != name]
+            file.save_destination(name, self.url())
+        elif name in (file.read().get("destinations") or {}):
+            file.save_destination(name, file.read()["destinations"][name])  # make it the default
         values = {"after": parse_duration(self.after.value), "tail": self.tail.value, "on": self.on.value}
-        for key, value in values.items():
-            if self.settings.source(key) != "config" or value != self._shown[key]:
-                data[key] = value
-        path = write_settings_file(data)
-        self.settings.load_file()
+        path = file.save_values(**{key: value for key, value in values.items()
+                                   if self.settings.source(key) != "config" or value != self._shown[key]})
+        self.session.reload()
         self._pending.clear()
         self._initial = {k: self.fields[k].value for k in self._initial}
         self._forget_secrets()
@@ -243,36 +239,28 @@ class Panel:
 
     def send_test(self, _: Any = None) -> None:
         """Send a test message: to the typed (unsaved) destination when fields were edited, else the default."""
-        fallbacks: dict[str, Any] = {}
         try:
             if self._touched():
                 found = self.validate()
                 if any(k in found for k in (*self.fields, "destination")):
                     self.status.value = "not sent: fix the marked values first"
                     return
-                dests = [parse_destination(self.url(), self.name.value.strip())]
+                route = Route((parse_destination(self.url(), self.name.value.strip()),))
                 self._forget_secrets(keep=True)
             else:
-                dests, fallbacks = resolve_destinations([], self.settings)
+                route = self.session.route()
         except (DestinationError, NoDestinationError) as exc:
             self.status.value = f"not sent: {exc}"
             return
-        from .watch import host_name
-
-        note = Notification(status="message", title="wxnotify test", started=time.time(), host=host_name(),
-                            text="If you can read this on your phone, wxnotify works. (sent from the settings panel)")
         self.status.value = "sending a test message…"
         started = time.monotonic()
-        ticket = delivery.get_sender(lambda: dict(self.settings.quotas)).submit(note, dests, "final", fallbacks)
-        self.status.value = delivery.describe(ticket.wait(TEST_WAIT), time.monotonic() - started)
+        ticket = self.session.send_test(route=route, origin=tr("sent from the settings panel"))
+        self.status.value = describe(ticket.wait(TEST_WAIT), time.monotonic() - started)
 
     def remove(self, name: str) -> None:
         """Remove a named destination from the settings file (and from ``to``)."""
-        data = read_settings_file()
-        data["destinations"] = {k: v for k, v in (data.get("destinations") or {}).items() if k != name}
-        data["to"] = [t for t in data.get("to") or [] if t != name]
-        write_settings_file(data)
-        self.settings.load_file()
+        self.session.file.remove_destination(name)
+        self.session.reload()
         self._refresh()
         self.status.value = f"removed {name!r} from {settings_path()}"
 
@@ -323,19 +311,13 @@ class Panel:
         self.saved.children = rows or [w.Label("none saved yet")]
 
 
-def _current_settings() -> WxNotify:
-    """The settings of the extension loaded in this shell, else fresh ones (file, env, defaults)."""
-    from IPython import get_ipython
+def build_panel(session: Session | WxNotify | None = None) -> Panel:
+    """Build (not display) the panel over ``session`` or settings (default: the loaded extension's)."""
+    from .session import current
 
-    from . import _loaded
-
-    magics = _loaded.get(id(get_ipython()))
-    return magics.settings if magics is not None else WxNotify()
-
-
-def build_panel(settings: WxNotify | None = None) -> Panel:
-    """Build (not display) the panel over ``settings`` (default: the loaded extension's)."""
-    return Panel(settings if settings is not None else _current_settings())
+    if isinstance(session, WxNotify):
+        session = Session(session)
+    return Panel(session if session is not None else current())
 
 
 def in_kernel() -> bool:
@@ -346,16 +328,16 @@ def in_kernel() -> bool:
     return zmqshell is not None and isinstance(get_ipython(), zmqshell.ZMQInteractiveShell)
 
 
-def show(settings: WxNotify | None = None) -> None:
+def show(session: Session | None = None) -> None:
     """Display the panel in a kernel; in a terminal IPython print the settings and how to change them."""
-    settings = settings if settings is not None else _current_settings()
-    if not in_kernel():
-        from .control import settings_text
+    from .session import current
 
-        print(settings_text(settings))
-        print("in Jupyter, %wxnotify config shows a settings panel instead")
+    session = session if session is not None else current()
+    if not in_kernel():
+        print("\n".join(session.settings_lines()))
+        print(tr("in Jupyter, %wxnotify config shows a settings panel instead"))
         return None
     from IPython.display import display
 
-    display(build_panel(settings).widget)
+    display(build_panel(session).widget)
     return None

@@ -1,16 +1,29 @@
-"""The one HTTP transport: a pooled ``requests.Session``, HTTPS, timeouts, and the API base override."""
+"""The one HTTP transport: a pooled ``requests.Session``, HTTPS, timeouts, and the API base override.
+
+A request never follows a redirect (it would re-send the token to another origin), never takes longer than
+``deadline`` in all (a server trickling its answer cannot hold the sender), and reads at most ``MAX_BODY``
+bytes of the answer. The HTTP libraries' log records are redacted.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import sys
 import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .providers.base import HttpRequest, HttpResponse, scrub
+from .i18n import tr
+from .providers.base import HttpRequest, HttpResponse
+from .redact import guard_http_logs, redact
 
-DEFAULT_TIMEOUT = (5.0, 15.0)  # connect, read
+DEFAULT_TIMEOUT = (5.0, 15.0)  # connect, read (between bytes)
+DEADLINE = 20.0  # seconds for one whole request
+MAX_BODY = 1024 * 1024  # bytes of an answer read (WxPusher answers 2000 recipients in about 450 KB)
 USER_AGENT = "wxnotify-magic"
+_warned: set[str] = set()
 
 
 class TransportError(Exception):
@@ -26,13 +39,38 @@ def with_api_base(url: str, api_base: str | None) -> str:
     return urlunsplit((base.scheme, base.netloc, base.path + parts.path, parts.query, ""))
 
 
-class Transport:
-    """Sends provider requests; thread-safe enough for one sender thread plus the caller."""
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
-    def __init__(self, api_base: str | None = None, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+
+def warn_clear_text(api_base: str) -> None:
+    """Say once that tokens would travel in clear text to a non-loopback plain-http API base."""
+    try:
+        parts = urlsplit(api_base)
+        host = parts.hostname or ""
+    except ValueError:
+        return
+    if parts.scheme == "http" and not is_loopback(host) and api_base not in _warned:
+        _warned.add(api_base)
+        print(tr("wxnotify: warning: WXNOTIFY_API_BASE is plain http to {host}: tokens travel unencrypted",
+                 host=host), file=sys.stderr)
+
+
+class Transport:
+    """Sends provider requests; one ``requests.Session`` per thread."""
+
+    def __init__(self, api_base: str | None = None, timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 deadline: float = DEADLINE) -> None:
         self.api_base = api_base
         self.timeout = timeout
+        self.deadline = deadline
         self._local = threading.local()
+        guard_http_logs()
 
     def _session(self) -> Any:
         session = getattr(self._local, "session", None)
@@ -41,25 +79,50 @@ class Transport:
 
             session = requests.Session()
             session.headers["User-Agent"] = USER_AGENT
+            session.trust_env = True
             self._local.session = session
         return session
 
     def send(self, request: HttpRequest, secrets: list[str]) -> HttpResponse:
-        """Send one request; raise TransportError (with secrets scrubbed) when no answer came."""
+        """Send one request; raise TransportError (redacted) when no full answer came in time."""
         import requests
 
         api_base = self.api_base if self.api_base is not None else os.environ.get("WXNOTIFY_API_BASE")
-        url = with_api_base(request.url, api_base)
+        if api_base:
+            warn_clear_text(api_base)
+        try:
+            url = with_api_base(request.url, api_base)
+        except ValueError:
+            raise TransportError(tr("WXNOTIFY_API_BASE is not a valid URL")) from None
+        started = time.monotonic()
         try:
             resp = self._session().request(request.method, url, json=request.json, data=request.data,
-                                           headers=request.headers or None, timeout=self.timeout)
+                                           headers=request.headers or None, timeout=self.timeout,
+                                           allow_redirects=False, stream=True)
+            try:
+                body = self._read(resp, started)
+            finally:
+                resp.close()
         except requests.Timeout:
-            raise TransportError(f"no answer within {self.timeout[1]:g} s (timeout)") from None
-        except requests.ConnectionError as exc:
-            raise TransportError(scrub(f"connection failed: {_short(exc)}", secrets)) from None
+            raise TransportError(tr("no answer within {seconds:g} s (timeout)", seconds=self.timeout[1])) from None
         except requests.RequestException as exc:
-            raise TransportError(scrub(f"request failed: {_short(exc)}", secrets)) from None
-        return HttpResponse(resp.status_code, resp.text, dict(resp.headers))
+            raise TransportError(redact(tr("connection failed: {why}", why=_short(exc)), secrets)) from None
+        except (ValueError, OSError) as exc:  # a malformed URL or socket trouble below requests
+            raise TransportError(redact(tr("request failed: {why}", why=_short(exc)), secrets)) from None
+        encoding = resp.encoding or "utf-8"
+        return HttpResponse(resp.status_code, body.decode(encoding, "replace"), dict(resp.headers))
+
+    def _read(self, resp: Any, started: float) -> bytes:
+        chunks, size = [], 0
+        for chunk in resp.iter_content(16):  # small reads, so a trickling server meets the deadline
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY:
+                break
+            if time.monotonic() - started > self.deadline:
+                raise TransportError(tr("the answer took longer than {seconds:g} s (too slow)",
+                                        seconds=self.deadline))
+        return b"".join(chunks)[:MAX_BODY]
 
     def close(self) -> None:
         session = getattr(self._local, "session", None)
@@ -71,7 +134,7 @@ class Transport:
 def _short(exc: Exception) -> str:
     text = str(exc)
     for marker in ("Connection refused", "RemoteDisconnected", "Connection aborted", "Name or service not known",
-                   "Max retries exceeded"):
+                   "Max retries exceeded", "Invalid URL", "No connection adapters"):
         if marker in text:
             return marker.lower()
-    return text[:160]
+    return redact(text)[:160]

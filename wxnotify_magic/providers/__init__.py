@@ -1,52 +1,60 @@
-"""The registry of push services and destination URL parsing."""
+"""The registry of push services and destination URL parsing.
+
+Every module in this package that defines ``PROVIDERS`` (a tuple of ``Provider``) registers itself: adding a
+service is one module here (plus its answer in the local inbox and one row in the provider contract tests).
+"""
 
 from __future__ import annotations
 
-from .base import Destination, DestinationError, Provider
-from .pushplus import PUSHPLUS
-from .serverchan import SERVERCHAN
-from .wecombot import WECOMBOT, parse_webhook
-from .wxpusher import WXPUSHER, WXPUSHER_SPT
+import importlib
+import pkgutil
 
-PROVIDERS: dict[str, Provider] = {p.name: p for p in (WXPUSHER, WXPUSHER_SPT, PUSHPLUS, SERVERCHAN, WECOMBOT)}
+from ..i18n import tr
+from .base import Destination, DestinationError, Provider
+
+_SKIP = {"base"}
+
+
+def _discover() -> dict[str, Provider]:
+    found: dict[str, Provider] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name in _SKIP:
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for provider in getattr(module, "PROVIDERS", ()):
+            found[provider.name] = provider
+    return found
+
+
+PROVIDERS: dict[str, Provider] = _discover()
 
 
 def get_provider(name: str) -> Provider:
     return PROVIDERS[name]
 
 
+def provider_for(url: str) -> Provider | None:
+    """The provider that owns ``url`` (by scheme, or a native URL it claims), or None."""
+    return next((p for p in PROVIDERS.values() if p.owns(url)), None)
+
+
+def schemes() -> list[str]:
+    return sorted({p.scheme for p in PROVIDERS.values()})
+
+
 def parse_destination(url: str, name: str = "") -> Destination:
-    """Parse an apprise-style destination URL; raise DestinationError naming the problem, not the secret."""
+    """Parse a destination URL; raise DestinationError naming the problem, never the secret."""
     url = url.strip()
     if "://" not in url:
-        raise DestinationError(f"not a destination URL (expected e.g. wxpusher://AT_xxx/UID_xxx): "
-                               f"{_hint(url)}")
-    scheme = url.split("://", 1)[0].lower()
-    if scheme in ("http", "https") and "qyapi.weixin.qq.com" in url:
-        return WECOMBOT.parse(parse_webhook(url), name)
-    if scheme == "wxpusher":
-        first = url.split("://", 1)[1].split("/", 1)[0]
-        return (WXPUSHER_SPT if first.upper().startswith("SPT_") else WXPUSHER).parse(url, name)
-    for provider in PROVIDERS.values():
-        if provider.scheme == scheme:
-            return provider.parse(url, name)
-    known = ", ".join(sorted({p.scheme + "://" for p in PROVIDERS.values()}))
-    raise DestinationError(f"unknown destination type {scheme}:// (known: {known})")
-
-
-def redact_url(target: str) -> str:
-    """A destination URL with its secrets redacted; names pass through; a malformed URL shows only its scheme."""
-    if "://" not in target:
-        return target
-    try:
-        return parse_destination(target).redacted
-    except DestinationError:
-        return target.split("://", 1)[0] + "://(invalid)"
-
-
-def _hint(text: str) -> str:
-    return repr(text) if len(text) <= 20 and not any(c.isdigit() for c in text) else "(value hidden)"
+        raise DestinationError(tr("not a destination URL (expected e.g. wxpusher://AT_xxx/UID_xxx)"))
+    provider = provider_for(url)
+    if provider is None:
+        scheme = url.split("://", 1)[0].lower()
+        shown = scheme if scheme.isalnum() and len(scheme) <= 16 else "…"
+        raise DestinationError(tr("unknown destination type {scheme}:// (known: {known})", scheme=shown,
+                                  known=", ".join(s + "://" for s in schemes())))
+    return provider.parse(url, name)
 
 
 __all__ = ["PROVIDERS", "Destination", "DestinationError", "Provider", "get_provider", "parse_destination",
-           "redact_url"]
+           "provider_for", "schemes"]

@@ -1,43 +1,94 @@
-"""What every provider declares, and the plain values that cross the transport."""
+"""What a provider declares, and the plain values that cross the transport.
+
+A provider is one module that declares everything the engine, the panel, the redactor and the inbox need:
+its fields (which are secret and what their values look like), the formats and limits the renderer uses,
+the limits the service counts (by token, bot key, SendKey or recipient), which URLs it claims, and two pure
+functions: ``build`` (notification -> HTTP requests) and ``judge`` (HTTP response -> verdict).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from ..i18n import N_, tr
 from ..message import Format, Notification, Unit
 
 Outcome = Literal["delivered", "retry", "permanent"]
+DAY = 86400.0
 
 
 class DestinationError(ValueError):
     """A destination URL or one of its values is malformed; the message never contains the secret."""
 
 
+# ----------------------------------------------------------------------------------------------- fields
+
+
 @dataclass(frozen=True)
 class Field:
-    """One value a provider needs, as the panel and the URL parser see it."""
+    """One value a provider needs, as the URL parser, the panel and the redactor see it."""
 
     name: str
-    label: str
-    pattern: str
-    hint: str = ""
+    label: str  # N_()-marked, translated where shown
+    pattern: str  # what a valid value looks like (checked case-insensitively)
+    hint: str = ""  # N_()-marked
     secret: bool = False
     many: bool = False  # a list of values (recipients)
     required: bool = True
+    shape: str = ""  # a regex that finds this secret in free text (for the redactor); "" when it has no shape
+    query: tuple[str, ...] = ()  # query parameter names that also set it (``?topic=``)
 
     def check(self, value: str) -> str | None:
-        """Return a one-line problem with ``value`` (never echoing a secret), or None when it is fine."""
+        """A one-line problem with ``value`` (never echoing a secret), or None when it is fine."""
         if not value:
-            return f"{self.label} is required" if self.required else None
+            return tr("{label} is required", label=tr(self.label)) if self.required else None
         if not re.fullmatch(self.pattern, value, flags=re.IGNORECASE):
-            shown = "this value" if self.secret else repr(value)
-            return f"{self.label}: {shown} does not look right ({self.hint or 'unexpected format'})"
+            shown = tr("this value") if self.secret else repr(value[:40])
+            return tr("{label}: {shown} does not look right ({hint})", label=tr(self.label), shown=shown,
+                      hint=tr(self.hint) if self.hint else tr("unexpected format"))
         return None
+
+
+# ---------------------------------------------------------------------------------------------- limits
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit the service counts by the values of one field (its token, bot key, SendKey, or each recipient).
+
+    ``seconds`` is a sliding window, or ``DAY`` for a calendar day (resetting at local midnight). ``name`` lets
+    ``WxNotify.quotas`` override a daily count (``{"serverchan": 5}``).
+    """
+
+    by: str
+    count: int
+    seconds: float
+    name: str = ""
+    same_content: bool = False  # counts only calls with the same content (PushPlus: 3 an hour)
+
+    @property
+    def daily(self) -> bool:
+        return self.seconds >= DAY
+
+
+@dataclass(frozen=True)
+class LimitKey:
+    """One counter: a limit applied to one value, named by a secret-free key and a redacted label."""
+
+    limit: Limit
+    key: str
+    label: str
+    value: str  # the counted value itself (a token or recipient); never shown
+
+
+# -------------------------------------------------------------------------------------------- HTTP values
 
 
 @dataclass(frozen=True)
@@ -47,6 +98,9 @@ class HttpRequest:
     json: Any = None
     data: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the URL and body hold tokens: show only where it goes
+        return f"HttpRequest({self.method} {urlsplit(self.url).netloc}…)"
 
 
 @dataclass(frozen=True)
@@ -62,6 +116,10 @@ class HttpResponse:
         except ValueError:
             return None
 
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -76,28 +134,26 @@ class Verdict:
         return self.outcome == "delivered"
 
 
-@dataclass(frozen=True)
+# ------------------------------------------------------------------------------------------- destinations
+
+
+@dataclass(frozen=True, repr=False)
 class Destination:
     """A parsed destination URL. Its repr and ``redacted`` never show a secret."""
 
-    provider: str
+    provider: Provider
     values: dict[str, Any]
     url: str
     name: str = ""
 
     @property
     def redacted(self) -> str:
-        from . import get_provider
-
-        return get_provider(self.provider).redact(self)
+        return self.provider.redact(self)
 
     @property
     def secrets(self) -> list[str]:
-        from . import get_provider
-
-        spec = get_provider(self.provider)
         found: list[str] = []
-        for f in spec.fields:
+        for f in self.provider.fields:
             if f.secret:
                 value = self.values.get(f.name)
                 found += [v for v in (value if isinstance(value, list) else [value]) if v]
@@ -105,16 +161,29 @@ class Destination:
 
     @property
     def key(self) -> str:
-        """A stable, secret-free key for quotas: provider and a hash of the URL."""
-        import hashlib
+        """A stable, secret-free key of this destination (provider and a hash of the URL)."""
+        return f"{self.provider.name}:{_digest(self.url)}"
 
-        return f"{self.provider}:{hashlib.sha256(self.url.encode()).hexdigest()[:12]}"
+    def limit_keys(self) -> list[LimitKey]:
+        return self.provider.limit_keys(self)
+
+    def narrowed(self, field_name: str, values: list[str]) -> Destination:
+        """The same destination with only ``values`` for the recipient field ``field_name``."""
+        new = {**self.values, field_name: list(values)}
+        return replace(self, values=new, url=self.provider.to_url(new))
 
     def __repr__(self) -> str:
         label = f"{self.name}=" if self.name else ""
         return f"Destination({label}{self.redacted})"
 
     __str__ = __repr__
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------------------------- provider
 
 
 @dataclass(frozen=True)
@@ -125,67 +194,128 @@ class Provider:
     label: str
     scheme: str
     fields: tuple[Field, ...]
-    format: Format
-    limit: int
+    format: Format  # what ``render`` produces for its content
+    limit: int  # content limit, in ``unit``
     unit: Unit
-    title_limit: int
+    title_limit: int | None  # the card/summary/title field's limit in characters; None: no title field
     build: Callable[[Notification, Destination], list[HttpRequest]]
     judge: Callable[[HttpResponse], Verdict]
-    rates: tuple[tuple[int, float], ...] = ()  # (calls, seconds) windows
-    daily: int | None = None
-    same_content_per_hour: int | None = None
-    token_hint: str = ""
+    limits: tuple[Limit, ...] = ()
+    hint: str = ""  # where to get the token (N_()-marked)
+    hint_url: str = ""
     url_example: str = ""
+    claims: Callable[[str], bool] | None = None  # does this provider own this (non-scheme) URL?
+    native: Callable[[str], str] | None = None  # a native URL (the service's own) -> this provider's URL
+
+    # -- URLs ----------------------------------------------------------------------------------------------
+
+    def owns(self, url: str) -> bool:
+        """True when ``url`` is for this provider: its scheme, or a URL it claims."""
+        scheme = url.split("://", 1)[0].lower()
+        if self.claims is not None:
+            return self.claims(url)
+        return scheme == self.scheme
 
     def parse(self, url: str, name: str = "") -> Destination:
-        """``scheme://a/b/c`` -> Destination, checking every value against its field's pattern."""
-        rest = url.split("://", 1)[1].split("?", 1)[0]
-        parts = [unquote(p) for p in rest.strip("/").split("/") if p]
-        values: dict[str, Any] = {}
+        """``scheme://a/b/c?x=y`` -> Destination, checking every value against its field's pattern."""
+        url = url.strip()
+        if self.native is not None and not url.lower().startswith(self.scheme + "://"):
+            url = self.native(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise DestinationError(tr("{label}: the URL is malformed", label=tr(self.label))) from None
+        segments = [unquote(p) for p in (parts.netloc + parts.path).split("/") if p]
+        values: dict[str, Any] = {f.name: ([] if f.many else "") for f in self.fields}
         singles = [f for f in self.fields if not f.many]
-        for f in singles:
-            values[f.name] = parts.pop(0) if parts else ""
         many = [f for f in self.fields if f.many]
-        for f in many:
-            values[f.name] = []
-        for part in parts:
+        for f in singles:
+            if segments:
+                values[f.name] = segments.pop(0)
+        for part in segments:
             target = next((f for f in many if re.fullmatch(f.pattern, part, re.IGNORECASE)), None)
             if target is None:
-                hidden = "a value" if any(f.secret for f in many) else repr(part)
-                raise DestinationError(f"{self.label}: {hidden} in the URL is not a valid "
-                                       f"{' or '.join(f.label for f in many) or 'value'}")
+                raise DestinationError(tr("{label}: a value in the URL is not a valid {what}", label=tr(self.label),
+                                          what=tr(" or ").join(tr(f.label) for f in many) or tr("value")))
             values[target.name].append(part)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            target = next((f for f in self.fields if key.lower() in f.query), None)
+            if target is None:
+                raise DestinationError(tr("{label} URL: unknown parameter ?{key}= (known: {known})",
+                                          label=tr(self.label), key=_safe_key(key),
+                                          known=", ".join(q for f in self.fields for q in f.query) or tr("none")))
+            if target.many:
+                values[target.name] += [v for v in re.split(r"[,\s]+", value) if v]
+            else:
+                values[target.name] = value
         for f in self.fields:
             value = values[f.name]
             problems = [f.check(v) for v in value] if f.many else [f.check(value)]
             problem = next((p for p in problems if p), None)
             if problem:
-                raise DestinationError(f"{self.label} destination: {problem}")
+                raise DestinationError(tr("{label} destination: {problem}", label=tr(self.label), problem=problem))
         self.validate(values)
-        return Destination(self.name, values, url, name)
+        return Destination(self, values, url, name)
 
     def validate(self, values: dict[str, Any]) -> None:
-        """Cross-field checks; the default wants at least one recipient when the provider has recipients."""
+        """Cross-field checks: at least one recipient when the provider has required recipient fields."""
         many = [f for f in self.fields if f.many and f.required]
         if many and not any(values[f.name] for f in many):
-            raise DestinationError(f"{self.label} destination needs at least one of: "
-                                   f"{', '.join(f.label for f in many)} (e.g. {self.url_example})")
+            raise DestinationError(tr("{label} destination needs at least one of: {fields} (e.g. {example})",
+                                      label=tr(self.label), fields=", ".join(tr(f.label) for f in many),
+                                      example=self.url_example))
+
+    def to_url(self, values: dict[str, Any]) -> str:
+        """The canonical URL of ``values``: the single values, then every recipient."""
+        path = []
+        for f in self.fields:
+            value = values.get(f.name)
+            path += [quote(str(v), safe="") for v in (value if isinstance(value, list) else [value]) if v]
+        return f"{self.scheme}://" + "/".join(path)
 
     def redact(self, dest: Destination) -> str:
+        """The destination with every secret value redacted: ``wxpusher://AT_…9f2c/UID_…/12``."""
         shown = []
         for f in self.fields:
             value = dest.values.get(f.name)
-            for v in value if isinstance(value, list) else [value]:
-                if v:
-                    shown.append(redact_value(v) if f.secret else str(v))
+            shown += [redact_value(v) if f.secret else str(v) for v in (value if isinstance(value, list) else [value])
+                      if v]
         return f"{self.scheme}://" + "/".join(shown)
 
+    def secret_shapes(self) -> list[str]:
+        return [f.shape for f in self.fields if f.secret and f.shape]
+
+    # -- limits --------------------------------------------------------------------------------------------
+
+    def limit_keys(self, dest: Destination) -> list[LimitKey]:
+        """Every counter one message to ``dest`` counts against, keyed by what the service counts."""
+        keys = []
+        for limit in self.limits:
+            value = dest.values.get(limit.by)
+            f = next(f for f in self.fields if f.name == limit.by)
+            for v in value if isinstance(value, list) else [value]:
+                if v:
+                    label = f"{tr(f.label)} {redact_value(v) if f.secret else v}"
+                    keys.append(LimitKey(limit, f"{self.name}:{limit.by}:{_digest(v)}", label, v))
+        return keys
+
+    def lane(self, dest: Destination) -> str:
+        """What requests to ``dest`` queue behind: its first counted value (the token), else the URL."""
+        keys = [k for k in self.limit_keys(dest) if not k.limit.daily]
+        return keys[0].key if keys else dest.key
+
+
+def _safe_key(key: str) -> str:
+    return key if re.fullmatch(r"[\w.-]{1,20}", key) else "…"
+
+
+# --------------------------------------------------------------------------------------------- redaction
 
 _PREFIX = re.compile(r"^(AT_|UID_|SPT_|sctp\d+t|SCT)", re.IGNORECASE)
 
 
 def redact_value(value: str) -> str:
-    """``AT_abcdef…9f2c`` style: known prefix, an ellipsis, and the last four characters when long enough."""
+    """``AT_…9f2c`` style: a known prefix, an ellipsis, and the last four characters when long enough."""
     m = _PREFIX.match(value)
     prefix = m.group(1) if m else ""
     if prefix.upper() == "UID_":
@@ -194,56 +324,81 @@ def redact_value(value: str) -> str:
     return f"{prefix}…{tail}"
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every occurrence of a secret in ``text`` with its redacted form."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, redact_value(secret))
-    return text
+# ----------------------------------------------------------------------------------------------- judging
 
 
 def http_problem(resp: HttpResponse) -> Verdict | None:
-    """Judge the transport-level status shared by every provider: 429 and 5xx retry later."""
+    """Judge the transport-level status shared by every provider: 429 and 5xx retry later; 3xx fails."""
     if resp.status == 429 or resp.status >= 500:
-        retry_after = _retry_after(resp.headers.get("Retry-After") or resp.headers.get("retry-after"))
-        word = "rate limited (HTTP 429)" if resp.status == 429 else f"server error (HTTP {resp.status})"
+        retry_after = retry_after_seconds(resp.header("Retry-After"))
+        word = tr("rate limited (HTTP 429)") if resp.status == 429 else tr("server error (HTTP {status})",
+                                                                            status=resp.status)
         return Verdict("retry", word, retry_after)
+    if 300 <= resp.status < 400:
+        return Verdict("permanent", tr("the service answered with a redirect (HTTP {status}); not followed",
+                                       status=resp.status))
     if resp.status >= 400:
         return Verdict("permanent", f"HTTP {resp.status}")
     return None
 
 
-def _retry_after(value: str | None) -> float | None:
+MAX_RETRY_AFTER = 3600.0
+
+
+def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """``Retry-After`` in seconds (number or HTTP date), capped at an hour; junk counts as absent."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         from email.utils import parsedate_to_datetime
 
         try:
-            import time
-
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
+            seconds = parsedate_to_datetime(value).timestamp() - now()
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # nan, inf
+        return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def json_body(resp: HttpResponse, label: str) -> tuple[dict[str, Any] | None, Verdict | None]:
-    """The JSON object body, or the receipt to return when the answer is not usable."""
+    """The JSON object body, or the verdict to return when the answer is not usable."""
     problem = http_problem(resp)
     if problem:
         return None, problem
     body = resp.body()
     if not isinstance(body, dict):
-        return None, Verdict("retry", f"{label} answered with something that is not JSON")
+        return None, Verdict("retry", tr("{service} answered with something that is not JSON", service=label))
     return body, None
 
 
 def refusal(label: str, codes: dict[int, str], code: Any, msg: Any, transient: set[int] | frozenset[int],
             code_name: str = "code", retry_after: float | None = None) -> Verdict:
     """A service's business error as one line: its meaning, the code and the service's own words."""
-    meaning = codes.get(code, f"{label} refused the message") if isinstance(code, int) else f"{label} refused"
-    words = str(msg or "")[:100]
+    meaning = tr(codes[code]) if isinstance(code, int) and code in codes else tr("{service} refused the message",
+                                                                                  service=label)
+    words = str(msg or "")  # not cut here: the receipt redacts first, then shortens
     outcome: Outcome = "retry" if code in transient else "permanent"
     return Verdict(outcome, f"{meaning} ({code_name} {code}{': ' + words if words else ''})", retry_after)
+
+
+__all__ = [
+    "DAY",
+    "N_",
+    "Destination",
+    "DestinationError",
+    "Field",
+    "HttpRequest",
+    "HttpResponse",
+    "Limit",
+    "LimitKey",
+    "Provider",
+    "Verdict",
+    "http_problem",
+    "json_body",
+    "redact_value",
+    "refusal",
+    "retry_after_seconds",
+]

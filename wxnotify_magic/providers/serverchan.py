@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import re
 
+from ..i18n import tr
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Verdict, json_body, refusal
+from .base import (
+    DAY,
+    N_,
+    Destination,
+    Field,
+    HttpRequest,
+    HttpResponse,
+    Limit,
+    Provider,
+    Verdict,
+    json_body,
+    refusal,
+)
 
 TURBO = "https://sctapi.ftqq.com/{key}.send"
 SC3 = "https://{uid}.push.ft07.com/send/{key}.send"
@@ -20,34 +33,38 @@ def endpoint(key: str) -> str:
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    key = dest.values["key"]
     body = {"title": render_title(n, TITLE_LIMIT), "desp": render(n, "markdown", DESP_LIMIT, "bytes"),
             "short": render_title(n, SHORT_LIMIT), "noip": 1}
-    return [HttpRequest("POST", endpoint(key), json=body)]
+    return [HttpRequest("POST", endpoint(dest.values["key"]), json=body)]
 
 
 def judge(resp: HttpResponse) -> Verdict:
     """Success is body ``code == 0``; HTTP 429 means the daily per-IP limit."""
+    if resp.status == 429:
+        return Verdict("retry", tr("ServerChan daily limit reached for this IP (HTTP 429)"), 3600.0)
     body, problem = json_body(resp, "ServerChan")
     if problem or body is None:
-        if resp.status == 429:
-            return Verdict("retry", "ServerChan daily limit reached for this IP (HTTP 429)", 3600.0)
-        return problem or Verdict("retry", "ServerChan sent no answer")
+        return problem or Verdict("retry", tr("{service} sent no answer", service="ServerChan"))
     code = body.get("code")
     if code == 0:
         return Verdict("delivered")
-    msg = str(body.get("message") or body.get("info") or "")[:100]
+    msg = str(body.get("message") or body.get("info") or "")
     if code is None and msg:
-        return Verdict("permanent", f"ServerChan refused: {msg} (quota used up or key rejected)")
+        return Verdict("permanent", tr("ServerChan refused: {words} (quota used up or key rejected)", words=msg))
     return refusal("ServerChan", {}, code, msg, frozenset())
 
 
 SERVERCHAN = Provider(
-    name="serverchan", label="ServerChan", scheme="schan",
-    fields=(Field("key", "SendKey", r"[A-Za-z0-9-]+", "from sct.ftqq.com > SendKey (SCT...), or a "
-                  "ServerChan³ key (sctp...t...)", secret=True),),
+    name="serverchan", label=N_("ServerChan"), scheme="schan",
+    fields=(Field("key", N_("SendKey"), r"[A-Za-z0-9-]+",
+                  N_("from sct.ftqq.com > SendKey (SCT...), or a ServerChan³ key (sctp...t...)"), secret=True,
+                  shape=r"(?:SCT\d+T[A-Za-z0-9]{6,}|sctp\d+t[A-Za-z0-9]{6,})"),),
     format="markdown", limit=DESP_LIMIT, unit="bytes", title_limit=TITLE_LIMIT,
-    build=build, judge=judge, rates=((1, 1.0),), daily=5,
-    token_hint="Sign in at sct.ftqq.com with WeChat and copy your SendKey (SCT...).",
+    build=build, judge=judge,
+    limits=(Limit("key", 1, 1.0), Limit("key", 5, DAY, name="serverchan")),  # free tier: about 5 a day
+    hint=N_("Sign in at sct.ftqq.com with WeChat and copy your SendKey (SCT...)."),
+    hint_url="https://sct.ftqq.com/sendkey",
     url_example="schan://SENDKEY",
 )
+
+PROVIDERS = (SERVERCHAN,)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
+from ..i18n import tr
 from ..message import Notification, measure, render
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Verdict, json_body, refusal
+from .base import N_, Destination, Field, HttpRequest, HttpResponse, Limit, Provider, Verdict, json_body, refusal
 
 ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+WEBHOOK_HOST = "qyapi.weixin.qq.com"
 TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # UTF-8 bytes
 CODES = {
-    93000: "WeCom rejected the webhook key",
-    45009: "WeCom rate limit hit (20 messages a minute per bot)",
-    40008: "WeCom rejected the message type",
-    40058: "WeCom says the content is too long",
+    93000: N_("WeCom rejected the webhook key"),
+    45009: N_("WeCom rate limit hit (20 messages a minute per bot)"),
+    40008: N_("WeCom rejected the message type"),
+    40058: N_("WeCom says the content is too long"),
 }
 TRANSIENT = {45009, -1}
 
@@ -30,7 +34,7 @@ def judge(resp: HttpResponse) -> Verdict:
     """Success is ``errcode == 0``."""
     body, problem = json_body(resp, "WeCom")
     if problem or body is None:
-        return problem or Verdict("retry", "WeCom sent no answer")
+        return problem or Verdict("retry", tr("{service} sent no answer", service="WeCom"))
     code = body.get("errcode")
     if code == 0:
         return Verdict("delivered")
@@ -38,20 +42,31 @@ def judge(resp: HttpResponse) -> Verdict:
     return refusal("WeCom", CODES, code, msg, TRANSIENT, "errcode", 60.0 if code == 45009 else None)
 
 
-def parse_webhook(url: str) -> str:
-    """A pasted full webhook URL (``https://qyapi…/send?key=KEY``) becomes ``wecombot://KEY``."""
-    from urllib.parse import parse_qs, urlparse
+def is_webhook(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and (parts.hostname or "").lower() == WEBHOOK_HOST
 
-    key = parse_qs(urlparse(url).query).get("key", [""])[0]
+
+def from_webhook(url: str) -> str:
+    """A pasted full webhook URL (``https://qyapi…/send?key=KEY``) becomes ``wecombot://KEY``."""
+    key = parse_qs(urlsplit(url.strip()).query).get("key", [""])[0]
     return f"wecombot://{key}"
 
 
 WECOMBOT = Provider(
-    name="wecombot", label="WeCom group bot", scheme="wecombot",
-    fields=(Field("key", "Webhook key", r"[A-Za-z0-9_-]+", "the key=... part of the bot's webhook URL",
-                  secret=True),),
-    format="text", limit=MARKDOWN_LIMIT, unit="bytes", title_limit=TEXT_LIMIT,
-    build=build, judge=judge, rates=((20, 60.0),),
-    token_hint="In a WeCom group: ... > Add group bot > copy the webhook URL (or just its key=...).",
+    name="wecombot", label=N_("WeCom group bot"), scheme="wecombot",
+    fields=(Field("key", N_("Webhook key"), r"[A-Za-z0-9_-]+", N_("the key=... part of the bot's webhook URL"),
+                  secret=True, query=("key",)),),
+    format="text", limit=MARKDOWN_LIMIT, unit="bytes", title_limit=None,
+    build=build, judge=judge, limits=(Limit("key", 20, 60.0),),
+    hint=N_("In a WeCom group: ... > Add group bot > copy the webhook URL (or just its key=...)."),
+    hint_url="https://developer.work.weixin.qq.com/document/path/91770",
     url_example="wecombot://KEY",
+    claims=lambda url: url.lower().startswith("wecombot://") or is_webhook(url),
+    native=from_webhook,
 )
+
+PROVIDERS = (WECOMBOT,)

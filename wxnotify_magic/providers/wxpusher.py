@@ -2,39 +2,51 @@
 
 from __future__ import annotations
 
+from ..i18n import tr
 from ..message import Notification, render, render_title
-from .base import Destination, Field, HttpRequest, HttpResponse, Provider, Verdict, json_body, refusal
+from .base import (
+    DAY,
+    N_,
+    Destination,
+    Field,
+    HttpRequest,
+    HttpResponse,
+    Limit,
+    Provider,
+    Verdict,
+    json_body,
+    refusal,
+)
 
 ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message"
 SIMPLE_ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message/simple-push"
 MAX_UIDS, MAX_TOPICS, MAX_SPTS = 2000, 5, 10
 CONTENT_LIMIT, SUMMARY_LIMIT = 40000, 100
 MARKDOWN = 3
+UID_DAILY = 500  # messages a day per UID (the seed article; the current docs give a soft 3000): be conservative
 
 # Meanings of business codes (the official Java SDK's enum; 1001 is a generic business error).
 CODES = {
-    1001: "WxPusher rejected the request",
-    1002: "WxPusher rejected the app token",
-    1003: "WxPusher rejected the signature",
-    1004: "WxPusher does not know this endpoint",
-    1005: "WxPusher had an internal error",
-    1006: "WxPusher could not reach WeChat",
-    1007: "WxPusher had a network error",
-    1008: "WxPusher rejected the data",
+    1001: N_("WxPusher rejected the request"),
+    1002: N_("WxPusher rejected the app token"),
+    1003: N_("WxPusher rejected the signature"),
+    1004: N_("WxPusher does not know this endpoint"),
+    1005: N_("WxPusher had an internal error"),
+    1006: N_("WxPusher could not reach WeChat"),
+    1007: N_("WxPusher had a network error"),
+    1008: N_("WxPusher rejected the data"),
 }
 TRANSIENT = {1005, 1006, 1007, 1009}
+RATES = (2, 1.0), (20, 10.0)  # about 20 calls in 10 s, 2 a second, per app token
 
 
 def _content(n: Notification) -> dict[str, object]:
-    return {
-        "content": render(n, "markdown", CONTENT_LIMIT),
-        "summary": render_title(n, SUMMARY_LIMIT),
-        "contentType": MARKDOWN,
-    }
+    return {"content": render(n, "markdown", CONTENT_LIMIT), "summary": render_title(n, SUMMARY_LIMIT),
+            "contentType": MARKDOWN}
 
 
 def _chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
@@ -42,12 +54,8 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     body = {"appToken": dest.values["token"], **_content(n)}
     uids = list(dict.fromkeys(dest.values["uids"]))
     topics = [int(t) for t in dict.fromkeys(dest.values["topics"])]
-    requests = []
-    for uid_part in _chunks(uids, MAX_UIDS) if uids else []:
-        requests.append(HttpRequest("POST", ENDPOINT, json={**body, "uids": uid_part}))
-    for topic_part in _chunks(topics, MAX_TOPICS) if topics else []:
-        requests.append(HttpRequest("POST", ENDPOINT, json={**body, "topicIds": topic_part}))
-    return requests
+    return ([HttpRequest("POST", ENDPOINT, json={**body, "uids": part}) for part in _chunks(uids, MAX_UIDS)]
+            + [HttpRequest("POST", ENDPOINT, json={**body, "topicIds": part}) for part in _chunks(topics, MAX_TOPICS)])
 
 
 def build_simple(n: Notification, dest: Destination) -> list[HttpRequest]:
@@ -60,40 +68,55 @@ def judge(resp: HttpResponse) -> Verdict:
     """Success is body ``code == 1000``; each target's own code is checked too."""
     body, problem = json_body(resp, "WxPusher")
     if problem or body is None:
-        return problem or Verdict("retry", "WxPusher sent no answer")
+        return problem or Verdict("retry", tr("{service} sent no answer", service="WxPusher"))
     code = body.get("code")
     if code != 1000:
         return refusal("WxPusher", CODES, code, body.get("msg"), TRANSIENT)
-    failed = [d for d in body.get("data") or [] if isinstance(d, dict) and d.get("code") not in (1000, None)]
+    data: list = body["data"] if isinstance(body.get("data"), list) else []
+    failed = [d for d in data if isinstance(d, dict) and d.get("code") not in (1000, None)]
     if failed:
-        total = len(body.get("data") or [])
         why = failed[0].get("status") or failed[0].get("code")
-        return Verdict("delivered", f"{len(failed)} of {total} recipients refused ({why})")
+        return Verdict("delivered", tr("{failed} of {total} recipients refused ({why})", failed=len(failed),
+                                       total=len(data), why=why))
     return Verdict("delivered")
 
 
-_TOKEN = Field("token", "App token", r"AT_[A-Za-z0-9_-]+", "starts with AT_; from the WxPusher admin "
-               "page, Application > App token", secret=True)
-_UIDS = Field("uids", "UID", r"UID_[A-Za-z0-9_-]+", "starts with UID_; shown after you follow the app",
-              secret=True, many=True)
-_TOPICS = Field("topics", "Topic id", r"[1-9][0-9]{0,20}", "a number, from Topic management", many=True)
+def _is_spt_url(url: str) -> bool:
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    return rest.upper().startswith("SPT_")
+
+
+TOKEN = Field("token", N_("App token"), r"AT_[A-Za-z0-9_-]+",
+              N_("starts with AT_; from the WxPusher admin page, Application > App token"), secret=True,
+              shape=r"AT_[A-Za-z0-9_-]{4,}")
+UIDS = Field("uids", N_("UID"), r"UID_[A-Za-z0-9_-]+", N_("starts with UID_; shown after you follow the app"),
+             secret=True, many=True, shape=r"UID_[A-Za-z0-9_-]{4,}")
+TOPICS = Field("topics", N_("Topic id"), r"[1-9][0-9]{0,20}", N_("a number, from Topic management"), many=True)
+SPTS = Field("spts", N_("SPT"), r"SPT_[A-Za-z0-9_-]+",
+             N_("starts with SPT_; scan the SPT QR code on wxpusher.zjiecode.com/docs"), secret=True, many=True,
+             shape=r"SPT_[A-Za-z0-9_-]{4,}")
 
 WXPUSHER = Provider(
-    name="wxpusher", label="WxPusher", scheme="wxpusher", fields=(_TOKEN, _UIDS, _TOPICS),
+    name="wxpusher", label=N_("WxPusher"), scheme="wxpusher", fields=(TOKEN, UIDS, TOPICS),
     format="markdown", limit=CONTENT_LIMIT, unit="chars", title_limit=SUMMARY_LIMIT,
-    build=build, judge=judge, rates=((2, 1.0), (20, 10.0)),
-    token_hint="Create an application at wxpusher.zjiecode.com/admin to get an app token (AT_...); "
-               "follow it in WeChat and copy your UID (UID_...) from the user list.",
+    build=build, judge=judge,
+    limits=(*(Limit("token", n, s) for n, s in RATES), Limit("uids", UID_DAILY, DAY, name="wxpusher")),
+    hint=N_("Create an application at wxpusher.zjiecode.com/admin to get an app token (AT_...); follow it in "
+            "WeChat and copy your UID (UID_...) from the user list."),
+    hint_url="https://wxpusher.zjiecode.com/admin/",
     url_example="wxpusher://AT_xxx/UID_xxx",
+    claims=lambda url: url.lower().startswith("wxpusher://") and not _is_spt_url(url),
 )
 
 WXPUSHER_SPT = Provider(
-    name="wxpusher-spt", label="WxPusher simple push", scheme="wxpusher",
-    fields=(Field("spts", "SPT", r"SPT_[A-Za-z0-9_-]+", "starts with SPT_; scan the SPT QR code on "
-                  "wxpusher.zjiecode.com/docs", secret=True, many=True),),
+    name="wxpusher-spt", label=N_("WxPusher simple push"), scheme="wxpusher", fields=(SPTS,),
     format="markdown", limit=CONTENT_LIMIT, unit="chars", title_limit=SUMMARY_LIMIT,
-    build=build_simple, judge=judge, rates=((2, 1.0), (20, 10.0)),
-    token_hint="Scan the simple-push QR code in the WxPusher docs with WeChat to get an SPT (SPT_...); "
-               "no account needed.",
+    build=build_simple, judge=judge, limits=tuple(Limit("spts", n, s) for n, s in RATES),
+    hint=N_("Scan the simple-push QR code in the WxPusher docs with WeChat to get an SPT (SPT_...); "
+            "no account needed."),
+    hint_url="https://wxpusher.zjiecode.com/docs/#/?id=spt",
     url_example="wxpusher://SPT_xxx",
+    claims=lambda url: url.lower().startswith("wxpusher://") and _is_spt_url(url),
 )
+
+PROVIDERS = (WXPUSHER, WXPUSHER_SPT)

@@ -1,0 +1,47 @@
+"""Where wxnotify keeps its files, and how it makes its folders (0700, whatever the umask)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SETTINGS_FILE = "settings.json"
+
+
+def config_dir() -> Path:
+    """``$WXNOTIFY_HOME``, else ``$XDG_CONFIG_HOME/wxnotify`` (``~/.config/wxnotify``)."""
+    home = os.environ.get("WXNOTIFY_HOME")
+    if home:
+        return Path(home).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "wxnotify"
+
+
+def state_dir() -> Path:
+    """``$WXNOTIFY_HOME``, else ``$XDG_STATE_HOME/wxnotify`` (``~/.local/state/wxnotify``)."""
+    home = os.environ.get("WXNOTIFY_HOME")
+    if home:
+        return Path(home).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "wxnotify"
+
+
+def settings_path() -> Path:
+    return config_dir() / SETTINGS_FILE
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and any missing parents with mode 0700, whatever the umask."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)

@@ -1,0 +1,156 @@
+"""The delivery policy, as pure functions: send now, hold, drop or hand to the fallback.
+
+Given the counters one message counts against (``LimitKey``: a token's rate, a UID's day, ...), the calls the
+services answered so far under those keys, and the time, ``decide`` says what to do. No threads, no database:
+the sender asks, then acts.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from .i18n import tr
+from .providers.base import LimitKey
+
+MAX_ATTEMPTS = 6
+BASE_BACKOFF, MAX_BACKOFF = 2.0, 600.0
+# Pacing margin: the receiving side sees our calls shifted by network and server latency, so a window is
+# treated as 10 % (and a quarter second) longer than the service's own.
+WINDOW_STRETCH, WINDOW_PAD = 1.1, 0.25
+QUOTA_WARN_FRACTION = 0.8
+
+Calls = Sequence[tuple[float, str]]  # (time, content digest) of answered calls, oldest first
+
+
+class Action(str, Enum):
+    SEND = "send"
+    HOLD = "hold"
+    DROP = "drop"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one item now. ``send_to`` narrows the recipients of ``field`` (the rest wait ``until``)."""
+
+    action: Action
+    until: float = 0.0
+    reason: str = ""
+    lane_wide: bool = False  # a pacing hold: every item queued behind the same token waits as long
+    field: str = ""
+    send_to: tuple[str, ...] | None = None
+
+
+def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with full jitter: about 2, 4, 8 ... seconds, capped at ten minutes."""
+    ceiling = min(MAX_BACKOFF, BASE_BACKOFF * 2 ** max(0, attempt - 1))
+    return ceiling / 2 + rng() * ceiling / 2
+
+
+def day_start(now: float) -> float:
+    return datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def next_day(now: float) -> float:
+    """The first second of the next local day (a day's quota resets then)."""
+    midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return midnight.timestamp() + 1
+
+
+def pacing_wait(times: Sequence[float], now: float, count: int, seconds: float) -> float:
+    """Seconds to wait so that one more call keeps ``count`` per ``seconds`` (stretched by the margin)."""
+    window = seconds * WINDOW_STRETCH + WINDOW_PAD
+    recent = [t for t in times if t > now - window]
+    if len(recent) < count:
+        return 0.0
+    return max(0.0, recent[-count] + window - now)
+
+
+def quota_of(key: LimitKey, quotas: dict[str, int]) -> int:
+    return quotas.get(key.limit.name, key.limit.count) if key.limit.name else key.limit.count
+
+
+def failure_reserve(quota: int) -> int:
+    """How much of a day's quota only failure messages may use: 5 %, and one of a small quota (ServerChan's 5)."""
+    return quota // 20 if quota >= 20 else (1 if quota >= 4 else 0)
+
+
+def allowance(quota: int, kind: str, failure: bool) -> int:
+    """How many calls of the day may have been made before this one: failures may use the whole day,
+    other final messages all but the reserve, pings and stall alarms one less (room for the final message)."""
+    if failure:
+        return quota
+    final_room = quota - failure_reserve(quota)
+    return final_room if kind == "final" else final_room - 1
+
+
+def used_today(calls: Calls, now: float) -> int:
+    start = day_start(now)
+    return sum(1 for t, _ in calls if t >= start)
+
+
+def decide(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float, *, kind: str = "final",
+           failure: bool = False, digest: str = "", quotas: dict[str, int] | None = None,
+           has_fallback: bool = False) -> Decision:
+    """Send, hold, drop or fall back, so that no counter of the service goes over its limit."""
+    quotas = quotas or {}
+    verdict = _daily(keys, calls, now, kind, failure, quotas, has_fallback)
+    if verdict.action != Action.SEND:
+        return verdict
+    wait, lane_wide = 0.0, False
+    for key in keys:
+        if key.limit.daily:
+            continue
+        times = [t for t, d in calls.get(key.key, ()) if not key.limit.same_content or d == digest]
+        need = pacing_wait(times, now, key.limit.count, key.limit.seconds)
+        if need > wait:
+            wait, lane_wide = need, not key.limit.same_content
+    if wait > 0:
+        return Decision(Action.HOLD, until=now + wait, lane_wide=lane_wide,
+                        reason=tr("paced: the service's rate limit"))
+    return verdict
+
+
+def _daily(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float, kind: str, failure: bool,
+           quotas: dict[str, int], has_fallback: bool) -> Decision:
+    daily = [k for k in keys if k.limit.daily]
+    full = [k for k in daily if used_today(calls.get(k.key, ()), now) >= allowance(quota_of(k, quotas), kind, failure)]
+    if not full:
+        return Decision(Action.SEND)
+    by_field = {k.limit.by for k in full}
+    room = [k for k in daily if k not in full and k.limit.by in by_field]
+    label, quota = full[0].label, quota_of(full[0], quotas)
+    if kind != "final":
+        return Decision(Action.DROP, reason=tr("daily quota of {quota} nearly used ({label}); progress message "
+                                               "dropped to keep room for the final one", quota=quota, label=label))
+    if room and len(by_field) == 1:  # some recipients still have room today: they get it now
+        return Decision(Action.SEND, field=full[0].limit.by, send_to=tuple(k.value for k in room),
+                        until=next_day(now), reason=tr("held until tomorrow: {label} reached its daily limit of "
+                                                       "{quota}", label=label, quota=quota))
+    if has_fallback:
+        return Decision(Action.FALLBACK, reason=tr("daily quota of {quota} reached ({label})", quota=quota,
+                                                   label=label))
+    return Decision(Action.HOLD, until=next_day(now),
+                    reason=tr("held: daily quota of {quota} reached ({label}); sends after midnight", quota=quota,
+                              label=label))
+
+
+def quota_note(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float, quotas: dict[str, int]) -> str:
+    """A one-line warning when a daily quota is 80 % used, else ''."""
+    for key in keys:
+        if key.limit.daily:
+            quota, used = quota_of(key, quotas), used_today(calls.get(key.key, ()), now)
+            if used >= QUOTA_WARN_FRACTION * quota:
+                return tr("daily quota nearly used: {used} of {quota} today ({label})", used=used, quota=quota,
+                          label=key.label)
+    return ""
+
+
+def window(keys: Sequence[LimitKey]) -> float:
+    """How far back the calls must be read to judge ``keys``."""
+    spans = [k.limit.seconds * WINDOW_STRETCH + WINDOW_PAD for k in keys if not k.limit.daily]
+    return max(spans, default=0.0)

@@ -1,0 +1,145 @@
+"""Receipts: what became of a message, per destination and in one line.
+
+The sender fills a ``Ticket`` as items settle; ``Receipt`` sums a ticket up for the fronts (the cell's status
+line, ``send()``'s return value, the CLI's exit code). Every reason shown here has been redacted.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .i18n import tr
+from .status import TERMINAL, Status
+
+
+@dataclass(frozen=True)
+class Result:
+    """The latest word on one destination of one notification."""
+
+    dest_label: str
+    service: str  # the provider's label, for "sent via WxPusher"
+    status: Status
+    reason: str = ""
+    note: str = ""
+
+    @property
+    def settled(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (Status.DELIVERED, Status.MERGED)
+
+
+@dataclass
+class Ticket:
+    """Handed back by ``submit``: wait on it, or ask to be called when every destination has settled."""
+
+    ids: list[int] = field(default_factory=list)
+    results: dict[int, Result] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    done: threading.Event = field(default_factory=threading.Event)
+    _callbacks: list[Callable[[Ticket], None]] = field(default_factory=list)
+
+    def wait(self, timeout: float) -> list[Result]:
+        self.done.wait(max(0.0, timeout))
+        return self.current()
+
+    def current(self) -> list[Result]:
+        return [self.results[i] for i in list(self.ids) if i in self.results]
+
+    @property
+    def finished(self) -> bool:
+        return self.done.is_set()
+
+    def on_done(self, callback: Callable[[Ticket], None]) -> None:
+        """Call ``callback(ticket)`` once every destination has settled (at once if it already has)."""
+        if self.finished:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def settle(self) -> None:
+        if self.done.is_set():
+            return
+        self.done.set()
+        for callback in self._callbacks:
+            try:
+                callback(self)
+            except Exception:  # a front's display must never stop the sender
+                continue
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of a message: ``status`` is delivered, failed, pending (still sending) or skipped."""
+
+    ok: bool
+    status: str
+    line: str
+    results: tuple[Result, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        """Why it failed (empty unless ``status == "failed"``)."""
+        return "; ".join(r.reason for r in self.results if r.status in (Status.FAILED, Status.DROPPED) and r.reason)
+
+    def __str__(self) -> str:
+        return self.line
+
+
+def describe(results: Sequence[Result], elapsed: float) -> str:
+    """One status line: sent, failed with the reason, or still sending in the background."""
+    sent = [r for r in results if r.ok]
+    failed = [r for r in results if r.status in (Status.FAILED, Status.DROPPED)]
+    waiting = [r for r in results if not r.settled]
+    parts = []
+    if sent:
+        via = ", ".join(dict.fromkeys(r.service for r in sent))
+        parts.append(tr("sent to WeChat via {via} · {seconds:.1f} s", via=via, seconds=elapsed))
+    for r in failed:
+        word = tr("failed") if r.status == Status.FAILED else tr("dropped")
+        parts.append(f"{word} ({r.dest_label}): {r.reason}")
+    if waiting:
+        why = "; ".join(dict.fromkeys(f"{r.service}: {r.reason}" for r in waiting if r.reason))
+        parts.append(tr("still sending in the background") + (f" ({why})" if why else ""))
+    notes = list(dict.fromkeys([r.note for r in results if r.note] + [r.reason for r in sent if r.reason]))
+    return "wxnotify: " + "; ".join(parts + notes)
+
+
+def summarize(results: Sequence[Result], elapsed: float) -> Receipt:
+    """Any failure fails the receipt, all delivered makes it ok, anything else is still pending."""
+    if any(r.status in (Status.FAILED, Status.DROPPED) for r in results):
+        status = "failed"
+    elif results and all(r.ok for r in results):
+        status = "delivered"
+    else:
+        status = "pending"
+    return Receipt(status == "delivered", status, describe(results, elapsed), tuple(results))
+
+
+def wait_for(ticket: Ticket, timeout: float) -> Receipt:
+    """Wait at most ``timeout`` seconds for ``ticket``; Ctrl-C while waiting just stops the wait."""
+    started = time.monotonic()
+    try:
+        results = ticket.wait(timeout)
+    except KeyboardInterrupt:
+        results = ticket.current()
+    return summarize(results, time.monotonic() - started)
+
+
+def report(receipt: Receipt, quiet: bool = False, stream: Any = None) -> None:
+    """Print the status line: failures always (to stderr), the rest unless ``quiet``."""
+    if receipt.status == "failed":
+        print(receipt.line, file=sys.stderr, flush=True)
+    elif not quiet:
+        print(receipt.line, file=stream or sys.stdout, flush=True)
+
+
+def skipped(line: str) -> Receipt:
+    return Receipt(False, "skipped", line)

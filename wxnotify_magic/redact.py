@@ -1,0 +1,115 @@
+"""The one redactor: every text this package shows or logs passes through it, so a token never appears.
+
+It knows every provider's token shapes and the secret positions in destination URLs (from the provider
+declarations), the query parameters and path segments that carry keys in the services' endpoints, and the exact
+secrets of the destinations at hand. Redact first, then shorten (``shorten``). Error texts that echo what a
+user typed use ``strict=True``, which also hides any long word mixing letters and digits (a bare key).
+
+The notification itself (the user's own output, sent to the user's own phone) is not redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from functools import cache
+
+from .message import cut_end
+from .providers import PROVIDERS, DestinationError, provider_for
+from .providers.base import redact_value
+
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`]*")
+_QUERY_SECRET = re.compile(r"(?i)\b(key|token|sendkey|access_token|apptoken|spt)=([^&\s'\"<>]+)")
+_PATH_KEY = re.compile(r"/([A-Za-z0-9_-]{6,})\.send\b")
+_BARE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{20,}(?![\w-])")
+_NAME = re.compile(r"[\w.-]{1,24}")
+
+
+@cache
+def _shapes() -> re.Pattern[str] | None:
+    shapes = [s for p in PROVIDERS.values() for s in p.secret_shapes()]
+    return re.compile("|".join(f"(?:{s})" for s in shapes)) if shapes else None
+
+
+def redact_url(target: str) -> str:
+    """A destination URL with its secrets redacted (names pass through); unparseable ones show only the scheme."""
+    if "://" not in target:
+        return target if not _looks_secret(target) else "…"
+    try:
+        provider = provider_for(target)
+        if provider is not None:
+            return provider.parse(target).redacted
+    except DestinationError:
+        pass
+    scheme = target.split("://", 1)[0].lower()
+    if scheme in ("http", "https"):
+        return _redact_http(target)
+    return f"{scheme if _NAME.fullmatch(scheme) else '…'}://…"
+
+
+def _redact_http(url: str) -> str:
+    url = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=…", url)
+    return _PATH_KEY.sub("/….send", url)
+
+
+def _looks_secret(text: str) -> bool:
+    shapes = _shapes()
+    return bool(_BARE.search(text) or (shapes is not None and shapes.search(text)))
+
+
+def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
+    """``text`` with every secret replaced by its redacted form (``AT_…9f2c``, ``UID_…``, ``key=…``)."""
+    text = str(text)
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, redact_value(secret))
+    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=…", text)
+    text = _PATH_KEY.sub("/….send", text)
+    shapes = _shapes()
+    if shapes is not None:
+        text = shapes.sub(lambda m: redact_value(m.group(0)), text)
+    if strict:
+        text = _BARE.sub("…", text)
+    return text
+
+
+def shorten(text: str, limit: int = 300, secrets: Iterable[str] = (), strict: bool = False) -> str:
+    """Redact, then cut to ``limit`` characters: a cut never leaves part of a secret behind."""
+    return cut_end(redact(text, secrets, strict), limit)
+
+
+def echo(value: str) -> str:
+    """How a user's input may appear in an error: quoted when it looks like a name, else hidden."""
+    value = str(value)
+    if _NAME.fullmatch(value) and not _looks_secret(value):
+        return repr(value)
+    return "(value hidden)" if "://" not in value else repr(redact_url(value))
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts the message of every record it sees (urllib3 logs request paths)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken record is not ours to fix; let logging report it
+            return True
+        record.msg, record.args = redact(message), ()
+        return True
+
+
+HTTP_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry",
+                "urllib3.response", "requests", "charset_normalizer")
+_FILTER = RedactingFilter()
+
+
+def guard_http_logs() -> None:
+    """Install the redacting filter on the HTTP libraries' loggers (idempotent)."""
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+__all__ = ["RedactingFilter", "echo", "guard_http_logs", "redact", "redact_url", "redact_value", "shorten"]

@@ -1,0 +1,240 @@
+"""The one session object every front calls: settings, validated options, destinations, sending, status.
+
+The fronts (the magics, the Python API, the command line, the settings panel) only parse their own syntax and
+present results; everything in between is here, once. ``current()`` is the session of the extension loaded in
+this IPython, else one over the settings file and the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from .durations import human_duration, parse_duration
+from .i18n import tr
+from .message import Notification
+from .paths import settings_path
+from .ranks import secondary_rank, with_rank
+from .receipts import Receipt, Ticket, wait_for
+from .redact import redact_url
+from .settings import NoDestinationError, Route, SettingsFile, WxNotify, resolve
+from .status import Status
+from .watch import Watch, WatchOptions, host_name
+
+TEST_TEXT = "If you can read this on your phone, wxnotify works. 🎉"
+
+
+class OptionError(ValueError):
+    """An option's value is wrong; the message names it in one line, without echoing a secret."""
+
+
+class Session:
+    """Settings plus everything a front needs to watch a job or send a message."""
+
+    def __init__(self, settings: WxNotify | None = None) -> None:
+        self.settings = settings if settings is not None else WxNotify()
+
+    # -- options and destinations --------------------------------------------------------------------------
+
+    def options(self, *, title: str | None = None, after: str | float | None = None, on: str | None = None,
+                to: Sequence[str] = (), tail: int | None = None, every: str | float | None = None,
+                no_output: bool = False, quiet: bool | None = None, auto: bool = False) -> WatchOptions:
+        """Options for one job: the given values over the settings, checked; raises OptionError."""
+        s = self.settings
+        if on not in (None, "always", "success", "failure"):
+            raise OptionError(tr("on must be always, success or failure"))
+        try:
+            if after is not None:
+                after_s = parse_duration(after)
+            elif auto and s.source("after") == "default":
+                after_s = 60.0  # auto mode's own default: a minute, unless the user set WxNotify.after
+            else:
+                after_s = float(s.after)
+            every_s = parse_duration(every) if every is not None else None
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
+        if every_s is not None and every_s <= 0:
+            raise OptionError(tr("--every must be a positive duration"))
+        tail = s.tail if tail is None else tail
+        if tail < 0:
+            raise OptionError(tr("--tail must be 0 or more"))
+        return WatchOptions(title=title or "", after=after_s, on=on or s.on, to=list(to), tail=tail, every=every_s,
+                            no_output=no_output, quiet=s.quiet if quiet is None else quiet)
+
+    def route(self, to: Sequence[str] = ()) -> Route:
+        """Names or URLs (default: the settings' ``to``) -> Route; raises DestinationError / NoDestinationError."""
+        return resolve(list(to), self.settings)
+
+    # -- sending -------------------------------------------------------------------------------------------
+
+    @property
+    def quotas(self) -> dict[str, int]:
+        return dict(self.settings.quotas)
+
+    def submit(self, note: Notification, route: Route, kind: str = "final") -> Ticket:
+        """Hand ``note`` to the outbox for every destination of ``route``."""
+        from .delivery import get_sender
+
+        return get_sender().submit(note, route.destinations, kind, route.fallbacks, self.quotas)
+
+    def submitter(self, route: Route) -> Callable[[Notification, str], Ticket]:
+        return lambda note, kind: self.submit(note, route, kind)
+
+    def message(self, text: str, title: str = "", notebook: str = "") -> Notification:
+        """An ad-hoc message (``%wxsend``, ``send()``, ``wxnotify send``)."""
+        return Notification(status="message", title=title or "wxnotify", text=text, started=time.time(),
+                            host=host_name(), notebook=notebook)
+
+    def send(self, text: str, title: str = "", to: Sequence[str] = (), notebook: str = "") -> Ticket:
+        return self.submit(self.message(text, title, notebook), self.route(to))
+
+    def send_test(self, to: Sequence[str] = (), route: Route | None = None, origin: str = "") -> Ticket:
+        """Send the test message to ``route`` (default: ``to`` or the default destinations)."""
+        text = tr(TEST_TEXT) + (f" ({origin})" if origin else "")
+        return self.submit(self.message(text, tr("wxnotify test")), route or self.route(to))
+
+    def wait(self, ticket: Ticket, timeout: float | None = None) -> Receipt:
+        return wait_for(ticket, self.settings.wait if timeout is None else timeout)
+
+    def watch(self, options: WatchOptions, route: Route, context: dict[str, Any] | None = None,
+              capture: bool = True, tail: Any = None,
+              submit: Callable[[Notification, str], Ticket | None] | None = None) -> Watch:
+        """A Watch (not started) that sends through this session."""
+        return Watch(options, submit or self.submitter(route), context, capture, tail)
+
+    def job(self, options: WatchOptions, title: str, *, all_ranks: bool = False, capture: bool = True) -> Watch:
+        """A Watch for a script's job (``notify()``, ``wxnotify run``); raises ValueError for bad destinations.
+
+        On a rank other than 0 only failures are sent, and no progress messages, unless ``all_ranks``.
+        """
+        route = self.route(options.to)
+        rank = secondary_rank()
+        quiet_rank = rank is not None and not all_ranks
+
+        def submit(note: Notification, kind: str) -> Ticket | None:
+            if quiet_rank and note.status != "failed":
+                return None
+            return self.submit(note, route, kind)
+
+        options = replace(options, title=with_rank(options.title or title, rank),
+                          every=None if quiet_rank else options.every)
+        return self.watch(options, route, {"host": host_name()}, capture, submit=submit)
+
+    # -- the outbox ----------------------------------------------------------------------------------------
+
+    def retry(self, wait: float | None = None) -> tuple[int, int, int]:
+        """Queue failed messages again and send what is due; (requeued, pending, failed) after ``wait``."""
+        from .delivery import get_sender
+
+        sender = get_sender()
+        count = sender.outbox.requeue_failed()
+        sender.flush(self.settings.wait if wait is None else wait)
+        return count, sender.outbox.count(Status.PENDING), sender.outbox.count(Status.FAILED)
+
+    def history_lines(self, n: int) -> list[str]:
+        from .delivery import get_sender
+
+        lines = []
+        for item in get_sender().outbox.items(limit=n):
+            note = Notification.from_dict(item.notification)
+            when = time.strftime("%m-%d %H:%M:%S", time.localtime(item.created))
+            reason = f" — {item.reason}" if item.reason else ""
+            lines.append(f"#{item.id} {when} {tr(str(item.status)):<9} {item.dest_label}  {note.summary}{reason}")
+        return lines or [tr("wxnotify: no notifications yet")]
+
+    # -- text for the fronts -------------------------------------------------------------------------------
+
+    def status_lines(self, retry_hint: str = "%wxnotify retry") -> list[str]:
+        """Destinations (redacted), today's counts by what each service counts, the outbox."""
+        from . import policy
+        from .delivery import get_sender
+
+        s, lines = self.settings, []
+        try:
+            route = self.route()
+        except (ValueError, NoDestinationError) as exc:
+            route = Route(())
+            lines.append(tr("destinations: {problem}", problem=exc))
+        outbox = get_sender().outbox
+        now = time.time()
+        for dest in route.destinations:
+            name = f"{dest.name}: " if dest.name else ""
+            fallback = route.fallbacks.get(dest.name)
+            fb = tr(" (fallback: {dest})", dest=fallback.redacted) if fallback else ""
+            lines.append(f"→ {name}{dest.redacted} [{tr(dest.provider.label)}]{fb}")
+            keys = dest.limit_keys()
+            calls = outbox.calls_since([k.key for k in keys], min(policy.day_start(now), now - policy.window(keys)))
+            for key in keys:
+                if key.limit.daily:
+                    used = policy.used_today(calls[key.key], now)
+                    lines.append("    " + tr("{label}: {used} of {quota} today", label=key.label, used=used,
+                                             quota=policy.quota_of(key, self.quotas)))
+        lines.append(tr("default destinations from: {source}; settings file: {path}", source=s.source("to"),
+                        path=settings_path()))
+        lines.append(tr("notify after {after} on {on}; tail {tail} lines; wait {wait:g} s",
+                        after=human_duration(float(s.after)), on=s.on, tail=s.tail, wait=s.wait))
+        pending, failed = outbox.count(Status.PENDING), outbox.count(Status.FAILED)
+        hint = tr("  ({command} sends them again)", command=retry_hint) if failed else ""
+        lines.append(tr("outbox: {pending} pending, {failed} failed", pending=pending, failed=failed) + hint)
+        for item in outbox.items(Status.FAILED, limit=3):
+            lines.append(f"  #{item.id} {item.dest_label}: {item.reason}")
+        return lines
+
+    def settings_lines(self) -> list[str]:
+        s = self.settings
+        lines = [tr("wxnotify settings (secrets redacted):")]
+        for name in ("to", "after", "tail", "on", "wait", "lang"):
+            value = [redact_url(v) for v in s.default_to()] if name == "to" else getattr(s, name)
+            lines.append(f"  {name} = {value!r}  [{s.source(name)}]")
+        for name, url in s.destinations.items():
+            lines.append(f"  destinations[{name!r}] = {redact_url(url)}")
+        lines.append(tr("settings file: {path}", path=settings_path()))
+        lines.append(tr("add a destination without putting its token in a notebook: `wxnotify config add NAME` in a "
+                        "terminal, or %wxnotify config in Jupyter"))
+        return lines
+
+    # -- the settings file ---------------------------------------------------------------------------------
+
+    @property
+    def file(self) -> SettingsFile:
+        return SettingsFile()
+
+    def reload(self) -> None:
+        """Apply the settings file to this session again (after the panel or the CLI wrote it)."""
+        self.settings.load_file()
+
+
+# ------------------------------------------------------------------------------------------- the current one
+
+_by_shell: dict[int, Session] = {}
+
+
+def attach(shell: Any, session: Session) -> None:
+    _by_shell[id(shell)] = session
+
+
+def detach(shell: Any) -> Session | None:
+    return _by_shell.pop(id(shell), None)
+
+
+def attached(shell: Any) -> Session | None:
+    return _by_shell.get(id(shell))
+
+
+def current() -> Session:
+    """The session of the extension loaded in the running IPython, else a new one over the settings file and env
+    (and IPython config, when called inside IPython without the extension loaded)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return Session()
+    if id(shell) in _by_shell:
+        return _by_shell[id(shell)]
+    settings = next((c for c in getattr(shell, "configurables", []) if isinstance(c, WxNotify)), None)
+    return Session(settings or WxNotify(parent=shell))
+
+
+__all__ = ["OptionError", "Session", "attach", "attached", "current", "detach"]
