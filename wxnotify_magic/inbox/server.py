@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .faults import Fault, fault_reply, make_fault
+from .guard import MAX_BODY
 from .handler import InboxServer
 from .record import format_record, parse_body
 from .reply import Reply, json_reply
@@ -38,6 +39,9 @@ class Inbox:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> None:
         self.host, self.port, self.quiet = host, port, quiet
+        self.request_timeout = 10.0  # seconds to receive a whole request once it starts (slow uploads)
+        self.idle_timeout = 60.0  # seconds a kept-alive connection may wait for its next request
+        self.max_body = MAX_BODY  # bytes
         self._cond = threading.Condition()
         self._messages: list[JSON] = []
         self._faults: list[Fault] = []
