@@ -169,7 +169,7 @@ class Inbox:
         with self._cond:
             record = {"id": next(self._ids), "service": service.name, "time": received, "method": req.method,
                       "path": req.path, "query": req.query, "body": req.body, "title": title,
-                      "content": content, "accepted": accepted, "response": response,
+                      "content": content, "format": service.format(req), "accepted": accepted, "response": response,
                       "fault": fault.kind if fault else None}
             self._messages.append(record)
             self._cond.notify_all()

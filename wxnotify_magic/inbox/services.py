@@ -4,6 +4,9 @@ success and business-error bodies. Pure functions from a parsed request to the J
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import itertools
 import json
 import re
@@ -156,6 +159,12 @@ def _wx_text(req: Request) -> tuple[str, str]:
     return _text(body.get("summary")), _text(body.get("content"))
 
 
+def _wx_format(req: Request) -> str:
+    """contentType 1 text (default), 2 HTML, 3 Markdown."""
+    body = req.body if isinstance(req.body, dict) else {}
+    return {"2": "html", "3": "markdown"}.get(_text(body.get("contentType")), "text")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # PushPlus
 
@@ -192,6 +201,12 @@ def _pushplus_error(code: int, msg: str) -> JSON:
 
 def _pushplus_text(req: Request) -> tuple[str, str]:
     return _text(req.fields.get("title")), _text(req.fields.get("content"))
+
+
+def _pushplus_format(req: Request) -> str:
+    """template html (default), markdown, txt, json; the other templates are shown as text."""
+    template = _text(req.fields.get("template") or "html")
+    return {"html": "html", "markdown": "markdown", "json": "json"}.get(template, "text")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -243,11 +258,51 @@ def _sc_text(req: Request) -> tuple[str, str]:
     return _text(fields.get("title") or fields.get("text")), _text(fields.get("desp"))
 
 
+def _sc_format(req: Request) -> str:
+    """desp is Markdown."""
+    return "markdown"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # WeCom group bot
 
 _WECOM_LIMITS = {"text": 2048, "markdown": 4096, "markdown_v2": 4096}  # UTF-8 bytes
-_WECOM_OTHER = {"image", "news", "file", "voice", "template_card"}
+_WECOM_OTHER = {"news", "file", "voice", "template_card"}
+_WECOM_IMAGE_MAX = 2 * 1024 * 1024  # bytes, before base64
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def image_type(raw: bytes) -> str | None:
+    """``image/png`` or ``image/jpeg`` from the file's first bytes, else None."""
+    return next((mime for magic, mime in _IMAGE_MAGIC.items() if raw.startswith(magic)), None)
+
+
+def wecom_image(body: Any) -> bytes | None:
+    """The raw bytes of a bot ``image`` message's base64 (None when absent or not base64)."""
+    part = body.get("image") if isinstance(body, dict) else None
+    data = part.get("base64") if isinstance(part, dict) else None
+    if not isinstance(data, str) or not data:
+        return None
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _wecom_check_image(body: JSON) -> None:
+    """base64 + md5 of the raw bytes, at most 2 MB, JPG or PNG; the service's error codes otherwise."""
+    part = body.get("image")
+    if not isinstance(part, dict) or not _text(part.get("base64")):
+        raise Reject(44001, "empty media data")
+    raw = wecom_image(body)
+    if raw is None:
+        raise Reject(40005, "invalid file type")
+    if hashlib.md5(raw).hexdigest() != _text(part.get("md5")).lower():
+        raise Reject(301019, "media md5 not match")
+    if len(raw) > _WECOM_IMAGE_MAX:
+        raise Reject(40009, "invalid image size")
+    if image_type(raw) is None:
+        raise Reject(40005, "invalid file type")
 
 
 def _wecom_content(body: Any) -> str:
@@ -270,6 +325,8 @@ def _wecombot(req: Request) -> JSON:
             raise Reject(44004, f"{msgtype}.content is empty")
         if len(content.encode()) > limit:
             raise Reject(40058, f"{msgtype}.content exceed max length {limit}")
+    elif msgtype == "image":
+        _wecom_check_image(req.body)
     elif msgtype not in _WECOM_OTHER:
         raise Reject(40008, "invalid message type")
     return {"errcode": 0, "errmsg": "ok"}
@@ -283,6 +340,12 @@ def _wecom_error(code: int, msg: str) -> JSON:
 
 def _wecom_text(req: Request) -> tuple[str, str]:
     return "", _wecom_content(req.body)
+
+
+def _wecom_format(req: Request) -> str:
+    """text, markdown (markdown and markdown_v2), image; the other message types are shown as JSON."""
+    msgtype = _text(req.body.get("msgtype")) if isinstance(req.body, dict) else ""
+    return {"text": "text", "markdown": "markdown", "markdown_v2": "markdown", "image": "image"}.get(msgtype, "json")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -299,6 +362,7 @@ class Service:
     answer: Callable[[Request], JSON]  # the success body; raises Reject
     error: Callable[[int, str], JSON]  # the business error body
     text: Callable[[Request], tuple[str, str]]  # (title, content) as recorded
+    format: Callable[[Request], str]  # how the phone shows the content: text, markdown, html, json, image
     fault_code: int  # default business code of a "code" fault
     messages: dict[int, str] = field(default_factory=dict)  # known messages of business codes
 
@@ -318,21 +382,23 @@ _SC_MESSAGES = {40001: "bad pushkey", 40002: "bad params"}
 
 SERVICES: tuple[Service, ...] = (
     Service("wxpusher", re.compile(r"/api/send/message/?"), _POST, _wxpusher, _wx_error, _wx_text,
-            1001, _WX_MESSAGES),
+            _wx_format, 1001, _WX_MESSAGES),
     Service("wxpusher-spt", re.compile(r"/api/send/message/simple-push/?"), _POST, _wxpusher_spt, _wx_error,
-            _wx_text, 1001, _WX_MESSAGES),
+            _wx_text, _wx_format, 1001, _WX_MESSAGES),
     Service("pushplus", re.compile(r"/send(?:/([^/.]*))?/?"), frozenset({"GET", "POST", "PUT", "DELETE"}),
-            _pushplus, _pushplus_error, _pushplus_text, 900,
+            _pushplus, _pushplus_error, _pushplus_text, _pushplus_format, 900,
             {302: "未登录", 401: "请求未授权", 403: "请求IP未授权", 500: "系统异常，请稍后再试",
              600: "数据异常，操作失败", 805: "无权查看", 888: "积分不足，需要充值",
              900: "请求次数过多,减少请求后2天恢复正常", 903: "无效的用户token",
              905: "账户未进行实名认证", 999: "服务端验证错误"}),
     Service("serverchan", re.compile(r"/([^/]*)\.send"), _GET_POST, _serverchan, _serverchan_error, _sc_text,
-            40001, _SC_MESSAGES),
+            _sc_format, 40001, _SC_MESSAGES),
     Service("sc3", re.compile(r"/send/([^/]*)\.send"), _GET_POST, _sc3, _sc3_error, _sc_text,
-            40001, _SC_MESSAGES),
+            _sc_format, 40001, _SC_MESSAGES),
     Service("wecombot", re.compile(r"/cgi-bin/webhook/send"), _POST, _wecombot, _wecom_error, _wecom_text,
-            45009, {45009: "api freq out of limit", 93000: "invalid webhook url", 44004: "empty content",
-                    40008: "invalid message type", 40058: "content exceed max length"}),
+            _wecom_format, 45009,
+            {45009: "api freq out of limit", 93000: "invalid webhook url", 44004: "empty content",
+             40008: "invalid message type", 40058: "content exceed max length", 44001: "empty media data",
+             40005: "invalid file type", 40009: "invalid image size", 301019: "media md5 not match"}),
 )
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
