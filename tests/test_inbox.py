@@ -406,14 +406,6 @@ def test_control_endpoints(inbox: Inbox) -> None:
     assert requests.get(inbox.url + "/_inbox/messages", timeout=5).json() == []
 
 
-def test_page_is_served_and_self_contained(inbox: Inbox) -> None:
-    response = requests.get(inbox.url + "/", timeout=5)
-    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
-    page = response.text
-    assert "<title>wxnotify inbox</title>" in page and "/_inbox/messages" in page
-    assert not re.search(r"https?:|//[a-z]|<link|src=|innerHTML", page)
-
-
 def test_wait_for(inbox: Inbox) -> None:
     threading.Timer(0.05, post, (inbox, "/SCT1.send"), {"data": {"title": "later"}}).start()
     assert [m["title"] for m in inbox.wait_for(1, timeout=2)] == ["later"]
@@ -431,8 +423,8 @@ def test_messages_are_copies(inbox: Inbox) -> None:
 
 
 def test_command_line_prints_listening_line_and_stops_on_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0", "--lang", "en"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
     watchdog = threading.Timer(10, proc.kill)
     watchdog.start()
     try:
@@ -452,3 +444,27 @@ def test_command_line_prints_listening_line_and_stops_on_sigterm() -> None:
         proc.kill()
     assert proc.returncode == 0, err
     assert re.search(r"\[\d\d:\d\d:\d\d\] pushplus  Hello\n    a\n    b\n", out), out
+
+
+def test_command_line_in_chinese_prints_images_and_rejections() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0", "--lang", "zh"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    watchdog = threading.Timer(10, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.fullmatch(r"wxnotify inbox 正在监听 (http://127\.0\.0\.1:\d+)  （export WXNOTIFY_API_BASE=\1）\n",
+                             line)
+        assert match, line
+        raw = png() + b"\0" * 3000
+        assert requests.post(match[1] + "/cgi-bin/webhook/send?key=k", json=image_body(raw), timeout=5).ok
+        assert requests.post(match[1] + "/SCT1.send", data={"title": "t" * 40}, timeout=5).ok
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=5)
+    finally:
+        watchdog.cancel()
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert re.search(r"\] wecombot\n    \[图片，3 KB\]\n", out), out
+    assert re.search(r"\] serverchan  t{40}  \[拒收：40002 title too long \(max 32\)\]\n", out), out

@@ -12,22 +12,16 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .faults import Fault, fault_reply, make_fault
 from .guard import MAX_BODY
 from .handler import InboxServer
+from .page import feed, page
 from .record import format_record, parse_body
 from .reply import Reply, json_reply
 from .services import JSON, SERVICES, Request, Service
-
-
-@cache
-def _page() -> bytes:
-    return resources.files(__package__).joinpath("page.html").read_bytes()
 
 
 class Inbox:
@@ -37,8 +31,9 @@ class Inbox:
     ...     os.environ["WXNOTIFY_API_BASE"] = inbox.url
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = True, lang: str | None = None) -> None:
         self.host, self.port, self.quiet = host, port, quiet
+        self.lang = lang  # of the page and the printed lines: "zh", "en", "auto"; None: the process's choice
         self.request_timeout = 10.0  # seconds to receive a whole request once it starts (slow uploads)
         self.idle_timeout = 60.0  # seconds a kept-alive connection may wait for its next request
         self.max_body = MAX_BODY  # bytes
@@ -140,10 +135,10 @@ class Inbox:
         path, query = split.path, dict(parse_qsl(split.query, keep_blank_values=True))
         body = parse_body(raw, content_type)
         if path == "/" and method == "GET":
-            return Reply(body=_page(), content_type="text/html; charset=utf-8")
+            return page(self.messages, self.lang)
         control = _CONTROL.get((method, path.rstrip("/")))
         if control is not None:
-            return control(self, body)
+            return control(self, query, body)
         for service in SERVICES:
             match = service.path.fullmatch(path)
             if match and method in service.methods:
@@ -168,15 +163,19 @@ class Inbox:
         title, content = service.text(req)
         with self._cond:
             record = {"id": next(self._ids), "service": service.name, "time": received, "method": req.method,
-                      "path": req.path, "query": req.query, "body": req.body, "title": title,
-                      "content": content, "format": service.format(req), "accepted": accepted, "response": response,
+                      "path": req.path, "query": req.query, "body": req.body, "title": title, "content": content,
+                      "format": service.format(req), "accepted": accepted, "response": response,
                       "fault": fault.kind if fault else None}
             self._messages.append(record)
             self._cond.notify_all()
         if not self.quiet:
-            print(format_record(record), flush=True)
+            print(format_record(record, self.lang), flush=True)
 
-    def _add_fault_json(self, body: Any) -> Reply:
+    def _feed_json(self, query: dict[str, str], body: Any) -> Reply:
+        after = query.get("after", "0")
+        return json_reply(feed(self.messages, int(after) if after.isdigit() else 0, self.lang))
+
+    def _add_fault_json(self, query: dict[str, str], body: Any) -> Reply:
         if not isinstance(body, dict):
             return json_reply({"ok": False, "error": "expected a JSON object {kind, service?, ...}"}, 400)
         try:
@@ -185,15 +184,16 @@ class Inbox:
             return json_reply({"ok": False, "error": str(err)}, 400)
         return json_reply({"ok": True, "faults": self.faults})
 
-    def _clear_json(self, body: Any) -> Reply:
+    def _clear_json(self, query: dict[str, str], body: Any) -> Reply:
         self.clear()
         return json_reply({"ok": True})
 
 
-_CONTROL: dict[tuple[str, str], Callable[[Inbox, Any], Reply]] = {
-    ("GET", "/_inbox/health"): lambda inbox, body: json_reply({"ok": True}),
-    ("GET", "/_inbox/messages"): lambda inbox, body: json_reply(inbox.messages),
+_CONTROL: dict[tuple[str, str], Callable[[Inbox, dict[str, str], Any], Reply]] = {
+    ("GET", "/_inbox/health"): lambda inbox, query, body: json_reply({"ok": True}),
+    ("GET", "/_inbox/messages"): lambda inbox, query, body: json_reply(inbox.messages),
     ("DELETE", "/_inbox/messages"): Inbox._clear_json,
-    ("GET", "/_inbox/faults"): lambda inbox, body: json_reply(inbox.faults),
+    ("GET", "/_inbox/feed"): Inbox._feed_json,
+    ("GET", "/_inbox/faults"): lambda inbox, query, body: json_reply(inbox.faults),
     ("POST", "/_inbox/faults"): Inbox._add_fault_json,
 }

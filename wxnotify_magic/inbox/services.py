@@ -339,6 +339,10 @@ def _wecom_error(code: int, msg: str) -> JSON:
 
 
 def _wecom_text(req: Request) -> tuple[str, str]:
+    """The content of text and markdown messages; news, file, voice and cards as their JSON."""
+    msgtype = _text(req.body.get("msgtype")) if isinstance(req.body, dict) else ""
+    if msgtype in _WECOM_OTHER:
+        return "", _text(req.body.get(msgtype))
     return "", _wecom_content(req.body)
 
 
