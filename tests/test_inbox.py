@@ -398,6 +398,9 @@ def test_control_endpoints(inbox: Inbox) -> None:
     assert added.status_code == 200 and added.json()["faults"] == [
         {"kind": "status", "service": None, "count": 2, "status": 503}]
     assert requests.post(inbox.url + "/_inbox/faults", json={"kind": "nope"}, timeout=5).status_code == 400
+    as_form = requests.post(inbox.url + "/_inbox/faults", data='{"kind": "drop"}', timeout=5,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})  # curl -d without -H
+    assert as_form.status_code == 400 and "Content-Type: application/json" in as_form.json()["error"]
     assert requests.post(inbox.url + "/send", json={}, timeout=5).status_code == 503
     messages = requests.get(inbox.url + "/_inbox/messages", timeout=5).json()
     assert [m["service"] for m in messages] == ["pushplus"]

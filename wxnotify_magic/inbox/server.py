@@ -176,8 +176,9 @@ class Inbox:
         return json_reply(feed(self.messages, int(after) if after.isdigit() else 0, self.lang))
 
     def _add_fault_json(self, query: dict[str, str], body: Any) -> Reply:
-        if not isinstance(body, dict):
-            return json_reply({"ok": False, "error": "expected a JSON object {kind, service?, ...}"}, 400)
+        if not isinstance(body, dict) or "kind" not in body:
+            error = "expected a JSON object {kind, service?, count?, ...} sent as Content-Type: application/json"
+            return json_reply({"ok": False, "error": error}, 400)
         try:
             self.add_fault(**body)
         except (TypeError, ValueError) as err:
