@@ -6,15 +6,20 @@ the local inbox, the settings file and the emptied password box. See docs/testin
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import json
 import os
 import re
 import shutil
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,3 +170,158 @@ def test_inbox_page_lists_messages_like_a_phone(inbox: Inbox, home: Path, tmp_pa
             assert text.index("arrives live") < text.index("page check")  # newest first
         finally:
             browser.close()
+
+
+# --- The inbox page: each service's message as its phone shows it ----------------------------------------
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / ".demo" / "artifacts"
+PHONE = {"width": 390, "height": 844}
+PP_TOKEN = "0123456789abcdef0123456789ABCDEF"
+TRACEBACK = "Traceback (most recent call last):\n" + "".join(
+    f'  File "/work/train.py", line {10 + i}, in epoch\n    loss = step(model, batch)\n' for i in range(12)) + \
+    '  File "/work/model.py", line 88, in forward\n    return x / scale\nZeroDivisionError: division by zero'
+OUTPUT = "\n".join(f"epoch {i:2d}  loss {1 / (i + 1):.4f}  acc {0.5 + i / 60:.3f}" for i in range(24))
+FAILURE_MD = f"""### ❌ train resnet50 failed · 2h 03m 10s
+
+**ZeroDivisionError: division by zero**
+
+- **Status**: failed
+- **Duration**: 2h 03m 10s
+- **Host**: gpu-01 · **Cell**: [12]
+
+**Traceback**
+
+```python
+{TRACEBACK}
+```
+
+**Last output**
+
+```
+{OUTPUT}
+```
+"""
+HOSTILE = '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
+FAILURE_HTML = (f"<h3>❌ train resnet50 failed · 2h 03m 10s</h3><p><b>ZeroDivisionError: division by zero</b></p>"
+                f"<p><b>Duration</b>: 2h 03m 10s<br><b>Host</b>: gpu-01</p>{HOSTILE}"
+                f"<p><b>Traceback</b></p><pre>{html.escape(TRACEBACK)}</pre>"
+                f"<p><b>Last output</b></p><pre>{html.escape(OUTPUT)}</pre>")
+FAILURE_TEXT = f"❌ train resnet50 failed in 2h 03m 10s\nStatus: failed\nHost: gpu-01\n\n{TRACEBACK}"
+RAW_MARKUP = re.compile(r"###|\*\*|```|</?(?:b|p|h3|pre|script|img|font|strong)\b[^>]*>")
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes((7, 193, 96)) * 40 for _ in range(20))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 20, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def _post_each_service(url: str) -> int:
+    """Post a realistic message to every service path, as its provider would send it; return how many."""
+    wx = {"appToken": "AT_test_browser", "uids": ["UID_test_browser"], "summary": "❌ train resnet50 failed"}
+    raw = _png()
+    wecom = url + "/cgi-bin/webhook/send?key=test-browser-key"
+    posts = [
+        (url + "/api/send/message", {"json": {**wx, "content": FAILURE_MD + HOSTILE, "contentType": 3}}),
+        (url + "/api/send/message", {"json": {**wx, "content": FAILURE_HTML, "contentType": 2}}),
+        (url + "/api/send/message", {"json": {**wx, "content": FAILURE_TEXT, "contentType": 1}}),
+        (url + "/api/send/message/simple-push", {"json": {"spt": "SPT_test", "content": FAILURE_MD, "contentType": 3,
+                                                          "summary": "❌ failed"}}),
+        (url + "/send", {"json": {"token": PP_TOKEN, "title": "❌ failed", "content": FAILURE_HTML}}),
+        (url + "/send", {"json": {"token": PP_TOKEN, "title": "❌ failed", "content": FAILURE_MD,
+                                  "template": "markdown"}}),
+        (url + "/SCTtestbrowser.send", {"data": {"title": "❌ train failed", "desp": FAILURE_MD}}),
+        (url + "/send/sctp1tbrowser.send", {"json": {"title": "❌ train failed", "desp": FAILURE_MD}}),
+        (wecom, {"json": {"msgtype": "markdown_v2", "markdown_v2": {"content": FAILURE_MD}}}),
+        (wecom, {"json": {"msgtype": "markdown", "markdown": {
+            "content": '### ❌ train failed\n<font color="warning">ZeroDivisionError</font>\n> **Host**: gpu-01'}}}),
+        (wecom, {"json": {"msgtype": "text", "text": {"content": FAILURE_TEXT}}}),
+        (wecom, {"json": {"msgtype": "image", "image": {"base64": base64.b64encode(raw).decode(),
+                                                        "md5": hashlib.md5(raw).hexdigest()}}}),
+    ]
+    for target, kwargs in posts:
+        answer = requests.post(target, timeout=5, **kwargs).json()
+        assert answer.get("code", answer.get("errcode")) in (0, 200, 1000), (target, answer)
+    return len(posts)
+
+
+def _luminance(css_color: str) -> float:
+    red, green, blue = (int(v) for v in re.findall(r"\d+", css_color)[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+def test_inbox_page_shows_each_service_as_its_phone_does(inbox: Inbox) -> None:
+    """Markdown rendered, HTML sanitized and rendered, text as text, an image shown; no script runs."""
+    from playwright.sync_api import expect, sync_playwright
+
+    inbox.clear()
+    count = _post_each_service(inbox.url)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport=PHONE, color_scheme="light")
+            page.goto(f"{inbox.url}/", wait_until="load")
+            cards = page.locator("article.card")
+            expect(cards).to_have_count(count)
+            for i in range(count):
+                shown = cards.nth(i).inner_text()
+                assert not RAW_MARKUP.search(shown), (RAW_MARKUP.search(shown), shown[:300])
+            assert page.evaluate("window.__pwned") is None  # neither the <script> nor onerror ran
+            expect(page.locator(".body strong", has_text="ZeroDivisionError: division by zero")).to_have_count(6)
+            expect(page.locator(".body b", has_text="ZeroDivisionError: division by zero")).to_have_count(2)
+            expect(page.locator(".body font[color=warning]")).to_have_css("color", "rgb(250, 157, 59)")
+            picture = page.locator("img.picture")
+            expect(picture).to_be_visible()
+            assert picture.evaluate("img => img.complete && img.naturalWidth") == 40
+            mono = page.locator(".body pre").first.evaluate("pre => getComputedStyle(pre).fontFamily")
+            assert "monospace" in mono
+            assert _luminance(cards.first.evaluate("c => getComputedStyle(c).backgroundColor")) > 0.9
+
+            dark = browser.new_page(viewport=PHONE, color_scheme="dark")
+            dark.goto(f"{inbox.url}/", wait_until="load")
+            card = dark.locator("article.card").first
+            assert _luminance(card.evaluate("c => getComputedStyle(c).backgroundColor")) < 0.2
+            assert _luminance(card.locator(".body").evaluate("b => getComputedStyle(b).color")) > 0.7
+            assert _luminance(dark.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")) < 0.1
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_inbox_failure_card_on_a_phone(inbox: Inbox, scheme: str) -> None:
+    """The exception line shows without scrolling; the whole traceback is one tap away; screenshot kept."""
+    from playwright.sync_api import expect, sync_playwright
+
+    inbox.clear()
+    lang, inbox.lang = inbox.lang, "zh"
+    try:
+        wecom = inbox.url + "/cgi-bin/webhook/send?key=test-browser-key"
+        requests.post(wecom, json={"msgtype": "markdown_v2", "markdown_v2": {"content": FAILURE_MD}}, timeout=5)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport=PHONE, color_scheme=scheme)
+                page.goto(f"{inbox.url}/", wait_until="load")
+                card = page.locator("article.card")
+                expect(card).to_have_count(1)
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / f"inbox-failure-card-{scheme}.png"))
+                exception = card.locator("pre", has_text="ZeroDivisionError: division by zero")
+                expect(exception).to_be_visible()
+                box = exception.bounding_box()
+                assert box is not None and box["y"] + box["height"] <= PHONE["height"], box  # no scrolling needed
+                assert exception.evaluate("pre => pre.scrollHeight <= pre.clientHeight + 1")  # no inner scroll box
+                first_frame = card.get_by_text('line 10, in epoch')
+                expect(first_frame).to_be_hidden()
+                card.locator("summary", has_text=re.compile(r"^展开前面 \d+ 行$")).first.click()  # tap to expand
+                expect(first_frame).to_be_visible()
+                expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+                expect(page.locator("#status")).to_have_text("1 条消息 · 实时更新")
+            finally:
+                browser.close()
+    finally:
+        inbox.lang = lang
+    assert (ARTIFACTS / f"inbox-failure-card-{scheme}.png").stat().st_size > 10_000

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import signal
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -234,6 +238,70 @@ def test_wecombot_errors(inbox: Inbox, query: str, body: Any, errcode: int) -> N
         assert result["errmsg"].startswith("invalid webhook url, hint: [")
 
 
+def png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (7, 193, 96)) -> bytes:
+    """A real PNG image of one colour (stdlib only)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def image_body(raw: bytes, md5: str | None = None) -> dict[str, Any]:
+    return {"msgtype": "image", "image": {"base64": base64.b64encode(raw).decode(),
+                                          "md5": md5 if md5 is not None else hashlib.md5(raw).hexdigest()}}
+
+
+TWO_MB = 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("raw", [png(), b"\xff\xd8\xff\xe0" + b"\0" * 100,
+                                 b"\x89PNG\r\n\x1a\n" + b"\0" * (TWO_MB - 8)], ids=["png", "jpeg", "2MB"])
+def test_wecombot_image_accepted(inbox: Inbox, raw: bytes) -> None:
+    body = image_body(raw)
+    assert post(inbox, "/cgi-bin/webhook/send?key=k", json=body) == {"errcode": 0, "errmsg": "ok"}
+    [record] = inbox.messages
+    assert record["accepted"] and record["format"] == "image" and record["body"] == body
+
+
+@pytest.mark.parametrize(("body", "errcode", "errmsg"), [
+    (image_body(png(), md5="0" * 32), 301019, "media md5 not match"),
+    (image_body(png(), md5=""), 301019, "media md5 not match"),
+    (image_body(b"\x89PNG\r\n\x1a\n" + b"\0" * (TWO_MB - 7)), 40009, "invalid image size"),
+    (image_body(b"GIF89a" + b"\0" * 20), 40005, "invalid file type"),
+    ({"msgtype": "image", "image": {"base64": "not base64!", "md5": "0" * 32}}, 40005, "invalid file type"),
+    ({"msgtype": "image", "image": {"base64": "", "md5": ""}}, 44001, "empty media data"),
+    ({"msgtype": "image"}, 44001, "empty media data"),
+    ({"msgtype": "image", "image": "abc"}, 44001, "empty media data"),
+], ids=["md5", "no-md5", "over-2MB", "gif", "bad-base64", "empty", "missing", "not-object"])
+def test_wecombot_image_errors(inbox: Inbox, body: Any, errcode: int, errmsg: str) -> None:
+    result = post(inbox, "/cgi-bin/webhook/send?key=k", json=body)
+    assert result["errcode"] == errcode and result["errmsg"].startswith(errmsg + ", hint: [")
+    assert inbox.messages[0]["accepted"] is False
+
+
+@pytest.mark.parametrize(("path", "body", "fmt"), [
+    ("/api/send/message", {**WX_BASE}, "text"),
+    ("/api/send/message", {**WX_BASE, "contentType": 2}, "html"),
+    ("/api/send/message", {**WX_BASE, "contentType": "3"}, "markdown"),
+    ("/api/send/message/simple-push", {"content": "c", "spt": "SPT_a", "contentType": 3}, "markdown"),
+    ("/send", {"token": PP_TOKEN, "content": "c"}, "html"),
+    ("/send", {"token": PP_TOKEN, "content": "c", "template": "markdown"}, "markdown"),
+    ("/send", {"token": PP_TOKEN, "content": "c", "template": "txt"}, "text"),
+    ("/send", {"token": PP_TOKEN, "content": "{}", "template": "json"}, "json"),
+    ("/SCT1.send", {"title": "t", "desp": "d"}, "markdown"),
+    ("/send/sctp1tk.send", {"title": "t", "desp": "d"}, "markdown"),
+    ("/cgi-bin/webhook/send?key=k", {"msgtype": "text", "text": {"content": "c"}}, "text"),
+    ("/cgi-bin/webhook/send?key=k", {"msgtype": "markdown", "markdown": {"content": "c"}}, "markdown"),
+    ("/cgi-bin/webhook/send?key=k", {"msgtype": "markdown_v2", "markdown_v2": {"content": "c"}}, "markdown"),
+    ("/cgi-bin/webhook/send?key=k", {"msgtype": "news", "news": {"articles": []}}, "json"),
+])
+def test_each_message_records_how_its_service_shows_it(inbox: Inbox, path: str, body: Any, fmt: str) -> None:
+    post(inbox, path, json=body)
+    assert inbox.messages[0]["format"] == fmt
+
+
 def test_unknown_path_is_404_json(inbox: Inbox) -> None:
     response = requests.post(inbox.url + "/nope", json={}, timeout=5)
     assert response.status_code == 404 and response.json()["path"] == "/nope"
@@ -330,20 +398,15 @@ def test_control_endpoints(inbox: Inbox) -> None:
     assert added.status_code == 200 and added.json()["faults"] == [
         {"kind": "status", "service": None, "count": 2, "status": 503}]
     assert requests.post(inbox.url + "/_inbox/faults", json={"kind": "nope"}, timeout=5).status_code == 400
+    as_form = requests.post(inbox.url + "/_inbox/faults", data='{"kind": "drop"}', timeout=5,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})  # curl -d without -H
+    assert as_form.status_code == 400 and "Content-Type: application/json" in as_form.json()["error"]
     assert requests.post(inbox.url + "/send", json={}, timeout=5).status_code == 503
     messages = requests.get(inbox.url + "/_inbox/messages", timeout=5).json()
     assert [m["service"] for m in messages] == ["pushplus"]
     assert requests.delete(inbox.url + "/_inbox/messages", timeout=5).json() == {"ok": True}
     assert inbox.messages == [] and inbox.faults == []
     assert requests.get(inbox.url + "/_inbox/messages", timeout=5).json() == []
-
-
-def test_page_is_served_and_self_contained(inbox: Inbox) -> None:
-    response = requests.get(inbox.url + "/", timeout=5)
-    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
-    page = response.text
-    assert "<title>wxnotify inbox</title>" in page and "/_inbox/messages" in page
-    assert not re.search(r"https?:|//[a-z]|<link|src=|innerHTML", page)
 
 
 def test_wait_for(inbox: Inbox) -> None:
@@ -363,8 +426,8 @@ def test_messages_are_copies(inbox: Inbox) -> None:
 
 
 def test_command_line_prints_listening_line_and_stops_on_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0", "--lang", "en"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
     watchdog = threading.Timer(10, proc.kill)
     watchdog.start()
     try:
@@ -384,3 +447,27 @@ def test_command_line_prints_listening_line_and_stops_on_sigterm() -> None:
         proc.kill()
     assert proc.returncode == 0, err
     assert re.search(r"\[\d\d:\d\d:\d\d\] pushplus  Hello\n    a\n    b\n", out), out
+
+
+def test_command_line_in_chinese_prints_images_and_rejections() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0", "--lang", "zh"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    watchdog = threading.Timer(10, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.fullmatch(r"wxnotify inbox 正在监听 (http://127\.0\.0\.1:\d+)  （export WXNOTIFY_API_BASE=\1）\n",
+                             line)
+        assert match, line
+        raw = png() + b"\0" * 3000
+        assert requests.post(match[1] + "/cgi-bin/webhook/send?key=k", json=image_body(raw), timeout=5).ok
+        assert requests.post(match[1] + "/SCT1.send", data={"title": "t" * 40}, timeout=5).ok
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=5)
+    finally:
+        watchdog.cancel()
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert re.search(r"\] wecombot\n    \[图片，3 KB\]\n", out), out
+    assert re.search(r"\] serverchan  t{40}  \[拒收：40002 title too long \(max 32\)\]\n", out), out

@@ -5,6 +5,9 @@ Start one with ``Inbox().start()`` (or ``with Inbox() as inbox:``), point client
 From a shell: ``python -m wxnotify_magic.inbox``.
 """
 
-from .server import FAULT_PARAMS, SERVICE_NAMES, Inbox, main
+from .cli import main
+from .faults import FAULT_PARAMS
+from .server import Inbox
+from .services import SERVICE_NAMES
 
 __all__ = ["FAULT_PARAMS", "SERVICE_NAMES", "Inbox", "main"]

@@ -1,5 +1,5 @@
 """``python -m wxnotify_magic.inbox [--host H] [--port N] [--quiet]``."""
 
-from .server import main
+from .cli import main
 
 raise SystemExit(main())

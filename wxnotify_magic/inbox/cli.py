@@ -1,0 +1,44 @@
+"""``wxnotify inbox``: run the inbox in the foreground and print what arrives."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import signal
+import sys
+import threading
+
+from ..i18n import LANGUAGES, tr
+from .server import Inbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the inbox in the foreground until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="wxnotify inbox", description=tr("Local emulator of push services."))
+    parser.add_argument("--host", default="127.0.0.1", help=tr("address to bind (default 127.0.0.1)"))
+    parser.add_argument("--port", type=int, default=8787, help=tr("port (default 8787; 0 picks a free one)"))
+    parser.add_argument("--quiet", action="store_true", help=tr("do not print received messages"))
+    parser.add_argument("--lang", choices=LANGUAGES, default="auto",
+                        help=tr("language of the page and of printed lines (default auto: from the locale)"))
+    args = parser.parse_args(argv)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True, errors="replace")
+    try:
+        inbox = Inbox(args.host, args.port, quiet=args.quiet, lang=args.lang).start()
+    except OSError as err:
+        print(tr("wxnotify inbox: cannot listen on {host}:{port}: {error}", lang=args.lang, host=args.host,
+                 port=args.port, error=err), file=sys.stderr)
+        return 1
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if in_main else None
+    try:
+        print(tr("wxnotify inbox listening on {url}  (export WXNOTIFY_API_BASE={url})", lang=args.lang,
+                 url=inbox.url), flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        inbox.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0
