@@ -72,6 +72,31 @@ def ip(shell, home):  # type: ignore[no-untyped-def]
     shell.config.pop("WxNotify", None)  # %config writes into the shell's config too
 
 
+def settled(inbox: Inbox) -> list[dict]:
+    """The inbox's messages once this process's sender has nothing left to send (waits on its state, no sleep)."""
+    sender = delivery.current_sender()
+    if sender is not None:
+        assert sender.flush(15), "the sender did not settle"
+    return inbox.messages
+
+
+def outbox_statuses(home: Path, timeout: float = 15.0) -> list[str]:
+    """The statuses in the outbox under ``home`` once none is pending or sending (another process's sender)."""
+    import sqlite3
+    import time
+
+    db = home / "outbox.sqlite3"
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = []
+        if db.exists():
+            with sqlite3.connect(db) as con:
+                statuses = [r[0] for r in con.execute("SELECT status FROM outbox ORDER BY id")]
+        if not {"pending", "sending"} & set(statuses) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.05)
+
+
 def assert_no_secret(*texts: str) -> None:
     for text in texts:
         for secret in SECRETS:

@@ -148,21 +148,28 @@ class Outbox:
 
     def claim(self, lease: float, now: float | None = None, limit: int = 20,
               busy_lanes: Iterable[str] = ()) -> list[Item]:
-        """Take due items for ``lease`` seconds: pending ones, and 'sending' ones whose sender died.
-
-        Items of ``busy_lanes`` (being sent by this process right now) are left for later.
-        """
+        """Take the first due item of up to ``limit`` lanes for ``lease`` seconds: pending ones, and 'sending'
+        ones whose sender died. Items of ``busy_lanes`` (being sent by this process now) are left for later;
+        the rest of a lane waits its turn, so a burst can be merged into the item sent first."""
         now = time.time() if now is None else now
         busy = set(busy_lanes)
         with self._tx() as db:
             rows = db.execute(
                 "SELECT * FROM outbox WHERE (status='pending' AND next_try<=?) OR status='sending' "
-                "ORDER BY next_try, id LIMIT ?", (now, limit + len(busy) * 4)).fetchall()
-            rows = [r for r in rows if r["lane"] not in busy and (
-                r["status"] == "pending" or r["lease_until"] < now or _dead(r["owner"]))][:limit]
+                "ORDER BY next_try, id", (now,))
+            picked: dict[str, sqlite3.Row] = {}
+            for r in rows:
+                if r["lane"] in busy or r["lane"] in picked:
+                    continue
+                if r["status"] == "sending" and r["lease_until"] >= now and not _dead(r["owner"]):
+                    busy.add(r["lane"])  # another sender is on this lane right now
+                    continue
+                picked[r["lane"]] = r
+                if len(picked) >= limit:
+                    break
             db.executemany("UPDATE outbox SET status='sending', lease_until=?, owner=?, updated=? WHERE id=?",
-                           [(now + lease, _me(), now, r["id"]) for r in rows])
-        return [Item.from_row(r) for r in rows]
+                           [(now + lease, _me(), now, r["id"]) for r in picked.values()])
+        return [Item.from_row(r) for r in picked.values()]
 
     def update(self, item_id: int, **fields: Any) -> None:
         fields["updated"] = time.time()

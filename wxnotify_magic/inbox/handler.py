@@ -11,13 +11,21 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from .guard import refusal
 from .reply import Reply, json_reply
 
-if TYPE_CHECKING:
-    from .server import Inbox
+
+class Inbox(Protocol):
+    """What the handler needs of the Inbox (server.py), without importing it."""
+
+    host: str
+    idle_timeout: float
+    request_timeout: float
+    max_body: int
+
+    def handle(self, method: str, target: str, content_type: str, raw: bytes) -> Reply: ...
 
 
 class InboxServer(ThreadingHTTPServer):

@@ -1,0 +1,119 @@
+"""One contract, every provider: a row per provider, the same checks for all (in the spirit of apprise's URL tester).
+
+Adding a service is one provider module, its answer in the local inbox, and one row here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+from conftest import WECOM_KEY, WX_TOKEN
+
+from wxnotify_magic.message import Notification
+from wxnotify_magic.providers import PROVIDERS, DestinationError, parse_destination
+from wxnotify_magic.redact import redact
+from wxnotify_magic.transport import Transport
+
+PP_TOKEN = "test0123456789abcdef0123456789ab"
+SC_KEY = "SCT1234TtestkeyABCDEF123"
+
+
+@dataclass(frozen=True)
+class Row:
+    provider: str
+    url: str
+    secrets: tuple[str, ...]  # every secret value in the URL
+    refusal: int  # a business error code of the service (permanent)
+
+
+ROWS = [
+    Row("wxpusher", f"wxpusher://{WX_TOKEN}/UID_test_a/42", (WX_TOKEN, "UID_test_a"), 1001),
+    Row("wxpusher-spt", "wxpusher://SPT_test_simple_a", ("SPT_test_simple_a",), 1001),
+    Row("pushplus", f"pushplus://{PP_TOKEN}/grp", (PP_TOKEN,), 903),
+    Row("serverchan", f"schan://{SC_KEY}", (SC_KEY,), 40001),
+    Row("wecombot", f"wecombot://{WECOM_KEY}", (WECOM_KEY,), 93000),
+]
+NOTE = Notification(status="failed", title="train resnet", started=time.time() - 90, ended=time.time(), host="box",
+                    output="\n".join(f"epoch {i} loss 0.{i}" for i in range(400)),
+                    traceback="Traceback (most recent call last):\n" + "  frame\n" * 3000 + "RuntimeError: CUDA oom")
+
+
+@pytest.fixture(autouse=True)
+def _clear(inbox):  # type: ignore[no-untyped-def]
+    inbox.clear()
+    yield
+
+
+def send(inbox, row: Row):  # type: ignore[no-untyped-def]
+    dest = parse_destination(row.url)
+    transport = Transport(api_base=inbox.url, timeout=(2.0, 5.0))
+    return [dest.provider.judge(transport.send(r, dest.secrets)) for r in dest.provider.build(NOTE, dest)]
+
+
+def test_every_provider_has_a_row():
+    assert sorted(r.provider for r in ROWS) == sorted(PROVIDERS)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_declarations_are_complete(row: Row):
+    provider = PROVIDERS[row.provider]
+    assert provider.label and provider.hint and provider.hint_url.startswith("https://") and provider.url_example
+    assert provider.limits and provider.limit > 0 and any(f.secret for f in provider.fields)
+    assert {lim.by for lim in provider.limits} <= {f.name for f in provider.fields}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_url_parses_round_trips_and_never_shows_a_secret(row: Row):
+    dest = parse_destination(row.url)
+    assert dest.provider.name == row.provider
+    again = parse_destination(dest.provider.to_url(dest.values))
+    assert again.values == dest.values
+    shown = " ".join([dest.redacted, repr(dest), str(dest), dest.key, dest.provider.lane(dest)]
+                     + [f"{k.key} {k.label}" for k in dest.limit_keys()])
+    assert not [s for s in row.secrets if s in shown]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_the_redactor_finds_its_secrets_in_free_text(row: Row):
+    text = f"POST {row.url} failed; token {' and '.join(row.secrets)} rejected: key={row.secrets[0]}"
+    redacted = redact(text, parse_destination(row.url).secrets)
+    assert not [s for s in row.secrets if s in redacted]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_unknown_query_parameters_are_named(row: Row):
+    with pytest.raises(DestinationError, match=r"unknown parameter \?colour="):
+        parse_destination(row.url + "?colour=red")
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_a_long_failure_is_accepted_by_the_service_and_judged_delivered(inbox, row: Row):
+    verdicts = send(inbox, row)
+    assert verdicts and all(v.ok for v in verdicts), verdicts
+    assert all(m["accepted"] for m in inbox.messages)  # the emulator checks every field and limit as the service
+    assert all(m["url"].startswith("https://") for m in _requests(row))
+    assert any("RuntimeError: CUDA oom" in m["content"] for m in inbox.messages)  # the exception line survives
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_business_errors_are_permanent_and_explained(inbox, row: Row):
+    inbox.add_fault("code", code=row.refusal)
+    (verdict, *_) = send(inbox, row)
+    assert verdict.outcome == "permanent" and str(row.refusal) in verdict.reason
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_server_errors_and_rate_limits_retry(inbox, row: Row, status: int):
+    inbox.add_fault("status", status=status, retry_after=7)
+    (verdict, *_) = send(inbox, row)
+    assert verdict.outcome == "retry"
+    if status == 429 and row.provider != "serverchan":  # ServerChan's 429 is its daily limit: an hour
+        assert verdict.retry_after == 7
+
+
+def _requests(row: Row) -> list[dict]:
+    dest = parse_destination(row.url)
+    return [{"url": r.url} for r in dest.provider.build(NOTE, dest)]
