@@ -156,7 +156,7 @@ def test_one_token_is_paced_across_its_destinations(sender, clock, inbox):
     drain(sender, clock, rounds=200)
     assert len(inbox.messages) == 25 and sender.outbox.count("delivered") == 25
     token_key = next(k.key for k in dests[0].limit_keys() if not k.limit.daily)
-    times = [t for t, _ in sender.outbox.calls_since([token_key], 0)[token_key]]
+    times = [t for t, _ in sender.outbox.calls_since({token_key: 0})[token_key]]
     assert len(times) == 25 and most_in_window(times, 1.0) <= 2 and most_in_window(times, 10.0) <= 20
 
 
@@ -355,4 +355,4 @@ def test_prune_keeps_pending_items(sender, clock):
     submit(sender, "wecombot", "pending one")
     sender.outbox.log_call(["k"], now=clock.now - 40 * 86400)
     sender.outbox.prune(clock.now + 1)
-    assert sender.outbox.count("pending") == 1 and sender.outbox.calls_since(["k"], 0) == {"k": []}
+    assert sender.outbox.count("pending") == 1 and sender.outbox.calls_since({"k": 0}) == {"k": []}

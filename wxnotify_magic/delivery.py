@@ -214,7 +214,7 @@ class Sender:
         requests = dest.provider.build(note, dest)
         keys = dest.limit_keys()
         now = self.clock()
-        calls = self.outbox.calls_since([k.key for k in keys], min(policy.day_start(now), now - policy.window(keys)))
+        calls = self.outbox.calls_since(policy.since(keys, now))
         decision = policy.decide(keys, calls, now, kind=item.kind, failure=note.status == "failed",
                                  digest=content_digest(requests[0].json if requests else ""), quotas=item.quotas,
                                  has_fallback=bool(item.fallback_url))
@@ -235,7 +235,7 @@ class Sender:
 
     def _hold(self, item: Item, decision: policy.Decision) -> None:
         if decision.lane_wide:  # the whole lane waits as long: one update, not one per item
-            self.outbox.hold_lane(item.lane, decision.until, decision.reason)
+            self.outbox.hold_lane(item.lane, decision.until)
         self.outbox.update(item.id, status=Status.PENDING, next_try=decision.until, reason=decision.reason)
         self._report(item.id, Status.PENDING, decision.reason)
 
@@ -323,7 +323,7 @@ class Sender:
         if not daily:
             return ""
         now = self.clock()
-        calls = self.outbox.calls_since([k.key for k in daily], policy.day_start(now))
+        calls = self.outbox.calls_since(policy.since(daily, now))
         note = policy.quota_note(daily, calls, now, quotas)
         mark = (note.split("(")[-1], policy.day_start(now))
         if not note or mark in self._warned:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import locale
 import os
+from functools import cache
 
 LANGUAGES = ("auto", "zh", "en")
 _chosen = "auto"
@@ -22,10 +23,15 @@ def N_(text: str) -> str:
 
 def detect() -> str:
     """``zh`` when the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, else the system's) is Chinese, else ``en``."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
+    env = os.environ
+    return _detect(env.get("LC_ALL", ""), env.get("LC_MESSAGES", ""), env.get("LANG", ""))
+
+
+@cache
+def _detect(*values: str) -> str:
+    for value in values:
+        if value.strip():
+            return "zh" if value.strip().lower().startswith("zh") else "en"
     try:
         code = locale.getlocale()[0] or ""
     except ValueError:

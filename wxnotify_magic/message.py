@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from .durations import human_duration
@@ -64,7 +64,9 @@ class Notification:
         return f"{icon} {title} {word}{took}".strip()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["extra"] = dict(self.extra)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Notification:

@@ -13,7 +13,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     quotas TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_try);
+CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, status, next_try, id);
+CREATE INDEX IF NOT EXISTS outbox_dest ON outbox (dest_url, status);
+CREATE TABLE IF NOT EXISTS lanes (lane TEXT PRIMARY KEY, held_until REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS calls (key TEXT NOT NULL, ts REAL NOT NULL, digest TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS calls_key ON calls (key, ts);
 """
@@ -120,6 +123,8 @@ class Outbox:
                 db.execute("DROP TABLE IF EXISTS calls")
             for statement in _statements():
                 db.execute(statement)
+            db.execute("UPDATE outbox SET lane=dest_key WHERE lane=''")
+            db.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _tx(self) -> _Tx:
@@ -144,32 +149,35 @@ class Outbox:
                 (now, now, kind, provider, dest_key, dest_label, dest_url, fallback_url,
                  json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
                  json.dumps(quotas or {})))
+            db.execute("INSERT OR IGNORE INTO lanes (lane) VALUES (?)", (lane or dest_key,))
             return int(cur.lastrowid or 0)
 
     def claim(self, lease: float, now: float | None = None, limit: int = 20,
               busy_lanes: Iterable[str] = ()) -> list[Item]:
-        """Take the first due item of up to ``limit`` lanes for ``lease`` seconds: pending ones, and 'sending'
-        ones whose sender died. Items of ``busy_lanes`` (being sent by this process now) are left for later;
-        the rest of a lane waits its turn, so a burst can be merged into the item sent first."""
+        """Take the first due item of up to ``limit`` lanes for ``lease`` seconds: a pending one, or a 'sending'
+        one whose sender died or whose lease ran out. A lane held for pacing, busy in this process
+        (``busy_lanes``) or being sent by another live sender is left alone; the rest of a lane waits its turn,
+        so a burst can be merged into the item sent first."""
         now = time.time() if now is None else now
         busy = set(busy_lanes)
+        picked: list[sqlite3.Row] = []
         with self._tx() as db:
-            rows = db.execute(
-                "SELECT * FROM outbox WHERE (status='pending' AND next_try<=?) OR status='sending' "
-                "ORDER BY next_try, id", (now,))
-            picked: dict[str, sqlite3.Row] = {}
-            for r in rows:
-                if r["lane"] in busy or r["lane"] in picked:
+            for (lane,) in db.execute("SELECT lane FROM lanes WHERE held_until<=?", (now,)).fetchall():
+                if lane in busy:
                     continue
-                if r["status"] == "sending" and r["lease_until"] >= now and not _dead(r["owner"]):
-                    busy.add(r["lane"])  # another sender is on this lane right now
-                    continue
-                picked[r["lane"]] = r
-                if len(picked) >= limit:
-                    break
+                sending = db.execute("SELECT * FROM outbox WHERE lane=? AND status='sending'", (lane,)).fetchall()
+                if any(r["lease_until"] >= now and not _dead(r["owner"]) for r in sending):
+                    continue  # another sender is on this lane right now
+                row = sending[0] if sending else db.execute(
+                    "SELECT * FROM outbox WHERE lane=? AND status='pending' AND next_try<=? ORDER BY next_try, id "
+                    "LIMIT 1", (lane, now)).fetchone()
+                if row is not None:
+                    picked.append(row)
+                    if len(picked) >= limit:
+                        break
             db.executemany("UPDATE outbox SET status='sending', lease_until=?, owner=?, updated=? WHERE id=?",
-                           [(now + lease, _me(), now, r["id"]) for r in picked.values()])
-        return [Item.from_row(r) for r in picked.values()]
+                           [(now + lease, _me(), now, r["id"]) for r in picked])
+        return [Item.from_row(r) for r in picked]
 
     def update(self, item_id: int, **fields: Any) -> None:
         fields["updated"] = time.time()
@@ -178,13 +186,11 @@ class Outbox:
         with self._tx() as db:
             db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id))
 
-    def hold_lane(self, lane: str, until: float, reason: str) -> int:
-        """Move every pending item of ``lane`` due before ``until`` to ``until``, in one update."""
+    def hold_lane(self, lane: str, until: float) -> None:
+        """Hold every item of ``lane`` until ``until`` (pacing), in one update."""
         with self._tx() as db:
-            cur = db.execute("UPDATE outbox SET next_try=?, reason=?, updated=? "
-                             "WHERE lane=? AND status='pending' AND next_try<?",
-                             (until, reason, time.time(), lane, until))
-            return cur.rowcount
+            db.execute("INSERT INTO lanes (lane, held_until) VALUES (?, ?) "
+                       "ON CONFLICT(lane) DO UPDATE SET held_until=excluded.held_until", (lane, until))
 
     def get(self, item_id: int) -> Item | None:
         row = self._db().execute("SELECT * FROM outbox WHERE id=?", (item_id,)).fetchone()
@@ -216,10 +222,16 @@ class Outbox:
         return int(self._db().execute("SELECT COUNT(*) FROM outbox WHERE status=?", (str(status),)).fetchone()[0])
 
     def next_due(self) -> float | None:
-        rows = self._db().execute(
-            "SELECT status, next_try, lease_until, owner FROM outbox WHERE status IN ('pending','sending')")
-        times = [r["next_try"] if r["status"] == "pending" else (0.0 if _dead(r["owner"]) else r["lease_until"])
-                 for r in rows.fetchall()]
+        """When the next item may be attempted (by any sender), or None when nothing is pending or sending."""
+        db = self._db()
+        times = []
+        for lane, held in db.execute("SELECT lane, held_until FROM lanes").fetchall():
+            first = db.execute("SELECT MIN(next_try) FROM outbox WHERE lane=? AND status='pending'",
+                               (lane,)).fetchone()[0]
+            if first is not None:
+                times.append(max(first, held))
+        for r in db.execute("SELECT lease_until, owner FROM outbox WHERE status='sending'").fetchall():
+            times.append(0.0 if _dead(r["owner"]) else r["lease_until"])
         return min(times) if times else None
 
     def requeue_failed(self, now: float | None = None) -> int:
@@ -229,6 +241,7 @@ class Outbox:
             cur = db.execute("UPDATE outbox SET status='pending', next_try=?, attempts=0, updated=? "
                              "WHERE status='failed' AND kind='final'", (now, now))
             db.execute("UPDATE outbox SET next_try=? WHERE status='pending'", (now,))
+            db.execute("UPDATE lanes SET held_until=0")
             return cur.rowcount
 
     # -- calls, for rate limits and quotas -----------------------------------------------------------------
@@ -247,17 +260,12 @@ class Outbox:
         with self._tx() as db:
             db.executemany("DELETE FROM calls WHERE rowid=?", [(i,) for i in ids])
 
-    def calls_since(self, keys: Sequence[str], since: float) -> dict[str, list[tuple[float, str]]]:
-        """For each key, the (time, content digest) of its calls since ``since``, oldest first."""
-        found: dict[str, list[tuple[float, str]]] = {k: [] for k in keys}
-        if not keys:
-            return found
-        marks = ",".join("?" * len(found))
-        rows = self._db().execute(f"SELECT key, ts, digest FROM calls WHERE key IN ({marks}) AND ts>=? ORDER BY ts",
-                                  (*found, since))
-        for key, ts, digest in rows.fetchall():
-            found[key].append((ts, digest))
-        return found
+    def calls_since(self, since: Mapping[str, float]) -> dict[str, list[tuple[float, str]]]:
+        """For each key, the (time, content digest) of its calls since its own time, oldest first."""
+        db = self._db()
+        return {key: [(ts, digest) for ts, digest in db.execute(
+            "SELECT ts, digest FROM calls WHERE key=? AND ts>=? ORDER BY ts", (key, start)).fetchall()]
+            for key, start in since.items()}
 
     def prune(self, older_than: float) -> None:
         """Forget calls and finished items older than ``older_than`` (pending ones are always kept)."""
@@ -265,6 +273,8 @@ class Outbox:
             db.execute("DELETE FROM calls WHERE ts<?", (older_than,))
             db.execute("DELETE FROM outbox WHERE updated<? AND status IN ('delivered','failed','dropped','merged')",
                        (older_than,))
+            db.execute("DELETE FROM lanes WHERE lane NOT IN (SELECT lane FROM outbox WHERE status IN "
+                       "('pending','sending'))")
 
 
 def _statements() -> list[str]:

@@ -150,7 +150,10 @@ def quota_note(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float,
     return ""
 
 
-def window(keys: Sequence[LimitKey]) -> float:
-    """How far back the calls must be read to judge ``keys``."""
-    spans = [k.limit.seconds * WINDOW_STRETCH + WINDOW_PAD for k in keys if not k.limit.daily]
-    return max(spans, default=0.0)
+def since(keys: Sequence[LimitKey], now: float) -> dict[str, float]:
+    """How far back each key's calls must be read to judge ``keys``: the day for a daily limit, else the window."""
+    start: dict[str, float] = {}
+    for key in keys:
+        begin = day_start(now) if key.limit.daily else now - key.limit.seconds * WINDOW_STRETCH - WINDOW_PAD
+        start[key.key] = min(begin, start.get(key.key, begin))
+    return start

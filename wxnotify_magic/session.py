@@ -166,7 +166,7 @@ class Session:
             fb = tr(" (fallback: {dest})", dest=fallback.redacted) if fallback else ""
             lines.append(f"→ {name}{dest.redacted} [{tr(dest.provider.label)}]{fb}")
             keys = dest.limit_keys()
-            calls = outbox.calls_since([k.key for k in keys], min(policy.day_start(now), now - policy.window(keys)))
+            calls = outbox.calls_since(policy.since(keys, now))
             for key in keys:
                 if key.limit.daily:
                     used = policy.used_today(calls[key.key], now)

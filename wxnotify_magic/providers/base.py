@@ -165,7 +165,11 @@ class Destination:
         return f"{self.provider.name}:{_digest(self.url)}"
 
     def limit_keys(self) -> list[LimitKey]:
-        return self.provider.limit_keys(self)
+        keys = self.__dict__.get("_limit_keys")
+        if keys is None:  # computed once per destination: the sender asks for every attempt
+            keys = self.provider.limit_keys(self)
+            object.__setattr__(self, "_limit_keys", keys)
+        return list(keys)
 
     def narrowed(self, field_name: str, values: list[str]) -> Destination:
         """The same destination with only ``values`` for the recipient field ``field_name``."""
@@ -301,7 +305,7 @@ class Provider:
 
     def lane(self, dest: Destination) -> str:
         """What requests to ``dest`` queue behind: its first counted value (the token), else the URL."""
-        keys = [k for k in self.limit_keys(dest) if not k.limit.daily]
+        keys = [k for k in dest.limit_keys() if not k.limit.daily]
         return keys[0].key if keys else dest.key
 
 
