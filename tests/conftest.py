@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("IPYTHONDIR", tempfile.mkdtemp(prefix="wxnotify-ipython-"))
-for _name in ("WXNOTIFY_TO", "WXNOTIFY_API_BASE", "WXNOTIFY_HOME"):
+for _name in ("WXNOTIFY_TO", "WXNOTIFY_API_BASE", "WXNOTIFY_HOME", "LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"  # English unless a test chooses Chinese (WxNotify.lang = 'auto' reads the locale)
 
-from wxnotify_magic import delivery  # noqa: E402
+from wxnotify_magic import delivery, i18n  # noqa: E402
 from wxnotify_magic.inbox import Inbox  # noqa: E402
 
 # Obviously fake tokens: the inbox accepts any well-shaped value, and rejects those containing "bad".
@@ -40,6 +41,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inbox: Inbox) -> Itera
     inbox.clear()
     delivery.reset_sender()
     yield folder
+    i18n.set_language("auto")
     delivery.reset_sender()
     _wait_for_sender_threads()
     inbox.clear()

@@ -50,7 +50,7 @@ def test_decorator_sends_output_tail_duration_and_value(home: Path, inbox: Any, 
     assert proc.stdout.startswith("epoch 1 loss 1.00\nepoch 2 loss 0.50\nepoch 3 loss 0.33\n")  # still shown
     assert "wxnotify: sent to WeChat via WxPusher" in proc.stdout
     [message] = inbox.messages
-    assert message["accepted"] and message["title"].startswith("✅ train finished in ")
+    assert message["accepted"] and message["title"].startswith("✅ train finished · ")
     content = message["content"]
     assert "**Duration**" in content and "epoch 3 loss 0.33" in content and "epoch 1" not in content  # tail 2
     assert "{'best': 0.33}" in content and "after the job" not in content
@@ -69,7 +69,7 @@ def test_context_manager_failure_propagates_with_the_exception_line(home: Path, 
     assert proc.stderr.rstrip().endswith("ValueError: bad row 1234")  # the usual traceback, once, at the end
     assert proc.stderr.count("Traceback") == 1 and "wxnotify_magic" not in proc.stderr
     [message] = inbox.messages
-    assert message["title"].startswith("❌ crunch numbers failed in ")
+    assert message["title"].startswith("❌ crunch numbers failed · ")
     content = message["content"]
     assert "ValueError: bad row 1234" in content and "job.py" in content and "loading shard 7" in content
     assert "wxnotify_magic" not in content  # no frames of this package
@@ -103,7 +103,7 @@ def test_after_suppresses_short_jobs_but_not_failures(home: Path, inbox: Any, tm
             pass
     """)
     assert proc.returncode == 0, proc.stderr
-    assert [s.split(" in ")[0] for s in summaries(inbox)] == ["❌ short failure failed"]
+    assert [s.split(" · ")[0] for s in summaries(inbox)] == ["❌ short failure failed"]
 
 
 @pytest.mark.parametrize("rank_env", [{"RANK": "1"}, {"LOCAL_RANK": "3", "RANK": ""}])

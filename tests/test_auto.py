@@ -26,7 +26,7 @@ def test_auto_notifies_long_and_failed_cells_only(ip, inbox, capsys):
 def test_auto_does_not_notify_twice_for_a_wxnotify_cell(ip, inbox):
     ip.run_cell("%wxnotify auto on --after 0").raise_error()
     ip.run_cell("%%wxnotify -t explicit\nx = 1").raise_error()
-    assert [re.sub(r"in [\d.]+ s$", "in T", m["title"]) for m in settled(inbox)] == ["✅ explicit finished in T"]
+    assert [re.sub(r" · [\d.]+ s$", " · T", m["title"]) for m in settled(inbox)] == ["✅ explicit finished · T"]
 
 
 def test_auto_off_stops_it(ip, inbox, capsys):

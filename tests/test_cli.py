@@ -180,7 +180,7 @@ def test_run_streams_output_unchanged_and_sends_the_tail(home: Path, inbox: Any)
     err = proc.stderr.decode()
     assert err.startswith("a warning\n") and "wxnotify: sent to WeChat via WxPusher" in err
     [message] = inbox.messages
-    assert message["title"].startswith(f"✅ {PY} -c") and " finished in " in message["title"]
+    assert message["title"].startswith(f"✅ {PY} -c") and " finished · " in message["title"]
     content = message["content"]
     assert "progress 100%" in content and "progress 10%\r" not in content and "last line" in content
     assert "a warning" in content and "**Duration**" in content
@@ -190,7 +190,7 @@ def test_run_passes_a_failing_exit_code_through(home: Path, inbox: Any) -> None:
     proc = wxnotify("run", "-t", "etl job", "--", *child("print('rows: 0'); raise SystemExit(3)"))
     assert proc.returncode == 3 and proc.stdout == "rows: 0\n"
     [message] = inbox.messages
-    assert message["title"].startswith("❌ etl job failed in ")
+    assert message["title"].startswith("❌ etl job failed · ")
     assert "exited with code 3" in message["content"] and "rows: 0" in message["content"]
 
 
@@ -232,7 +232,7 @@ def test_run_sigint_is_forwarded_and_reported_as_interrupted(home: Path, inbox: 
     assert b"KeyboardInterrupt" in err  # the command itself got the SIGINT
     assert_no_secret(err.decode())
     [message] = inbox.messages
-    assert " interrupted in " in message["title"] and "ready" in message["content"]
+    assert " interrupted · " in message["title"] and "ready" in message["content"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses a Linux pseudo-terminal")
@@ -266,7 +266,7 @@ def test_ctrl_c_in_a_terminal_reaches_the_command_once(home: Path, inbox: Any) -
         proc.kill()
         os.close(master)
     assert b"SIGINTs: 1" in out
-    assert " interrupted in " in inbox.wait_for(1)[0]["title"]
+    assert " interrupted · " in inbox.wait_for(1)[0]["title"]
 
 
 # -- inbox ----------------------------------------------------------------------------------------------

@@ -281,7 +281,7 @@ def test_kernel_killed_mid_send_delivers_after_restart(home, inbox, tmp_path):
     """)], env=env, timeout=60, capture_output=True, text=True)
     assert second.returncode == 0, second.stderr
     assert _statuses(db) == ["delivered"]
-    assert [m["title"].rsplit(" in ", 1)[0] for m in inbox.messages if m["accepted"]] == \
+    assert [m["title"].rsplit(" · ", 1)[0] for m in inbox.messages if m["accepted"]] == \
         ["✅ six hour training finished"]
 
 
@@ -301,7 +301,7 @@ def test_pings_are_dropped_first_when_the_quota_is_tight(sender, clock, inbox):
     drain(sender, clock)
     assert final.wait(0)[0].status == "delivered"
     titles = [m["title"] for m in inbox.messages]
-    assert titles == ["✅ first final finished in 3.0 s", "✅ last final finished in 3.0 s"]
+    assert titles == ["✅ first final finished · 3.0 s", "✅ last final finished · 3.0 s"]
 
 
 # -- every fault for every provider, as a user meets it: a real cell, then %wxnotify retry ---------------

@@ -89,8 +89,9 @@ def test_title_option(ip, inbox):
 def test_message_facts(ip, inbox):
     ip.run_cell("%%wxnotify\nimport time\ntime.sleep(0.05)").raise_error()
     content = messages(inbox)[0]["content"]
-    for fact in ("Status", "Duration", "Started", "Ended", "Host"):
+    for fact in ("Duration", "Started", "Ended", "Host"):
         assert fact in content
+    assert "Status" not in content and "finished" in messages(inbox)[0]["title"]  # the card says it, once
 
 
 def test_notebook_name_from_session(ip, inbox):
@@ -239,8 +240,9 @@ def test_status_history_and_unknown_command(ip, inbox, capsys):
     ip.run_cell("%wxnotify").raise_error()
     ip.run_cell("%wxnotify history 5").raise_error()
     out = capsys.readouterr().out
-    assert "→ wxpusher://AT_…cdef/UID_… [WxPusher]" in out and "UID UID_…: 1 of 500 today" in out
-    assert "delivered" in out
+    assert "→ wxpusher:\u2060//AT_…cdef/UID_… [WxPusher]" in out and "UID UID_…: 1 of 500 today" in out
+    assert "delivered wxpusher:\u2060//AT_…cdef/UID_…" in out  # reads the same; front ends link no scheme://
+    assert "://" not in out.split("\n", 1)[1]
     assert_no_secret(out)
     res = ip.run_cell("%wxnotify frobnicate")
     assert "unknown command" in str(res.error_in_exec)

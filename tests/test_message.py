@@ -8,7 +8,19 @@ from hypothesis import strategies as st
 
 from wxnotify_magic.capture import Tail, collapse_carriage_returns
 from wxnotify_magic.durations import human_duration, parse_duration
-from wxnotify_magic.message import Notification, cut_traceback, measure, render, strip_ansi
+from wxnotify_magic.message import (
+    ELLIPSIS,
+    STATUS_ICONS,
+    TITLE_MIN,
+    Notification,
+    cut_traceback,
+    exception_line,
+    headline,
+    measure,
+    render,
+    strip_ansi,
+    verdict,
+)
 from wxnotify_magic.providers import PROVIDERS, parse_destination
 
 URLS = {
@@ -42,6 +54,7 @@ notifications = st.builds(
     notebook=st.text(max_size=80),
     started=st.floats(1e9, 2e9),
     ended=st.floats(2e9, 2.1e9),
+    lang=st.sampled_from(["", "zh", "en"]),
 )
 
 
@@ -79,6 +92,47 @@ def test_titles_fit_each_title_field(n):
         (req, *_) = PROVIDERS[name].build(n, dest)
         title = (req.json or {}).get("summary") or (req.json or {}).get("title") or ""
         assert len(title) <= {"serverchan": 32, "pushplus": 100}.get(name, 100)
+
+
+@settings(max_examples=300, deadline=None)
+@given(notifications, st.integers(24, 140), st.sampled_from(["chars", "bytes"]))
+def test_the_card_fits_by_shortening_the_title_first_and_never_the_verdict(n, limit, unit):
+    card = headline(n, limit, unit)  # type: ignore[arg-type]
+    assert measure(card, unit) <= limit  # type: ignore[arg-type]
+    icon, word = STATUS_ICONS[n.status], verdict(n) if n.status != "message" else ""
+    assert card.startswith(icon) and word in card  # the verdict is never cut
+    parts = card.split(" · ")
+    exc = exception_line(n)
+    if exc and len(parts) == 3 and parts[2] != exc:  # the exception line is cut: the title was cut first
+        shown_title = parts[0][len(icon) + 1:-len(word) - 1]
+        assert shown_title.endswith(ELLIPSIS) and len(shown_title) <= TITLE_MIN
+    if n.duration is not None and n.status != "message" and len(parts) == 1:
+        assert not exc or exc not in card  # the duration goes only after the exception line
+
+
+def test_a_failure_card_reads_verdict_title_duration_exception():
+    n = Notification(status="failed", title="训练 resnet50", started=0.0, ended=7390.0, lang="zh",
+                     traceback="Traceback (most recent call last):\n  ...\n"
+                               "torch.OutOfMemoryError: CUDA out of memory")
+    assert headline(n) == "❌ 训练 resnet50 失败 · 2小时3分 · OutOfMemoryError: CUDA out of memory"
+    assert headline(n, 38) == "❌ 训练 resn… 失败 · 2小时3分 · OutOfMemoryEr…"  # the title gives way first
+    assert headline(n, 32) == "❌ 训练 resnet50 失败 · 2小时3分"  # no room for the exception line even then
+    long_title = Notification(**{**n.to_dict(), "title": "训练 resnet50 在 ImageNet 上的第二次尝试",
+                                 "traceback": "KeyError: 3"})
+    assert headline(long_title, 45) == "❌ 训练 resnet50 在 Ima… 失败 · 2小时3分 · KeyError: 3"
+
+
+def test_the_body_leads_with_the_exception_and_never_repeats_the_title():
+    n = Notification(status="failed", title="TITLE-MARK", started=0.0, ended=65.0, host="gpu-01", lang="en",
+                     output="epoch 9 loss nan", traceback="Traceback (most recent call last):\nValueError: nan loss")
+    for fmt in ("text", "markdown", "html"):
+        body = render(n, fmt, with_title=False)  # type: ignore[arg-type]
+        assert "TITLE-MARK" not in body and "failed" not in body
+        assert body.index("ValueError: nan loss") < body.index("Duration") < body.index("epoch 9") \
+            < body.index("Traceback (most recent")
+    first_line, rest = render(n, "text").split("\n", 1)  # no title field (WeCom): the first line is the card
+    assert first_line == "❌ TITLE-MARK failed · 1m 05s · ValueError: nan loss"
+    assert "TITLE-MARK" not in rest and rest.count("ValueError: nan loss") == 1  # only in the traceback
 
 
 @settings(max_examples=200, deadline=None)
@@ -155,11 +209,12 @@ def test_human_durations():
         ["0.42 s", "12.3 s", "4m 05s", "1h 23m 25s", "2d 7h 33m"]
 
 
-def test_summary_line_fits_serverchan_title():
-    n = Notification(status="success", title="训练" * 40, started=0.0, ended=3725.0)
+def test_summary_line_fits_serverchan_title_by_shortening_the_title():
+    n = Notification(status="success", title="训练" * 40, started=0.0, ended=3725.0, lang="en")
     from wxnotify_magic.message import render_title
 
-    assert len(render_title(n, 32)) == 32 and render_title(n, 32).endswith("…")
+    card = render_title(n, 32)
+    assert len(card) == 32 and card.startswith("✅ 训练训练") and card.endswith("… finished · 1h 02m")
 
 
 def test_output_capture_patches_write_and_restores_it():

@@ -87,7 +87,7 @@ def test_fields_come_from_the_provider_declarations(panel: Panel) -> None:
         assert provider.hint.split(" ")[0] in panel.hint.value
         assert panel.field_box.children[0].children[0] is panel.fields[provider.fields[0].name]
     assert panel.name.value == "me" and panel.after.value == "0" and panel.tail.value == 20
-    assert panel.on.options == ("always", "success", "failure")
+    assert [value for _, value in panel.on.options] == ["always", "success", "failure"]
     assert not panel.save_button.disabled
     assert [c.value for c in panel.saved.children] == ["none saved yet"]
     assert str(settings_path()) in _state_text(panel.widget)
@@ -106,7 +106,7 @@ def test_save_writes_the_file_0600_and_applies_to_the_session(panel: Panel, sett
 
     path = home / "settings.json"
     assert json.loads(path.read_text()) == {"destinations": {"me": f"wecombot://{WECOM_KEY}"}, "to": ["me"],
-                                            "after": 5400.0, "tail": 7, "on": "failure"}
+                                            "after": 5400.0, "tail": 7, "on": "failure", "lang": "auto"}
     assert _mode(path) == 0o600 and _mode(home) == 0o700
     assert panel.status.value == f"saved to {path}; applied to this session"
     # the running session, at once

@@ -63,10 +63,12 @@ def _auto_from_settings(magics: Any) -> None:
     """``WxNotify.auto = True``: switch auto mode on at load, or say in one line why it cannot be."""
     from IPython.core.error import UsageError
 
+    from .i18n import tr
+
     try:
         print(magics.enable_auto(None, [], magics.session.settings.batch, None))
     except UsageError as exc:
-        print(f"wxnotify: auto mode not started: {exc}")
+        print(tr("wxnotify: auto mode not started: {problem}", problem=exc))
 
 
 def _resume_pending() -> None:
@@ -83,7 +85,9 @@ def _resume_pending() -> None:
         except Exception as exc:  # a broken outbox must not stop the extension from loading
             import sys
 
-            print(f"wxnotify: pending messages not resumed ({type(exc).__name__})", file=sys.stderr)
+            from .i18n import tr
+
+            print(tr("wxnotify: pending messages not resumed ({kind})", kind=type(exc).__name__), file=sys.stderr)
 
 
 def panel(settings: Any = None) -> None:

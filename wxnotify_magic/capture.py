@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import sys
 from typing import Any, TextIO
 
@@ -201,3 +203,79 @@ class HistoryTail:
 def _stream(entry: Any) -> list[str]:
     stream = getattr(entry, "bundle", {}).get("stream", [])
     return stream if isinstance(stream, list) else [str(stream)]
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg")
+
+
+class LastImage:
+    """The last ``image/png`` or ``image/jpeg`` a cell displayed (``display()``, an inline matplotlib figure, or
+    the cell's value), as (mime type, base64).
+
+    In ipykernel it listens through the message hooks of the display publisher and the display hook (one dict
+    lookup per display, no copy); elsewhere it reads IPython's own record of the cell's outputs (IPython 9).
+    """
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.found: tuple[str, str] | None = None
+        self._hooked: list[Any] = []
+        self._marks: dict[int, int] = {}
+
+    def start(self) -> LastImage:
+        for target in (getattr(self.shell, "display_pub", None), getattr(self.shell, "displayhook", None)):
+            register = getattr(target, "register_hook", None)
+            if callable(register) and callable(getattr(target, "unregister_hook", None)):
+                register(self._hook)
+                self._hooked.append(target)
+        outputs = self._outputs()
+        count = getattr(self.shell, "execution_count", 0) or 0
+        if outputs is not None:  # where the cell's outputs will be filed: the count, or one off it
+            self._marks = {k: len(outputs[k]) if k in outputs else 0 for k in (count - 1, count, count + 1)}
+        return self
+
+    def _outputs(self) -> dict[int, list[Any]] | None:
+        outputs = getattr(getattr(self.shell, "history_manager", None), "outputs", None)
+        return outputs if isinstance(outputs, dict) else None
+
+    def _hook(self, msg: Any) -> Any:
+        with contextlib.suppress(Exception):  # a display must never fail because of us
+            self._take(msg["content"]["data"])
+        return msg
+
+    def _take(self, bundle: Any) -> None:
+        picked = image_of(bundle)
+        if picked is not None:
+            self.found = picked
+
+    def stop(self) -> tuple[str, str] | None:
+        """Stop listening; the last image seen, or None."""
+        hooked, self._hooked = self._hooked, []
+        for target in hooked:
+            with contextlib.suppress(Exception):
+                target.unregister_hook(self._hook)
+        outputs, marks, self._marks = self._outputs(), self._marks, {}
+        if outputs is None or len(hooked) == 2:
+            return self.found
+        kinds = ("execute_result",) if hooked else ("execute_result", "display_data")
+        recorded = None
+        for key, start in marks.items():
+            for entry in list(outputs.get(key, []))[start:]:
+                if getattr(entry, "output_type", "") in kinds:
+                    recorded = image_of(getattr(entry, "bundle", None)) or recorded
+        if recorded is not None and (not hooked or self.found is None):
+            self.found = recorded
+        return self.found
+
+
+def image_of(bundle: Any) -> tuple[str, str] | None:
+    """(mime type, base64) of the PNG or JPEG in a display bundle, or None."""
+    if not isinstance(bundle, dict):
+        return None
+    for mime in IMAGE_TYPES:
+        data = bundle.get(mime)
+        if isinstance(data, bytes):
+            data = base64.b64encode(data).decode("ascii")
+        if isinstance(data, str) and data:
+            return mime, data
+    return None

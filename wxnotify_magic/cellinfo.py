@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .i18n import tr
 from .watch import format_traceback
 
 TITLE_LIMIT = 80
@@ -27,7 +28,7 @@ def default_title(raw_cell: str, count: int | None, notebook: str) -> str:
             return text.lstrip("#").strip()[:TITLE_LIMIT]
         if text:
             break
-    return f"{notebook} [{count}]" if notebook else f"Cell [{count}]"
+    return f"{notebook} [{count}]" if notebook else tr("Cell [{count}]", count=count)
 
 
 def traceback_text(shell: Any, error: BaseException) -> str:

@@ -45,60 +45,61 @@ def duration(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="wxnotify", description="Push WeChat notifications (WxPusher, PushPlus, "
-                                  "ServerChan, WeCom bots) from the command line.")
+    top = argparse.ArgumentParser(prog="wxnotify", description=tr("Push WeChat notifications (WxPusher, PushPlus, "
+                                                                     "ServerChan, WeCom bots) from the command line."))
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def dest_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--to", action="append", default=[], metavar="DEST",
-                       help="destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)")
+                       help=tr("destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)"))
         p.add_argument("--wait", type=float, default=None, metavar="S",
-                       help="seconds to wait for the receipt (default: WxNotify.wait)")
+                       help=tr("seconds to wait for the receipt (default: WxNotify.wait)"))
 
-    send = sub.add_parser("send", help="send a message now", description="Send TEXT now.")
-    send.add_argument("text", metavar="TEXT", help="the message ('-' reads it from stdin)")
-    send.add_argument("-t", "--title", default=None, help="title of the message")
+    send = sub.add_parser("send", help=tr("send a message now"), description=tr("Send TEXT now."))
+    send.add_argument("text", metavar="TEXT", help=tr("the message ('-' reads it from stdin)"))
+    send.add_argument("-t", "--title", default=None, help=tr("title of the message"))
     dest_options(send)
-    send.add_argument("--all-ranks", action="store_true", help="send even when RANK/LOCAL_RANK is not 0")
+    send.add_argument("--all-ranks", action="store_true", help=tr("send even when RANK/LOCAL_RANK is not 0"))
 
-    test = sub.add_parser("test", help="send a test message", description="Send a test message.")
+    test = sub.add_parser("test", help=tr("send a test message"), description=tr("Send a test message."))
     dest_options(test)
-    sub.add_parser("status", help="destinations, today's counts, pending and failed messages",
-                   description="Show destinations (redacted), today's counts and the outbox.")
-    retry = sub.add_parser("retry", help="send failed and pending messages again",
-                           description="Queue failed messages again and send what is pending.")
+    sub.add_parser("status", help=tr("destinations, today's counts, pending and failed messages"),
+                   description=tr("Show destinations (redacted), today's counts and the outbox."))
+    retry = sub.add_parser("retry", help=tr("send failed and pending messages again"),
+                           description=tr("Queue failed messages again and send what is pending."))
     retry.add_argument("--wait", type=float, default=FLUSH_TIMEOUT, metavar="S",
-                       help=f"seconds to wait for them (default {FLUSH_TIMEOUT:g})")
-    config = sub.add_parser("config", help="add, list or remove saved destinations (tokens stay out of notebooks)",
-                            description="Save destinations in the settings file; `add` asks for the URL without "
-                                        "echoing it, so the token stays out of notebooks and shell history.")
+                       help=tr("seconds to wait for them (default {seconds:g})", seconds=FLUSH_TIMEOUT))
+    config = sub.add_parser("config", help=tr("add, list or remove saved destinations (tokens stay out of notebooks)"),
+                            description=tr("Save destinations in the settings file; `add` asks for the URL without "
+                                           "echoing it, so the token stays out of notebooks and shell history."))
     config.add_argument("action", choices=["add", "list", "remove"])
-    config.add_argument("name", nargs="?", default="", metavar="NAME", help="the destination's name (--to NAME)")
-    config.add_argument("--no-default", action="store_true", help="add it without making it the default")
-    sub.add_parser("inbox", add_help=False, help="run the local emulator of the push services "
-                   "(wxnotify inbox --help)")
+    config.add_argument("name", nargs="?", default="", metavar="NAME", help=tr("the destination's name (--to NAME)"))
+    config.add_argument("--no-default", action="store_true", help=tr("add it without making it the default"))
+    sub.add_parser("inbox", add_help=False, help=tr("run the local emulator of the push services "
+                                                        "(wxnotify inbox --help)"))
 
-    run = sub.add_parser("run", help="run a command and notify when it ends",
+    run = sub.add_parser("run", help=tr("run a command and notify when it ends"),
                          usage="wxnotify run [options] -- CMD [ARGS ...]",
-                         description="Run CMD with its output streamed through unchanged, then send its status, "
-                                     "duration and the tail of its output. Returns CMD's exit code.")
-    run.add_argument("-t", "--title", default=None, help="title (default: the command line)")
+                         description=tr("Run CMD with its output streamed through unchanged, then send its status, "
+                                        "duration and the tail of its output. Returns CMD's exit code."))
+    run.add_argument("-t", "--title", default=None, help=tr("title (default: the command line)"))
     run.add_argument("--after", type=duration, default=None, metavar="D",
-                     help="notify a success only if it ran at least this long (90, 5m, 1h30m)")
-    run.add_argument("--on", choices=["always", "success", "failure"], default=None, help="when to notify")
-    run.add_argument("--tail", type=int, default=None, metavar="N", help="lines of output to include")
-    run.add_argument("--every", type=duration, default=None, metavar="D", help="also send progress pings")
-    run.add_argument("--no-output", action="store_true", help="leave the output out of the message")
-    run.add_argument("--quiet", action="store_true", help="print no delivery status line unless it failed")
-    run.add_argument("--all-ranks", action="store_true", help="send success from every rank, not rank 0 only")
+                     help=tr("notify a success only if it ran at least this long (90, 5m, 1h30m)"))
+    run.add_argument("--on", choices=["always", "success", "failure"], default=None, help=tr("when to notify"))
+    run.add_argument("--tail", type=int, default=None, metavar="N", help=tr("lines of output to include"))
+    run.add_argument("--every", type=duration, default=None, metavar="D", help=tr("also send progress pings"))
+    run.add_argument("--no-output", action="store_true", help=tr("leave the output out of the message"))
+    run.add_argument("--quiet", action="store_true", help=tr("print no delivery status line unless it failed"))
+    run.add_argument("--all-ranks", action="store_true", help=tr("send success from every rank, not rank 0 only"))
     dest_options(run)
-    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the command and its arguments")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help=tr("the command and its arguments"))
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``wxnotify`` command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    _language_from_settings()
     if argv[:1] == ["inbox"]:
         from .inbox import main as inbox_main
 
@@ -110,8 +111,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wxnotify {args.command}: {redact(str(exc), strict=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"wxnotify {args.command}: interrupted", file=sys.stderr)
+        print(f"wxnotify {args.command}: {tr('interrupted')}", file=sys.stderr)
         return 130
+
+
+def _language_from_settings() -> None:
+    """Speak the language saved in the settings file (the panel's choice) from the first line on."""
+    from .i18n import LANGUAGES, set_language
+    from .settings import SettingsFile
+
+    lang = SettingsFile().read().get("lang")
+    if lang in LANGUAGES:
+        set_language(lang)
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -195,7 +206,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
-        raise Usage("no command given (usage: wxnotify run [options] -- CMD [ARGS ...])")
+        raise Usage(tr("no command given (usage: wxnotify run [options] -- CMD [ARGS ...])"))
     session = current()
     try:
         options = session.options(title=args.title, after=args.after, on=args.on, to=args.to, tail=args.tail,
@@ -242,7 +253,8 @@ class Runner:
                 self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
             except OSError as exc:
                 code = 127 if isinstance(exc, FileNotFoundError) else 126
-                why = "command not found" if code == 127 else f"cannot run command ({exc.strerror or exc})"
+                why = tr("command not found") if code == 127 else tr("cannot run command ({problem})",
+                                                                      problem=exc.strerror or exc)
             else:
                 if self.interrupted:  # Ctrl-C came before the command existed
                     self.proc.send_signal(signal.SIGINT)
@@ -262,10 +274,10 @@ class Runner:
             return KeyboardInterrupt(), None
         if returncode == 0:
             return None, None
-        why = f"{self.cmd[0]} exited with code {returncode}"
+        why = tr("{command} exited with code {code}", command=self.cmd[0], code=returncode)
         if returncode < 0:
             name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else -returncode
-            why = f"{self.cmd[0]} died from signal {name}"
+            why = tr("{command} died from signal {signal}", command=self.cmd[0], signal=name)
         return subprocess.CalledProcessError(returncode, self.cmd), why
 
     def pump(self, pipe: IO[bytes] | None, target: TextIO) -> threading.Thread:

@@ -231,7 +231,8 @@ class Sender:
                 keys = dest.limit_keys()
             if item.kind == "final":
                 note = self._merge_burst(item, note)
-            self._send_all(item, dest, dest.provider.build(note, dest), keys)
+            _, figure_note = dest.provider.figure(note)  # a figure this service cannot carry: say so
+            self._send_all(item, dest, dest.provider.build(note, dest), keys, figure_note)
 
     def _hold(self, item: Item, decision: policy.Decision) -> None:
         if decision.lane_wide:  # the whole lane waits as long: one update, not one per item
@@ -276,7 +277,8 @@ class Sender:
             self._followers.setdefault(item.id, []).extend(o.id for o in others)
         return merged
 
-    def _send_all(self, item: Item, dest: Destination, requests: list[Any], keys: list[LimitKey]) -> None:
+    def _send_all(self, item: Item, dest: Destination, requests: list[Any], keys: list[LimitKey],
+                  extra_note: str = "") -> None:
         verdict, notes, parts_done = Verdict("delivered"), [], item.parts_done
         for index, request in enumerate(requests[parts_done:]):
             counted = [k.key for k in keys if index == 0 or not k.limit.daily]
@@ -290,8 +292,9 @@ class Sender:
                 notes.append(verdict.reason)
             parts_done += 1
         if verdict.ok:
-            self._finish(item, Status.DELIVERED, "; ".join(notes), note=self._quota_note(keys, item.quotas or {}),
-                         parts_done=parts_done, secrets=dest.secrets)
+            note = "; ".join(x for x in (extra_note, self._quota_note(keys, item.quotas or {})) if x)
+            self._finish(item, Status.DELIVERED, "; ".join(notes), note=note, parts_done=parts_done,
+                         secrets=dest.secrets)
         else:
             self._retry_or_fail(item, verdict, parts_done, dest.secrets)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from .i18n import tr
+from .i18n import language, tr
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)?", re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
@@ -41,16 +41,30 @@ def _checked(seconds: float, text: str) -> float:
     return seconds
 
 
-def human_duration(seconds: float) -> str:
-    """``0.42 s``, ``12.3 s``, ``4m 05s``, ``1h 23m 05s``, ``2d 3h 04m``."""
+def human_duration(seconds: float, lang: str | None = None, short: bool = False) -> str:
+    """``0.42 s``, ``12.3 s``, ``4m 05s``, ``1h 23m 05s``, ``2d 3h 04m``; in Chinese ``5小时42分10秒``.
+
+    ``short`` keeps the two largest units (``2h 03m``, ``2小时3分``): the card has little room.
+    """
     if seconds < 60:
-        return f"{max(seconds, 0):.2f} s" if seconds < 1 else f"{seconds:.1f} s"
+        number = f"{max(seconds, 0):.2f}" if seconds < 1 else f"{seconds:.1f}"
+        return tr("{n} s", lang=lang, n=number)
     whole = round(seconds)
     days, rest = divmod(whole, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s"
+        parts = [(days, "d"), (hours, "h"), (minutes, "m")]
+    elif hours:
+        parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
+    else:
+        parts = [(minutes, "m"), (secs, "s")]
+    if short:
+        parts = parts[:2]
+    if language(lang) == "zh":
+        return "".join(f"{value}{_ZH_UNITS[unit]}" for value, unit in parts)
+    return " ".join(f"{value:02d}{unit}" if index and unit in "ms" else f"{value}{unit}"
+                    for index, (value, unit) in enumerate(parts))
+
+
+_ZH_UNITS = {"d": "天", "h": "小时", "m": "分", "s": "秒"}

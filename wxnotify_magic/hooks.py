@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .auto import AutoMode
-from .capture import HistoryTail
+from .capture import HistoryTail, LastImage
 from .cellinfo import default_title, notebook_name, traceback_text
 from .i18n import tr
 from .receipts import report, wait_for
@@ -191,7 +191,8 @@ class CellHooks:
                    "execution_count": count}
         # IPython 9 tees output into its history already: read that copy instead of teeing again
         tail = HistoryTail.of(self.shell, max(options.tail, 1)) if plain_cell else None
-        return self.session.watch(options, route, context, tail=tail)
+        images = LastImage(self.shell) if options.figure else None
+        return self.session.watch(options, route, context, tail=tail, images=images)
 
     def report(self, ticket: Any, options: WatchOptions) -> None:
         """Wait at most ``WxNotify.wait`` for the receipt, then print one status line."""

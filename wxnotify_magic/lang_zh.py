@@ -28,4 +28,358 @@ ZH: dict[str, str] = {
     "wxnotify inbox: cannot listen on {host}:{port}: {error}": "wxnotify inbox：无法监听 {host}:{port}：{error}",
     "wxnotify inbox listening on {url}  (export WXNOTIFY_API_BASE={url})":
         "wxnotify inbox 正在监听 {url}  （export WXNOTIFY_API_BASE={url}）",
+
+    # --- the message: verdicts, facts, sections (technical text such as tracebacks and output stays as it is)
+    "finished": "完成",
+    "failed": "失败",
+    "interrupted": "已中断",
+    "still running": "运行中",
+    "message": "消息",
+    "{duration} so far": "已运行 {duration}",
+    "{n} s": "{n}秒",
+    "Duration": "耗时",
+    "Started": "开始",
+    "Ended": "结束",
+    "Host": "主机",
+    "Notebook": "笔记本",
+    "Cell": "单元格",
+    "Last output": "最后输出",
+    "Value": "返回值",
+    "Traceback": "错误堆栈",
+    "Cell [{count}]": "单元格 [{count}]",
+    "{count} cells ran, {work} of work": "运行了 {count} 个单元格，共耗时 {work}",
+    "{count} messages in one": "{count} 条消息合为一条",
+    "not finished: {cells}": "未完成：{cells}",
+    "{count} notifications": "{count} 条通知",
+    "{notebook} run": "{notebook} 运行结果",
+    "notebook run": "笔记本运行结果",
+    "If you can read this on your phone, wxnotify works. 🎉":
+        "如果你在手机上看到了这条消息，说明 wxnotify 已经可以用了。🎉",
+    "wxnotify test": "wxnotify 测试",
+    "sent from the settings panel": "从设置面板发送",
+    # --- durations
+    "empty duration": "时长为空",
+    "not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)": "不是有效的时长：{text!r}（例如 90、90s、5m、1h30m）",
+    "duration must not be negative: {text}": "时长不能为负数：{text}",
+    "duration too long: {text} (at most a year)": "时长太长：{text}（最多一年）",
+    # --- figures
+    "it is larger than {limit} and Pillow is not installed to shrink it (pip install Pillow)":
+        "图片超过 {limit}，且没有安装用来压缩图片的 Pillow（pip install Pillow）",
+    "it could not be made smaller than {limit}": "无法压缩到 {limit} 以内",
+    "it is not a PNG or JPEG image": "不是 PNG 或 JPEG 图片",
+    "it could not be read ({kind})": "无法读取图片（{kind}）",
+    "figure not sent via {service}: it cannot carry an uploaded image":
+        "图片未通过 {service} 发送：该渠道不支持上传图片",
+    "figure not sent via {service}: {why}": "图片未通过 {service} 发送：{why}",
+    # --- receipts and delivery
+    "wxnotify: {line}": "wxnotify：{line}",
+    "; ": "；",
+    "sent to WeChat via {via} · {seconds:.1f} s": "已通过 {via} 发送到微信 · {seconds:.1f} 秒",
+    "dropped": "已丢弃",
+    "still sending in the background": "仍在后台发送",
+    "pending": "待发送",
+    "sending": "发送中",
+    "delivered": "已送达",
+    "merged": "已合并",
+    "merged into message #{id}": "已合并到消息 #{id}",
+    "replaced by a newer progress message": "已被更新的进度消息替代",
+    "replaced by a newer message": "已被更新的消息替代",
+    "{why} (gave up after {n} attempts)": "{why}（尝试 {n} 次后放弃）",
+    "{n} messages merged into one": "{n} 条消息合并为一条",
+    "internal error: {kind}: {why}": "内部错误：{kind}：{why}",
+    "{why}; handed to the fallback": "{why}；已转交备用渠道",
+    "fallback ({why})": "备用渠道（{why}）",
+    "paced: the service's rate limit": "限速：遵守该服务的频率限制",
+    "daily quota of {quota} nearly used ({label}); progress message dropped to keep room for the final one":
+        "每日额度 {quota} 条快用完了（{label}）；丢弃进度消息，为最终消息留出额度",
+    "held until tomorrow: {label} reached its daily limit of {quota}": "推迟到明天：{label} 已达到每日上限 {quota} 条",
+    "daily quota of {quota} reached ({label})": "已达到每日额度 {quota} 条（{label}）",
+    "held: daily quota of {quota} reached ({label}); sends after midnight":
+        "暂缓：已达到每日额度 {quota} 条（{label}）；午夜后发送",
+    "daily quota nearly used: {used} of {quota} today ({label})":
+        "每日额度快用完了：今天已用 {used}/{quota}（{label}）",
+    # --- transport
+    "wxnotify: warning: WXNOTIFY_API_BASE is plain http to {host}: tokens travel unencrypted":
+        "wxnotify：警告：WXNOTIFY_API_BASE 是指向 {host} 的明文 http，令牌会不加密地传输",
+    "WXNOTIFY_API_BASE is not a valid URL": "WXNOTIFY_API_BASE 不是有效的 URL",
+    "no answer within {seconds:g} s (timeout)": "{seconds:g} 秒内没有响应（超时）",
+    "the answer took longer than {seconds:g} s (too slow)": "响应超过 {seconds:g} 秒（太慢）",
+    "connection failed: {why}": "连接失败：{why}",
+    "request failed: {why}": "请求失败：{why}",
+    # --- providers: names, fields, hints, answers
+    "WxPusher": "WxPusher",
+    "WxPusher simple push": "WxPusher 极简推送",
+    "PushPlus": "PushPlus",
+    "ServerChan": "Server酱",
+    "WeCom group bot": "企业微信群机器人",
+    "App token": "应用 Token",
+    "starts with AT_; from the WxPusher admin page, Application > App token":
+        "以 AT_ 开头；在 WxPusher 管理后台的“应用 > appToken”里",
+    "UID": "UID",
+    "starts with UID_; shown after you follow the app": "以 UID_ 开头；关注应用后即可看到",
+    "Topic id": "主题 ID",
+    "a number, from Topic management": "一个数字，在“主题管理”里",
+    "SPT": "SPT",
+    "starts with SPT_; scan the SPT QR code on wxpusher.zjiecode.com/docs":
+        "以 SPT_ 开头；在 wxpusher.zjiecode.com/docs 扫描 SPT 二维码获取",
+    "Create an application at wxpusher.zjiecode.com/admin to get an app token (AT_...); follow it in "
+    "WeChat and copy your UID (UID_...) from the user list.":
+        "在 wxpusher.zjiecode.com/admin 创建应用，得到应用 Token（AT_...）；用微信关注这个应用，"
+        "再从用户列表里复制你的 UID（UID_...）。",
+    "Scan the simple-push QR code in the WxPusher docs with WeChat to get an SPT (SPT_...); no account needed.":
+        "用微信扫描 WxPusher 文档里的极简推送二维码，得到 SPT（SPT_...）；不需要注册账号。",
+    "Token": "Token",
+    "32 characters, from pushplus.plus > 一对一推送": "32 个字符，在 pushplus.plus 的“一对一推送”里",
+    "Topic": "群组编码",
+    "group code (optional)": "群组编码（可选）",
+    "Sign in at pushplus.plus with WeChat, verify your real name, and copy the token from 一对一推送 "
+    "(one-to-one push).":
+        "用微信登录 pushplus.plus，完成实名认证，然后在“一对一推送”里复制 token。",
+    "SendKey": "SendKey",
+    "from sct.ftqq.com > SendKey (SCT...), or a ServerChan³ key (sctp...t...)":
+        "在 sct.ftqq.com 的 SendKey 页面（SCT...），或 Server酱³ 的 key（sctp...t...）",
+    "Sign in at sct.ftqq.com with WeChat and copy your SendKey (SCT...).":
+        "用微信登录 sct.ftqq.com，复制你的 SendKey（SCT...）。",
+    "Webhook key": "Webhook 密钥",
+    "the key=... part of the bot's webhook URL": "机器人 Webhook 地址里 key=... 的部分",
+    "In a WeCom group: ... > Add group bot > copy the webhook URL (or just its key=...).":
+        "在企业微信群里：… > 添加群机器人 > 复制 Webhook 地址（或只复制其中的 key=...）。",
+    "WxPusher rejected the request": "WxPusher 拒绝了请求",
+    "WxPusher rejected the app token": "WxPusher 拒绝了应用 Token",
+    "WxPusher rejected the signature": "WxPusher 拒绝了签名",
+    "WxPusher does not know this endpoint": "WxPusher 不认识这个接口地址",
+    "WxPusher had an internal error": "WxPusher 内部出错",
+    "WxPusher could not reach WeChat": "WxPusher 连不上微信",
+    "WxPusher had a network error": "WxPusher 网络出错",
+    "WxPusher rejected the data": "WxPusher 拒绝了数据",
+    "{failed} of {total} recipients refused ({why})": "{total} 个接收者中有 {failed} 个被拒绝（{why}）",
+    "PushPlus has restricted this account for too many requests; stop sending for now":
+        "PushPlus 因请求过多限制了这个账号；请先停止发送",
+    "PushPlus rejected the token (invalid user token)": "PushPlus 拒绝了 token（用户 token 无效）",
+    "PushPlus needs real-name verification of this account before it sends":
+        "PushPlus 要求这个账号先完成实名认证才能发送",
+    "PushPlus account has not enough points": "PushPlus 账号积分不足",
+    "PushPlus does not allow this IP": "PushPlus 不允许这个 IP",
+    "PushPlus says unauthorized": "PushPlus 返回未授权",
+    "PushPlus rejected the data": "PushPlus 拒绝了数据",
+    "PushPlus rejected the request": "PushPlus 拒绝了请求",
+    "ServerChan daily limit reached for this IP (HTTP 429)": "这个 IP 已达到 Server酱 的每日上限（HTTP 429）",
+    "ServerChan refused: {words} (quota used up or key rejected)": "Server酱 拒绝：{words}（额度用完或 key 被拒）",
+    "WeCom rejected the webhook key": "企业微信拒绝了 Webhook 密钥",
+    "WeCom rate limit hit (20 messages a minute per bot)": "触发企业微信频率限制（每个机器人每分钟 20 条）",
+    "WeCom rejected the message type": "企业微信拒绝了这种消息类型",
+    "WeCom says the content is too long": "企业微信提示内容太长",
+    "{service} refused the message": "{service} 拒收了消息",
+    "{service} answered with something that is not JSON": "{service} 返回的内容不是 JSON",
+    "{service} sent no answer": "{service} 没有返回结果",
+    "rate limited (HTTP 429)": "被限流（HTTP 429）",
+    "server error (HTTP {status})": "服务器错误（HTTP {status}）",
+    "the service answered with a redirect (HTTP {status}); not followed": "服务返回了重定向（HTTP {status}）；未跟随",
+    # --- destinations
+    "{label} is required": "缺少{label}",
+    "this value": "这个值",
+    "{label}: {shown} does not look right ({hint})": "{label}：{shown} 的格式不对（{hint}）",
+    "unexpected format": "格式不符合预期",
+    "value": "值",
+    " or ": " 或 ",
+    "none": "无",
+    "{label}: the URL is malformed": "{label}：URL 格式错误",
+    "{label}: a value in the URL is not a valid {what}": "{label}：URL 里有一个值不是有效的{what}",
+    "{label} URL: unknown parameter ?{key}= (known: {known})": "{label} URL：未知参数 ?{key}=（支持：{known}）",
+    "{label} destination: {problem}": "{label} 目标：{problem}",
+    "{label} destination needs at least one of: {fields} (e.g. {example})":
+        "{label} 目标至少需要以下之一：{fields}（例如 {example}）",
+    "not a destination URL (expected e.g. wxpusher://AT_xxx/UID_xxx)":
+        "不是目标 URL（应为 wxpusher://AT_xxx/UID_xxx 这样的形式）",
+    "unknown destination type {scheme}:// (known: {known})": "未知的目标类型 {scheme}://（支持：{known}）",
+    "(value hidden)": "（值已隐藏）",
+    # --- settings
+    "config": "IPython 配置",
+    "env": "环境变量",
+    "file": "设置文件",
+    "default": "默认",
+    "{name} must be between 0 and {maximum:g} seconds": "{name} 必须在 0 到 {maximum:g} 秒之间",
+    "tail must be 0 or more": "tail 必须大于等于 0",
+    "no destination configured: run %wxnotify config (or `wxnotify config add NAME`), export WXNOTIFY_TO, or pass "
+    "--to NAME": "还没有配置目标：运行 %wxnotify config（或 `wxnotify config add NAME`），设置环境变量 WXNOTIFY_TO，"
+                 "或传入 --to NAME",
+    "none saved": "还没有保存的目标",
+    "unknown destination name {name} (named destinations: {known})": "未知的目标名称 {name}（已命名的目标：{known}）",
+    "wxnotify: ignoring unreadable settings file {path}: {kind}": "wxnotify：忽略无法读取的设置文件 {path}：{kind}",
+    "wxnotify: ignoring {key} in {path}: {problem}": "wxnotify：忽略 {path} 里的 {key}：{problem}",
+    "Default destinations: URLs or names from `destinations`.": "默认目标：URL，或 `destinations` 里的名称。",
+    "Named destinations, e.g. {'me': 'wxpusher://AT_.../UID_...'}.":
+        "命名的目标，例如 {'me': 'wxpusher://AT_.../UID_...'}。",
+    "Fallback per destination name: {'me': 'team'} takes over when 'me' fails permanently or is over quota.":
+        "每个目标名称的备用目标：{'me': 'team'} 表示 'me' 永久失败或超出额度时由 'team' 接替。",
+    "Notify only for cells that ran at least this long (seconds or '5m').":
+        "只为运行时间不短于此值的单元格发通知（秒数或 '5m'）。",
+    "Lines of output to include.": "附带的输出行数。",
+    "When to notify.": "何时通知。",
+    "Seconds a cell waits for the delivery receipt before returning.": "单元格结束前等待发送回执的秒数。",
+    "Print no delivery status line.": "不打印发送状态行。",
+    "Notify for every long or failed cell.": "为每个耗时长或失败的单元格发通知。",
+    "Also send the last image a cell displayed (WeCom bots; others say it was not sent).":
+        "同时发送单元格最后显示的图片（企业微信群机器人；其他渠道会说明未发送）。",
+    "In auto mode, gather back-to-back cells into one digest.": "自动模式下，把连续运行的单元格汇总成一条。",
+    "Seconds of idleness that end a batch (Run All) in auto mode.":
+        "自动模式下，空闲多少秒算一次批量运行（Run All）结束。",
+    "Daily quota per provider, e.g. {'serverchan': 5}.": "每个服务的每日额度，例如 {'serverchan': 5}。",
+    "Language of messages and output: auto (from the locale), zh or en.":
+        "消息和输出的语言：auto（跟随系统区域设置）、zh 或 en。",
+    # --- the session's text: status, history, settings
+    "default destinations from: {source}; settings file: {path}": "默认目标来自：{source}；设置文件：{path}",
+    "notify after {after} on {on}; tail {tail} lines; wait {wait:g} s":
+        "运行超过 {after} 时通知，条件 {on}；附带 {tail} 行输出；等待回执 {wait:g} 秒",
+    "  ({command} sends them again)": "  （{command} 会重新发送）",
+    "outbox: {pending} pending, {failed} failed": "发件箱：{pending} 条待发送，{failed} 条失败",
+    "destinations: {problem}": "目标：{problem}",
+    "{label}: {used} of {quota} today": "{label}：今天已用 {used}/{quota}",
+    " (fallback: {dest})": "（备用：{dest}）",
+    "wxnotify settings (secrets redacted):": "wxnotify 设置（密钥已隐藏）：",
+    "settings file: {path}": "设置文件：{path}",
+    "add a destination without putting its token in a notebook: `wxnotify config add NAME` in a terminal, or "
+    "%wxnotify config in Jupyter": "添加目标而不把 token 写进笔记本：在终端运行 `wxnotify config add NAME`，"
+                                  "或在 Jupyter 里运行 %wxnotify config",
+    "wxnotify: no notifications yet": "wxnotify：还没有通知",
+    "on must be always, success or failure": "on 必须是 always、success 或 failure",
+    "--every must be a positive duration": "--every 必须是正的时长",
+    "--tail must be 0 or more": "--tail 必须大于等于 0",
+    # --- the magics and the IPython side
+    "Title of the message (default: the cell's first comment).": "消息标题（默认：单元格的第一行注释）。",
+    "Notify only if the cell ran at least this long (90, 5m, 1h30m).":
+        "只在单元格运行不短于此时长时通知（90、5m、1h30m）。",
+    "Destination URL or saved name (repeatable); default WxNotify.to.":
+        "目标 URL 或已保存的名称（可重复）；默认 WxNotify.to。",
+    "Lines of output to include (default 20).": "附带的输出行数（默认 20）。",
+    "Also send a progress message at this interval (e.g. 30m).": "每隔这么久再发一条进度消息（例如 30m）。",
+    "Leave output and values out of the message.": "消息里不附带输出和返回值。",
+    "Also send the last image the cell displayed.": "同时发送单元格最后显示的图片。",
+    "Destination (default: WxNotify.to).": "目标（默认：WxNotify.to）。",
+    "How many of the latest messages (default 10).": "显示最近多少条消息（默认 10）。",
+    "Turn auto mode on or off.": "打开或关闭自动模式。",
+    "Notify cells running at least this long (default 1m).": "为运行不短于此时长的单元格发通知（默认 1m）。",
+    "One digest per Run All instead of one message per cell.": "每次 Run All 汇总成一条，而不是每个单元格一条。",
+    "Idle time that ends a Run All (default 2s).": "空闲多久算 Run All 结束（默认 2s）。",
+    "Title of the message.": "消息标题。",
+    "Destination (repeatable).": "目标（可重复）。",
+    "The message; {expr} and $var expand as in any line magic.":
+        "消息内容；和其他行魔法一样，{expr} 和 $var 会被展开。",
+    "%wxnotify: unknown command {word}; try %wxnotify? for the commands":
+        "%wxnotify：未知命令 {word}；用 %wxnotify? 查看命令",
+    "%wxsend: nothing to send (usage: %wxsend [-t TITLE] [--to DEST] text)":
+        "%wxsend：没有要发送的内容（用法：%wxsend [-t TITLE] [--to DEST] text）",
+    "%wxsend: unknown option {option} (options: -t TITLE, --to DEST)":
+        "%wxsend：未知选项 {option}（可用选项：-t TITLE、--to DEST）",
+    "wxnotify: auto mode off": "wxnotify：自动模式已关闭",
+    "wxnotify: auto mode was not on": "wxnotify：自动模式本来就没有打开",
+    "wxnotify: auto mode on: cells running {after} or longer, and every failure; {mode}":
+        "wxnotify：自动模式已打开：运行 {after} 以上的单元格和所有失败的单元格都会通知；{mode}",
+    "one digest per run (idle after {seconds:g} s)": "每次运行汇总成一条（空闲 {seconds:g} 秒后发送）",
+    "one message per cell": "每个单元格一条消息",
+    "wxnotify: could not watch this cell ({problem})": "wxnotify：无法监视这个单元格（{problem}）",
+    "wxnotify: notification not sent ({problem})": "wxnotify：通知未发送（{problem}）",
+    "wxnotify: auto mode not started: {problem}": "wxnotify：自动模式未启动：{problem}",
+    "wxnotify: pending messages not resumed ({kind})": "wxnotify：未能恢复待发送的消息（{kind}）",
+    # --- the Python API
+    "wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)":
+        "wxnotify：rank {rank} 不发送（all_ranks=True 时照样发送）",
+    "wxnotify: not watching this job ({problem})": "wxnotify：没有监视这个任务（{problem}）",
+    # --- the command line
+    "Push WeChat notifications (WxPusher, PushPlus, ServerChan, WeCom bots) from the command line.":
+        "在命令行推送微信通知（WxPusher、PushPlus、Server酱、企业微信群机器人）。",
+    "send a message now": "立即发送一条消息",
+    "Send TEXT now.": "立即发送 TEXT。",
+    "the message ('-' reads it from stdin)": "消息内容（'-' 表示从标准输入读取）",
+    "title of the message": "消息标题",
+    "send even when RANK/LOCAL_RANK is not 0": "即使 RANK/LOCAL_RANK 不是 0 也发送",
+    "send a test message": "发送一条测试消息",
+    "Send a test message.": "发送一条测试消息。",
+    "destinations, today's counts, pending and failed messages": "目标、今天的发送次数、待发送和失败的消息",
+    "Show destinations (redacted), today's counts and the outbox.": "显示目标（已隐藏密钥）、今天的发送次数和发件箱。",
+    "send failed and pending messages again": "重新发送失败和待发送的消息",
+    "Queue failed messages again and send what is pending.": "把失败的消息重新排队，并发送待发送的消息。",
+    "seconds to wait for them (default {seconds:g})": "等待它们发送的秒数（默认 {seconds:g}）",
+    "add, list or remove saved destinations (tokens stay out of notebooks)":
+        "添加、列出或删除已保存的目标（token 不进笔记本）",
+    "Save destinations in the settings file; `add` asks for the URL without echoing it, so the token stays out of "
+    "notebooks and shell history.": "把目标保存在设置文件里；`add` 会在不回显的情况下询问 URL，"
+                                    "因此 token 不会出现在笔记本和 shell 历史里。",
+    "the destination's name (--to NAME)": "目标的名称（--to NAME）",
+    "add it without making it the default": "添加但不设为默认",
+    "run the local emulator of the push services (wxnotify inbox --help)":
+        "运行推送服务的本地模拟器（wxnotify inbox --help）",
+    "run a command and notify when it ends": "运行一条命令，结束时通知",
+    "Run CMD with its output streamed through unchanged, then send its status, duration and the tail of its "
+    "output. Returns CMD's exit code.": "运行 CMD，它的输出照常显示；结束后发送它的状态、耗时和最后的输出。"
+                                        "返回 CMD 的退出码。",
+    "title (default: the command line)": "标题（默认：命令行本身）",
+    "notify a success only if it ran at least this long (90, 5m, 1h30m)":
+        "成功时只在运行不短于此时长时通知（90、5m、1h30m）",
+    "when to notify": "何时通知",
+    "lines of output to include": "附带的输出行数",
+    "also send progress pings": "同时发送进度消息",
+    "leave the output out of the message": "消息里不附带输出",
+    "print no delivery status line unless it failed": "除非发送失败，否则不打印发送状态行",
+    "send success from every rank, not rank 0 only": "每个 rank 都发送成功通知，而不只是 rank 0",
+    "the command and its arguments": "命令及其参数",
+    "destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)":
+        "目标 URL 或已保存的名称（可重复；默认：WxNotify.to / $WXNOTIFY_TO）",
+    "seconds to wait for the receipt (default: WxNotify.wait)": "等待发送回执的秒数（默认：WxNotify.wait）",
+    "wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now":
+        "wxnotify：{count} 条失败的消息已重新排队；现在 {pending} 条待发送，{failed} 条失败",
+    "wxnotify: {n} message(s) still pending, kept in the outbox (wxnotify retry sends them)":
+        "wxnotify：还有 {n} 条消息待发送，已保存在发件箱里（wxnotify retry 会发送它们）",
+    "wxnotify: not sent from rank {rank} (--all-ranks sends anyway)":
+        "wxnotify：rank {rank} 不发送（加 --all-ranks 照样发送）",
+    "nothing to send": "没有要发送的内容",
+    "config {action} needs a NAME": "config {action} 需要一个 NAME",
+    "wxnotify: removed {name} from {path}": "wxnotify：已从 {path} 删除 {name}",
+    "destination URL for {name} (input hidden): ": "{name} 的目标 URL（输入不显示）：",
+    "no URL given": "没有输入 URL",
+    "wxnotify: saved {name} = {url} in {path}": "wxnotify：已把 {name} = {url} 保存到 {path}",
+    "no command given (usage: wxnotify run [options] -- CMD [ARGS ...])":
+        "没有给出命令（用法：wxnotify run [options] -- CMD [ARGS ...]）",
+    "command not found": "找不到命令",
+    "cannot run command ({problem})": "无法运行命令（{problem}）",
+    "{command} exited with code {code}": "{command} 退出，退出码 {code}",
+    "{command} died from signal {signal}": "{command} 被信号 {signal} 终止",
+    # --- the settings panel
+    "wxnotify settings": "wxnotify 设置",
+    "Language": "语言",
+    "automatic (from the system)": "自动（跟随系统）",
+    "Channel": "推送渠道",
+    "Open {site}": "打开 {site}",
+    "Name": "名称",
+    "use it as --to NAME": "用法：--to 名称",
+    "Notify after": "运行超过",
+    "Output lines": "输出行数",
+    "Notify on": "通知时机",
+    "always": "总是",
+    "on success only": "仅成功时",
+    "on failure only": "仅失败时",
+    "Save": "保存",
+    "Send test message": "发送测试消息",
+    "Saved destinations": "已保存的目标",
+    "Remove": "删除",
+    "none saved yet": "还没有保存的目标",
+    " · default": " · 默认",
+    " (IPython config)": "（IPython 配置）",
+    "default: {destinations}": "默认：{destinations}",
+    "(overridden by env WXNOTIFY_TO)": "（被环境变量 WXNOTIFY_TO 覆盖）",
+    "(set in IPython config)": "（在 IPython 配置中设置）",
+    "typed, not saved": "已输入，未保存",
+    "saved": "已保存",
+    "a name is letters, digits, '.', '_' or '-' (e.g. me)": "名称只能包含字母、数字、'.'、'_' 或 '-'（例如 me）",
+    "must be 0 or more": "必须大于等于 0",
+    "fix the marked values to save": "请先修改标出的值再保存",
+    "not saved yet": "尚未保存",
+    "not saved: fix the marked values first": "未保存：请先修改标出的值",
+    "saved to {path}; applied to this session": "已保存到 {path}；已应用到当前会话",
+    " (env or IPython config still decide: {names})": "（环境变量或 IPython 配置仍然优先：{names}）",
+    "not sent: fix the marked values first": "未发送：请先修改标出的值",
+    "not sent: {problem}": "未发送：{problem}",
+    "sending a test message…": "正在发送测试消息…",
+    "removed {name} from {path}": "已从 {path} 删除 {name}",
+    "in Jupyter, %wxnotify config shows a settings panel instead": "在 Jupyter 里，%wxnotify config 会显示设置面板",
 }

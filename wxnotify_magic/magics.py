@@ -15,7 +15,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .cellinfo import notebook_name
 from .i18n import tr
-from .redact import redact
+from .redact import redact, unlinked
 from .session import OptionError, Session
 from .settings import NoDestinationError, Route
 from .watch import WatchOptions
@@ -55,15 +55,16 @@ class WxNotifyMagics(Magics):
     # -- %%wxnotify -----------------------------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("-t", "--title", default=None, help="Title of the message (default: the cell's first comment).")
-    @argument("--after", default=None, help="Notify only if the cell ran at least this long (90, 5m, 1h30m).")
-    @argument("--on", choices=["always", "success", "failure"], default=None, help="When to notify.")
+    @argument("-t", "--title", default=None, help=tr("Title of the message (default: the cell's first comment)."))
+    @argument("--after", default=None, help=tr("Notify only if the cell ran at least this long (90, 5m, 1h30m)."))
+    @argument("--on", choices=["always", "success", "failure"], default=None, help=tr("When to notify."))
     @argument("--to", action="append", default=None, metavar="DEST",
-              help="Destination URL or saved name (repeatable); default WxNotify.to.")
-    @argument("--tail", type=int, default=None, help="Lines of output to include (default 20).")
-    @argument("--every", default=None, help="Also send a progress message at this interval (e.g. 30m).")
-    @argument("--no-output", action="store_true", help="Leave output and values out of the message.")
-    @argument("--quiet", action="store_true", help="Print no delivery status line.")
+              help=tr("Destination URL or saved name (repeatable); default WxNotify.to."))
+    @argument("--tail", type=int, default=None, help=tr("Lines of output to include (default 20)."))
+    @argument("--every", default=None, help=tr("Also send a progress message at this interval (e.g. 30m)."))
+    @argument("--no-output", action="store_true", help=tr("Leave output and values out of the message."))
+    @argument("--quiet", action="store_true", help=tr("Print no delivery status line."))
+    @argument("--figure", action="store_true", help=tr("Also send the last image the cell displayed."))
     @line_cell_magic
     def wxnotify(self, line: str, cell: str | None = None) -> Any:
         """Push a WeChat notification when this cell ends.
@@ -81,7 +82,8 @@ class WxNotifyMagics(Magics):
         try:
             options = self.session.options(title=_unquote(args.title or ""), after=args.after, on=args.on,
                                            to=[_unquote(t) for t in args.to or []], tail=args.tail, every=args.every,
-                                           no_output=args.no_output, quiet=args.quiet or None)
+                                           no_output=args.no_output, quiet=args.quiet or None,
+                                           figure=args.figure or None)
         except OptionError as exc:
             raise _usage("%%wxnotify", exc) from None
         return options, self._route(options.to, "%%wxnotify")
@@ -106,10 +108,10 @@ class WxNotifyMagics(Magics):
     def cmd_status(self, line: str) -> None:
         """Show destinations (redacted), today's counts against each limit, pending and failed messages."""
         _parse(self.cmd_status, line, "%wxnotify status")
-        print("\n".join(self.session.status_lines()))
+        print(unlinked("\n".join(self.session.status_lines())))  # shown as text, not as links
 
     @magic_arguments(name="wxnotify test")
-    @argument("--to", action="append", default=[], metavar="DEST", help="Destination (default: WxNotify.to).")
+    @argument("--to", action="append", default=[], metavar="DEST", help=tr("Destination (default: WxNotify.to)."))
     def cmd_test(self, line: str) -> None:
         """Send a test message."""
         args = _parse(self.cmd_test, line, "%wxnotify test")
@@ -125,11 +127,11 @@ class WxNotifyMagics(Magics):
                  count=count, pending=pending, failed=failed))
 
     @magic_arguments(name="wxnotify history")
-    @argument("n", nargs="?", type=int, default=10, help="How many of the latest messages (default 10).")
+    @argument("n", nargs="?", type=int, default=10, help=tr("How many of the latest messages (default 10)."))
     def cmd_history(self, line: str) -> None:
         """List the latest messages and what became of them."""
         args = _parse(self.cmd_history, line, "%wxnotify history")
-        print("\n".join(self.session.history_lines(max(1, args.n))))
+        print(unlinked("\n".join(self.session.history_lines(max(1, args.n)))))
 
     @magic_arguments(name="wxnotify config")
     def cmd_config(self, line: str) -> Any:
@@ -140,11 +142,11 @@ class WxNotifyMagics(Magics):
         return show(self.session)
 
     @magic_arguments(name="wxnotify auto")
-    @argument("switch", choices=["on", "off"], help="Turn auto mode on or off.")
-    @argument("--after", default=None, help="Notify cells running at least this long (default 1m).")
-    @argument("--to", action="append", default=[], metavar="DEST", help="Destination (default: WxNotify.to).")
-    @argument("--batch", action="store_true", help="One digest per Run All instead of one message per cell.")
-    @argument("--settle", default=None, help="Idle time that ends a Run All (default 2s).")
+    @argument("switch", choices=["on", "off"], help=tr("Turn auto mode on or off."))
+    @argument("--after", default=None, help=tr("Notify cells running at least this long (default 1m)."))
+    @argument("--to", action="append", default=[], metavar="DEST", help=tr("Destination (default: WxNotify.to)."))
+    @argument("--batch", action="store_true", help=tr("One digest per Run All instead of one message per cell."))
+    @argument("--settle", default=None, help=tr("Idle time that ends a Run All (default 2s)."))
     def cmd_auto(self, line: str) -> None:
         """Notify for every long or failed cell (or one digest per Run All)."""
         args = _parse(self.cmd_auto, line, "%wxnotify auto")
@@ -174,9 +176,9 @@ class WxNotifyMagics(Magics):
     # -- %wxsend --------------------------------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("-t", "--title", default=None, help="Title of the message.")
-    @argument("--to", action="append", default=[], metavar="DEST", help="Destination (repeatable).")
-    @argument("text", nargs="*", help="The message; {expr} and $var expand as in any line magic.")
+    @argument("-t", "--title", default=None, help=tr("Title of the message."))
+    @argument("--to", action="append", default=[], metavar="DEST", help=tr("Destination (repeatable)."))
+    @argument("text", nargs="*", help=tr("The message; {expr} and $var expand as in any line magic."))
     @line_magic
     def wxsend(self, line: str) -> None:
         """Send a message now: ``%wxsend [-t TITLE] [--to DEST ...] text``."""

@@ -24,6 +24,10 @@ STATUS_WORDS = {
 STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "message": "💬"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 ELLIPSIS = "…"
+SEP = " · "
+TITLE_MIN = 8  # characters of the title the card keeps before it gives up the exception line
+EXCEPTION_MIN = 12  # characters of the exception line worth showing on the card
+EXCEPTION_LIMIT = 300  # the exception line leading the body
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,9 @@ class Notification:
     output: str = ""
     value: str = ""
     traceback: str = ""
-    lang: str = ""  # the language to render in ("" = the current one)
+    lang: str = ""  # the language to render in, fixed when the notification is built ("" = the current one)
+    figure: str = ""  # the last image the job displayed, base64 (``figure_type`` says PNG or JPEG)
+    figure_type: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -52,16 +58,8 @@ class Notification:
 
     @property
     def summary(self) -> str:
-        """One line: icon, title and status/duration, e.g. ``✅ train.ipynb [7] finished in 1h 02m 03s``."""
-        icon = STATUS_ICONS.get(self.status, "")
-        title = self.title or "wxnotify"
-        if self.status == "message":
-            return f"{icon} {title}".strip()
-        word = STATUS_WORDS.get(self.status, self.status)
-        took = f" in {human_duration(self.duration)}" if self.duration is not None else ""
-        if self.status == "running" and self.duration is not None:
-            took = f", {human_duration(self.duration)} so far"
-        return f"{icon} {title} {word}{took}".strip()
+        """The card line: ``❌ train resnet50 failed · 2h 03m · CUDA out of memory``."""
+        return headline(self)
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -136,8 +134,81 @@ def cut_traceback(text: str, limit: int, unit: Unit = "chars") -> str:
 # ---------------------------------------------------------------------------------------------- rendering
 
 
+def _lang(n: Notification) -> str | None:
+    return n.lang or None
+
+
+def verdict(n: Notification) -> str:
+    """The status word in the notification's language: finished, failed, interrupted, still running."""
+    return tr(STATUS_WORDS.get(n.status, n.status), lang=_lang(n))
+
+
+def exception_line(n: Notification) -> str:
+    """The exception line of a failure (``OutOfMemoryError: CUDA out of memory``), without the module path."""
+    if n.status != "failed":
+        return ""
+    lines = [line.strip() for line in strip_ansi(n.traceback).split("\n") if line.strip()]
+    if not lines:
+        return ""
+    line = lines[-1]
+    m = re.match(r"([A-Za-z_][\w]*\.)+(?=[A-Za-z_]\w*(:|$))", line)
+    return line[m.end():] if m else line
+
+
+def _one_line(text: str) -> str:
+    return " ".join(strip_ansi(text).split())
+
+
+def headline(n: Notification, limit: int | None = None, unit: Unit = "chars", exception: bool = True) -> str:
+    """The card: verdict, title, duration and, for a failure, the exception line, joined by `` · ``.
+
+    Within ``limit`` the title is shortened first, then the exception line, then the exception line and
+    the duration are left out; the icon and the verdict always stay.
+    """
+    lang = _lang(n)
+    icon = STATUS_ICONS.get(n.status, "")
+    title = _one_line(n.title) or "wxnotify"
+    word = "" if n.status == "message" else verdict(n)
+    took: list[str] = []
+    if n.duration is not None and n.status != "message":
+        short = human_duration(n.duration, lang, short=True)
+        took = [tr("{duration} so far", lang=lang, duration=short) if n.status == "running" else short]
+    exc = exception_line(n) if exception else ""
+
+    def compose(t: str, parts: list[str]) -> str:
+        return SEP.join([" ".join(x for x in (icon, t, word) if x), *parts])
+
+    full = compose(title, [*took, exc] if exc else took)
+    if limit is None or measure(full, unit) <= limit:
+        return full
+    short_title = cut_end(title, TITLE_MIN)
+
+    def with_room(parts: list[str], keep: str) -> str | None:
+        """The title cut to the room ``parts`` leave, if at least ``keep`` fits."""
+        room = limit - (measure(compose("x", parts), unit) - measure("x", unit))
+        if room < measure(keep, unit):
+            return None
+        return compose(cut_end(title, room, unit), parts)
+
+    if exc:
+        fitted = with_room([*took, exc], short_title)
+        if fitted is not None:
+            return fitted
+        room = limit - measure(compose(short_title, [*took, ""]), unit)
+        if room >= EXCEPTION_MIN:
+            return compose(short_title, [*took, cut_end(exc, room, unit)])
+    for parts, keep in ((took, short_title), (took, ""), ([], "")):
+        fitted = with_room(parts, keep)
+        if fitted is not None and measure(fitted, unit) <= limit:
+            return fitted
+    return cut_end(compose("", []), limit, unit)
+
+
 def _escape(text: str, fmt: Format) -> str:
     return html.escape(text, quote=False) if fmt == "html" else text
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 def _block(text: str, fmt: Format) -> str:
@@ -149,44 +220,62 @@ def _block(text: str, fmt: Format) -> str:
     return text
 
 
+def _strong(text: str, fmt: Format) -> str:
+    """One line set off: bold in HTML and Markdown (its markup escaped), as it is in text."""
+    if fmt == "html":
+        return f"<p><b>{html.escape(text, quote=False)}</b></p>"
+    if fmt == "markdown":
+        return "**" + _MD_SPECIAL.sub(r"\\\1", text) + "**"
+    return text
+
+
 def _fmt_time(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else ""
 
 
+FACT_LABELS = {"duration": N_("Duration"), "started": N_("Started"), "ended": N_("Ended"), "host": N_("Host"),
+               "notebook": N_("Notebook"), "cell": N_("Cell")}
+
+
 def facts(n: Notification) -> list[tuple[str, str]]:
-    """The short labelled facts of a notification, in display order."""
+    """The few labelled facts of a notification, in display order and its language (the card has the verdict)."""
+    lang = _lang(n)
     rows = [
-        ("Status", STATUS_WORDS.get(n.status, n.status) if n.status != "message" else ""),
-        ("Duration", human_duration(n.duration) if n.duration is not None else ""),
-        ("Started", _fmt_time(n.started)),
-        ("Ended", _fmt_time(n.ended) if n.status != "running" else ""),
-        ("Host", n.host),
-        ("Notebook", n.notebook),
-        ("Cell", f"[{n.execution_count}]" if n.execution_count else ""),
+        ("duration", human_duration(n.duration, lang) if n.duration is not None and n.status != "message" else ""),
+        ("started", _fmt_time(n.started)),
+        ("ended", _fmt_time(n.ended) if n.status not in ("running", "message") else ""),
+        ("host", n.host),
+        ("notebook", n.notebook),
+        ("cell", f"[{n.execution_count}]" if n.execution_count else ""),
     ]
-    return [(k, v) for k, v in rows if v]
+    return [(tr(FACT_LABELS[k], lang=lang), v) for k, v in rows if v]
 
 
-def _header(n: Notification, fmt: Format, with_title: bool) -> str:
+def _facts_block(n: Notification, fmt: Format) -> str:
     rows = facts(n)
+    if not rows:
+        return ""
     if fmt == "html":
-        title = f"<h3>{html.escape(n.summary, quote=False)}</h3>" if with_title else ""
-        items = "".join(f"<b>{k}</b>: {html.escape(v, quote=False)}<br>" for k, v in rows)
-        return title + (f"<p>{items}</p>" if items else "")
+        return "<p>" + "".join(f"<b>{k}</b>: {html.escape(v, quote=False)}<br>" for k, v in rows) + "</p>"
     if fmt == "markdown":
-        title = f"### {n.summary}\n\n" if with_title else ""
-        return title + "\n".join(f"- **{k}**: {v}" for k, v in rows)
-    title = f"{n.summary}\n" if with_title else ""
-    return title + "\n".join(f"{k}: {v}" for k, v in rows)
+        return "\n".join(f"- **{k}**: {v}" for k, v in rows)
+    return "\n".join(f"{k}: {v}" for k, v in rows)
 
 
-_SECTIONS = (("text", "", cut_end), ("traceback", "Traceback", cut_traceback),
-             ("output", "Last output", cut_start), ("value", "Value", cut_end))
+def _heading(text: str, fmt: Format) -> str:
+    if fmt == "html":
+        return f"<h3>{html.escape(text, quote=False)}</h3>"
+    return f"### {text}" if fmt == "markdown" else text
 
 
-def _section(label: str, body: str, fmt: Format, name: str) -> str:
+SECTION_LABELS = {"output": N_("Last output"), "value": N_("Value"), "traceback": N_("Traceback")}
+_SECTIONS = (("text", cut_end), ("output", cut_start), ("value", cut_end), ("traceback", cut_traceback))
+
+
+def _section(name: str, body: str, fmt: Format, lang: str | None) -> str:
     if name == "text":
         return _escape(body, fmt).replace("\n", "<br>") if fmt == "html" else body
+    label = tr(SECTION_LABELS[name], lang=lang)
     heading = {"html": f"<p><b>{label}</b></p>", "markdown": f"**{label}**", "text": f"-- {label} --"}[fmt]
     return f"{heading}\n{_block(body, fmt)}"
 
@@ -198,20 +287,32 @@ def render(n: Notification, fmt: Format = "text", limit: int = 40000, unit: Unit
            with_title: bool = True) -> str:
     """Render ``n`` as ``fmt``, never longer than ``limit`` (characters or UTF-8 bytes).
 
-    Long parts are shortened the way a reader wants: the latest output, the exception line and the
-    innermost frames, and the start of a value or message survive.
+    The body says first what the reader needs first: with ``with_title`` (services without a title field)
+    the card line, else (the service shows the card as its title) the exception line of a failure; then
+    the message, the facts, the output tail, the value and the traceback. Long parts are shortened the way a
+    reader wants: the latest output, the exception line and the innermost frames, and the start of a value
+    or message survive.
     """
-    bodies = {name: strip_ansi(getattr(n, name)).strip("\n") for name, _, _ in _SECTIONS}
-    header = _header(n, fmt, with_title)
+    lang = _lang(n)
+    bodies = {name: strip_ansi(getattr(n, name)).strip("\n") for name, _ in _SECTIONS}
+    lead = [_heading(headline(n), fmt)] if with_title else []
+    exc = exception_line(n)
+    if exc and not with_title:
+        lead.append(_strong(cut_end(exc, EXCEPTION_LIMIT), fmt))
+    facts_block = _facts_block(n, fmt)
     sep = "\n" if fmt == "html" else "\n\n"
 
     def assemble(parts: dict[str, str]) -> str:
-        chunks = [header] if header else []
-        chunks += [_section(label, parts[name], fmt, name) for name, label, _ in _SECTIONS if parts[name]]
+        chunks = list(lead)
+        if parts["text"]:
+            chunks.append(_section("text", parts["text"], fmt, lang))
+        if facts_block:
+            chunks.append(facts_block)
+        chunks += [_section(name, parts[name], fmt, lang) for name, _ in _SECTIONS[1:] if parts[name]]
         return sep.join(chunks)
 
     text = assemble(bodies)
-    cutters = {name: cutter for name, _, cutter in _SECTIONS}
+    cutters = dict(_SECTIONS)
     for name in _SACRIFICE_ORDER:  # give up the least useful parts first
         for _ in range(6):  # escaping can grow text, so re-measure after each cut
             over = measure(text, unit) - limit
@@ -229,7 +330,8 @@ def render(n: Notification, fmt: Format = "text", limit: int = 40000, unit: Unit
 
 
 def render_title(n: Notification, limit: int, unit: Unit = "chars") -> str:
-    return cut_end(n.summary, limit, unit)
+    """The card line within a title field's ``limit``."""
+    return headline(n, limit, unit)
 
 
 # ------------------------------------------------------------------------------------------------ digests
@@ -239,32 +341,38 @@ _WORST = ("failed", "interrupted", "running", "success", "message")
 
 def digest(notes: list[Notification], title: str = "") -> Notification:
     """Several notifications as one: how many, which did not finish (and the first failure's traceback),
-    one line per message, and the last output. Used for a Run All in auto mode and for a burst held by pacing."""
+    one line per message, the last output and the last figure. Used for a Run All in auto mode and for a burst
+    held by pacing; it speaks the language of the latest notification."""
     if len(notes) == 1 and not title:
         return notes[0]
+    lang = notes[-1].lang or None
     status = next((s for s in _WORST if any(n.status == s for n in notes)), "message")
     starts = [n.started for n in notes if n.started is not None]
     ends = [n.ended for n in notes if n.ended is not None]
     work = sum(n.duration or 0.0 for n in notes)
     unfinished = [n for n in notes if n.status in ("failed", "interrupted")]
-    lines = [tr("{count} cells ran, {work} of work", count=len(notes), work=human_duration(work))
+    lines = [tr("{count} cells ran, {work} of work", lang=lang, count=len(notes), work=human_duration(work, lang))
              if all(n.execution_count is not None for n in notes) else
-             tr("{count} messages in one", count=len(notes))]
+             tr("{count} messages in one", lang=lang, count=len(notes))]
     if unfinished:
-        lines.append(tr("not finished: {cells}", cells=", ".join(
-            f"[{n.execution_count}] {tr(STATUS_WORDS.get(n.status, n.status))}" if n.execution_count is not None
-            else f"{n.title} {tr(STATUS_WORDS.get(n.status, n.status))}" for n in unfinished)))
-    lines += [_digest_line(n) for n in notes]
+        word = {n.status: tr(STATUS_WORDS[n.status], lang=lang) for n in unfinished}
+        lines.append(tr("not finished: {cells}", lang=lang, cells=", ".join(
+            f"[{n.execution_count}] {word[n.status]}" if n.execution_count is not None
+            else f"{n.title} {word[n.status]}" for n in unfinished)))
+    lines += [_digest_line(n, lang) for n in notes]
     first = next((n for n in unfinished if n.traceback), None)
     last_output = next((n.output for n in reversed(notes) if n.output), "")
-    return Notification(status=status, title=title or tr("{count} notifications", count=len(notes)),
+    pictured = next((n for n in reversed(notes) if n.figure), None)
+    return Notification(status=status, title=title or tr("{count} notifications", lang=lang, count=len(notes)),
                         text="\n".join(lines), started=min(starts, default=None), ended=max(ends, default=None),
                         host=notes[-1].host, notebook=notes[-1].notebook, execution_count=notes[-1].execution_count,
-                        output=last_output, traceback=first.traceback if first else "", lang=notes[-1].lang)
+                        output=last_output, traceback=first.traceback if first else "", lang=notes[-1].lang,
+                        figure=pictured.figure if pictured else "",
+                        figure_type=pictured.figure_type if pictured else "")
 
 
-def _digest_line(n: Notification) -> str:
+def _digest_line(n: Notification, lang: str | None) -> str:
     cell = f"[{n.execution_count}] " if n.execution_count is not None else ""
-    took = f" · {human_duration(n.duration)}" if n.duration is not None and n.status != "message" else ""
+    took = f" · {human_duration(n.duration, lang)}" if n.duration is not None and n.status != "message" else ""
     text = n.text.split("\n", 1)[0][:80] if n.status == "message" else ""
     return f"{STATUS_ICONS.get(n.status, '')} {cell}{n.title}{took}{(': ' + text) if text else ''}".strip()

@@ -109,7 +109,7 @@ def describe(results: Sequence[Result], elapsed: float) -> str:
         why = "; ".join(dict.fromkeys(f"{r.service}: {r.reason}" for r in waiting if r.reason))
         parts.append(tr("still sending in the background") + (f" ({why})" if why else ""))
     notes = list(dict.fromkeys([r.note for r in results if r.note] + [r.reason for r in sent if r.reason]))
-    return "wxnotify: " + "; ".join(parts + notes)
+    return tr("wxnotify: {line}", line=tr("; ").join(parts + notes))
 
 
 def summarize(results: Sequence[Result], elapsed: float) -> Receipt:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
+from .i18n import tr
 from .message import cut_end
 from .providers import PROVIDERS, DestinationError, provider_for
 from .providers.base import redact_value
@@ -79,12 +80,24 @@ def shorten(text: str, limit: int = 300, secrets: Iterable[str] = (), strict: bo
     return cut_end(redact(text, secrets, strict), limit)
 
 
+WORD_JOINER = "\u2060"
+
+
+def unlinked(text: str) -> str:
+    """``text`` with every ``scheme://`` broken by an invisible word joiner, so that a notebook front end does
+    not turn a redacted destination (``wxpusher://AT_…9f2c``) into a link; it reads the same."""
+    return _SCHEME.sub(lambda m: m.group(1) + ":" + WORD_JOINER + "//", text)
+
+
+_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://")
+
+
 def echo(value: str) -> str:
     """How a user's input may appear in an error: quoted when it looks like a name, else hidden."""
     value = str(value)
     if _NAME.fullmatch(value) and not _looks_secret(value):
         return repr(value)
-    return "(value hidden)" if "://" not in value else repr(redact_url(value))
+    return tr("(value hidden)") if "://" not in value else repr(redact_url(value))
 
 
 class RedactingFilter(logging.Filter):
@@ -112,4 +125,5 @@ def guard_http_logs() -> None:
             logger.addFilter(_FILTER)
 
 
-__all__ = ["RedactingFilter", "echo", "guard_http_logs", "redact", "redact_url", "redact_value", "shorten"]
+__all__ = ["RedactingFilter", "echo", "guard_http_logs", "redact", "redact_url", "redact_value", "shorten",
+           "unlinked"]

@@ -14,17 +14,17 @@ from dataclasses import replace
 from typing import Any
 
 from .durations import human_duration, parse_duration
-from .i18n import tr
+from .i18n import N_, language, tr
 from .message import Notification
 from .paths import settings_path
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
 from .redact import redact_url
-from .settings import NoDestinationError, Route, SettingsFile, WxNotify, resolve
-from .status import Status
+from .settings import NoDestinationError, Route, SettingsFile, WxNotify, resolve, source_word
+from .status import Status, status_word
 from .watch import Watch, WatchOptions, host_name
 
-TEST_TEXT = "If you can read this on your phone, wxnotify works. 🎉"
+TEST_TEXT = N_("If you can read this on your phone, wxnotify works. 🎉")
 
 
 class OptionError(ValueError):
@@ -41,7 +41,8 @@ class Session:
 
     def options(self, *, title: str | None = None, after: str | float | None = None, on: str | None = None,
                 to: Sequence[str] = (), tail: int | None = None, every: str | float | None = None,
-                no_output: bool = False, quiet: bool | None = None, auto: bool = False) -> WatchOptions:
+                no_output: bool = False, quiet: bool | None = None, auto: bool = False,
+                figure: bool | None = None) -> WatchOptions:
         """Options for one job: the given values over the settings, checked; raises OptionError."""
         s = self.settings
         if on not in (None, "always", "success", "failure"):
@@ -62,7 +63,8 @@ class Session:
         if tail < 0:
             raise OptionError(tr("--tail must be 0 or more"))
         return WatchOptions(title=title or "", after=after_s, on=on or s.on, to=list(to), tail=tail, every=every_s,
-                            no_output=no_output, quiet=s.quiet if quiet is None else quiet)
+                            no_output=no_output, quiet=s.quiet if quiet is None else quiet,
+                            figure=s.figure if figure is None else figure)
 
     def route(self, to: Sequence[str] = ()) -> Route:
         """Names or URLs (default: the settings' ``to``) -> Route; raises DestinationError / NoDestinationError."""
@@ -86,7 +88,7 @@ class Session:
     def message(self, text: str, title: str = "", notebook: str = "") -> Notification:
         """An ad-hoc message (``%wxsend``, ``send()``, ``wxnotify send``)."""
         return Notification(status="message", title=title or "wxnotify", text=text, started=time.time(),
-                            host=host_name(), notebook=notebook)
+                            host=host_name(), notebook=notebook, lang=language())
 
     def send(self, text: str, title: str = "", to: Sequence[str] = (), notebook: str = "") -> Ticket:
         return self.submit(self.message(text, title, notebook), self.route(to))
@@ -101,9 +103,9 @@ class Session:
 
     def watch(self, options: WatchOptions, route: Route, context: dict[str, Any] | None = None,
               capture: bool = True, tail: Any = None,
-              submit: Callable[[Notification, str], Ticket | None] | None = None) -> Watch:
+              submit: Callable[[Notification, str], Ticket | None] | None = None, images: Any = None) -> Watch:
         """A Watch (not started) that sends through this session."""
-        return Watch(options, submit or self.submitter(route), context, capture, tail)
+        return Watch(options, submit or self.submitter(route), context, capture, tail, images)
 
     def job(self, options: WatchOptions, title: str, *, all_ranks: bool = False, capture: bool = True) -> Watch:
         """A Watch for a script's job (``notify()``, ``wxnotify run``); raises ValueError for bad destinations.
@@ -142,7 +144,7 @@ class Session:
             note = Notification.from_dict(item.notification)
             when = time.strftime("%m-%d %H:%M:%S", time.localtime(item.created))
             reason = f" — {item.reason}" if item.reason else ""
-            lines.append(f"#{item.id} {when} {tr(str(item.status)):<9} {item.dest_label}  {note.summary}{reason}")
+            lines.append(f"#{item.id} {when} {status_word(item.status):<9} {item.dest_label}  {note.summary}{reason}")
         return lines or [tr("wxnotify: no notifications yet")]
 
     # -- text for the fronts -------------------------------------------------------------------------------
@@ -172,8 +174,8 @@ class Session:
                     used = policy.used_today(calls[key.key], now)
                     lines.append("    " + tr("{label}: {used} of {quota} today", label=key.label, used=used,
                                              quota=policy.quota_of(key, self.quotas)))
-        lines.append(tr("default destinations from: {source}; settings file: {path}", source=s.source("to"),
-                        path=settings_path()))
+        lines.append(tr("default destinations from: {source}; settings file: {path}",
+                        source=source_word(s.source("to")), path=settings_path()))
         lines.append(tr("notify after {after} on {on}; tail {tail} lines; wait {wait:g} s",
                         after=human_duration(float(s.after)), on=s.on, tail=s.tail, wait=s.wait))
         pending, failed = outbox.count(Status.PENDING), outbox.count(Status.FAILED)
@@ -188,7 +190,7 @@ class Session:
         lines = [tr("wxnotify settings (secrets redacted):")]
         for name in ("to", "after", "tail", "on", "wait", "lang"):
             value = [redact_url(v) for v in s.default_to()] if name == "to" else getattr(s, name)
-            lines.append(f"  {name} = {value!r}  [{s.source(name)}]")
+            lines.append(f"  {name} = {value!r}  [{source_word(s.source(name))}]")
         for name, url in s.destinations.items():
             lines.append(f"  destinations[{name!r}] = {redact_url(url)}")
         lines.append(tr("settings file: {path}", path=settings_path()))

@@ -18,13 +18,13 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, U
 from traitlets.config import Configurable
 
 from .durations import parse_duration
-from .i18n import LANGUAGES, set_language, tr
+from .i18n import LANGUAGES, N_, set_language, tr
 from .paths import config_dir, make_private_dir, settings_path, state_dir
 from .providers import Destination, DestinationError, parse_destination
 from .redact import echo, redact, redact_url
 
 FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch", "settle",
-             "lang")
+             "lang", "figure")
 MAX_WAIT = 600.0
 
 
@@ -94,25 +94,27 @@ def _finite_seconds(value: float, name: str, maximum: float) -> float:
 class WxNotify(Configurable):
     """Settings of the wxnotify magics (``%config WxNotify.after = 60``)."""
 
-    to = List(Unicode(), help="Default destinations: URLs or names from `destinations`.").tag(config=True)
+    to = List(Unicode(), help=tr("Default destinations: URLs or names from `destinations`.")).tag(config=True)
     destinations = Dict(
-        value_trait=Unicode(), help="Named destinations, e.g. {'me': 'wxpusher://AT_.../UID_...'}."
+        value_trait=Unicode(), help=tr("Named destinations, e.g. {'me': 'wxpusher://AT_.../UID_...'}.")
     ).tag(config=True)
     fallbacks = Dict(value_trait=Unicode(),
-                     help="Fallback per destination name: {'me': 'team'} takes over when 'me' fails "
-                          "permanently or is over quota.").tag(config=True)
+                     help=tr("Fallback per destination name: {'me': 'team'} takes over when 'me' fails "
+                             "permanently or is over quota.")).tag(config=True)
     after = Union([Float(), Unicode()], default_value=0.0,
-                  help="Notify only for cells that ran at least this long (seconds or '5m').").tag(config=True)
-    tail = Int(20, help="Lines of output to include.").tag(config=True)
-    on = Enum(["always", "success", "failure"], "always", help="When to notify.").tag(config=True)
-    wait = Float(2.0, help="Seconds a cell waits for the delivery receipt before returning.").tag(config=True)
-    quiet = Bool(False, help="Print no delivery status line.").tag(config=True)
-    auto = Bool(False, help="Notify for every long or failed cell.").tag(config=True)
-    batch = Bool(False, help="In auto mode, gather back-to-back cells into one digest.").tag(config=True)
-    settle = Float(2.0, help="Seconds of idleness that end a batch (Run All) in auto mode.").tag(config=True)
-    quotas = Dict(value_trait=Int(), help="Daily quota per provider, e.g. {'serverchan': 5}.").tag(config=True)
-    lang = Enum(list(LANGUAGES), "auto", help="Language of messages and output: auto (from the locale), zh or en."
-                ).tag(config=True)
+                  help=tr("Notify only for cells that ran at least this long (seconds or '5m').")).tag(config=True)
+    tail = Int(20, help=tr("Lines of output to include.")).tag(config=True)
+    on = Enum(["always", "success", "failure"], "always", help=tr("When to notify.")).tag(config=True)
+    wait = Float(2.0, help=tr("Seconds a cell waits for the delivery receipt before returning.")).tag(config=True)
+    quiet = Bool(False, help=tr("Print no delivery status line.")).tag(config=True)
+    auto = Bool(False, help=tr("Notify for every long or failed cell.")).tag(config=True)
+    figure = Bool(False, help=tr("Also send the last image a cell displayed (WeCom bots; others say it was not "
+                                 "sent).")).tag(config=True)
+    batch = Bool(False, help=tr("In auto mode, gather back-to-back cells into one digest.")).tag(config=True)
+    settle = Float(2.0, help=tr("Seconds of idleness that end a batch (Run All) in auto mode.")).tag(config=True)
+    quotas = Dict(value_trait=Int(), help=tr("Daily quota per provider, e.g. {'serverchan': 5}.")).tag(config=True)
+    lang = Enum(list(LANGUAGES), "auto", help=tr("Language of messages and output: auto (from the locale), zh or "
+                                                 "en.")).tag(config=True)
 
     @validate("after")
     def _valid_after(self, proposal: Any) -> float:
@@ -186,6 +188,14 @@ class WxNotify(Configurable):
         if self.source("to") == "env":
             return os.environ["WXNOTIFY_TO"].split()
         return list(self.to)
+
+
+SOURCES = {"config": N_("config"), "env": N_("env"), "file": N_("file"), "default": N_("default")}
+
+
+def source_word(source: str) -> str:
+    """Where a setting comes from (``WxNotify.source``), as the user reads it."""
+    return tr(SOURCES[source]) if source in SOURCES else source
 
 
 def _problem(exc: Exception) -> str:

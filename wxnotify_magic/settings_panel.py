@@ -1,8 +1,10 @@
 """The settings panel of ``%wxnotify config`` (ipywidgets are imported here only, and this module lazily).
 
-Secrets are write-only: a password box holds a typed secret only until Save or Send test, then it is
-emptied and shows the redacted value as its placeholder (``AT_…9f2c (saved)``), so the state of the
-panel's widgets, and a notebook saved with widget state, never holds a secret.
+Secrets are write-only: a password box holds a typed secret only until Save, Send test or a switch to another
+channel, then it is emptied and shows the redacted value as its placeholder (``AT_…9f2c (saved)``), so the state
+of the panel's widgets, and a notebook saved with widget state, never holds a secret. What was typed for one
+channel is kept when another is chosen (secrets in Python only). Problems show under their field, in the
+theme's error colour; the panel follows the width of the notebook and the chosen language.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import re
 import sys
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import ipywidgets as w
 
 from .durations import parse_duration
-from .i18n import tr
+from .i18n import LANGUAGES, N_, tr
 from .paths import settings_path
 from .providers import PROVIDERS, DestinationError, Provider, parse_destination
 from .providers.base import Field, redact_value
@@ -27,8 +30,28 @@ from .settings import NoDestinationError, Route, WxNotify
 
 NAME = re.compile(r"[\w.-]{1,40}")
 TEST_WAIT = 5.0  # seconds Send test waits for the receipt
-STYLE = {"description_width": "110px"}
-WIDE = {"width": "460px"}
+STYLE = {"description_width": "120px"}
+WIDE = {"width": "100%", "max_width": "600px"}
+ON_CHOICES = {"always": N_("always"), "success": N_("on success only"), "failure": N_("on failure only")}
+LANGUAGE_NAMES = {"auto": N_("automatic (from the system)"), "zh": "中文", "en": "English"}
+ROOT_CLASS = "wxnotify-panel"
+# Scoped to the panel: wrapping text with normal line spacing, problems in the theme's error colour under their
+# field, and a disabled button that looks disabled in every theme.
+CSS = """<style>
+.wxnotify-panel { max-width: 640px; }
+.wxnotify-panel .wxnotify-text, .wxnotify-panel .wxnotify-text .widget-html-content {
+  white-space: normal; overflow-wrap: anywhere; height: auto; min-height: 0; line-height: 1.45;
+  overflow: visible; text-overflow: clip; }
+.wxnotify-panel .wxnotify-under { box-sizing: border-box; width: 100%; max-width: 600px; padding-left: 124px;
+  margin: 0 0 6px 0; }
+.wxnotify-panel .wxnotify-error { color: var(--jp-error-color1, #c62828); }
+.wxnotify-panel .wxnotify-note { color: var(--jp-ui-font-color2, #616161); }
+.wxnotify-panel .wxnotify-hint a { color: var(--jp-content-link-color, #1976d2); text-decoration: underline; }
+.wxnotify-panel .wxnotify-row { flex-wrap: wrap; gap: 4px 8px; align-items: center; }
+.wxnotify-panel .jupyter-button:disabled, .wxnotify-panel .jupyter-button.mod-disabled {
+  opacity: 0.35 !important; filter: grayscale(100%); cursor: not-allowed; box-shadow: none; }
+@media (max-width: 560px) { .wxnotify-panel .wxnotify-under { padding-left: 0; } }
+</style>"""
 
 
 def _split(text: str) -> list[str]:
@@ -54,6 +77,30 @@ def _close(widget: Any) -> None:
     widget.close()
 
 
+def _text(*classes: str) -> w.Label:
+    """A Label that wraps (with normal line spacing) and hides itself while empty."""
+    label = w.Label(layout={"display": "none"})
+    for name in ("wxnotify-text", *classes):
+        label.add_class(name)
+    return label
+
+
+def _put(label: w.Label, text: str) -> None:
+    label.value = text
+    label.layout.display = None if text else "none"
+
+
+def hint_html(provider: Provider) -> str:
+    """The provider's "where to get a token" hint, with its page as a link."""
+    hint = html.escape(tr(provider.hint), quote=False)
+    if not provider.hint_url:
+        return f"<small>{hint}</small>"
+    site = urlsplit(provider.hint_url).hostname or provider.hint_url
+    link = (f'<a href="{html.escape(provider.hint_url)}" target="_blank" rel="noopener noreferrer">'
+            f"{html.escape(tr('Open {site}', site=site), quote=False)} ↗</a>")
+    return f"<small>{hint} {link}</small>"
+
+
 class Panel:
     """The widgets of the settings panel and what its buttons do; ``.widget`` is the box to display."""
 
@@ -61,51 +108,119 @@ class Panel:
         self.session = session
         self.settings = settings = session.settings
         self._pending: dict[tuple[str, str], list[str]] = {}  # secrets typed, moved out of their box, not saved
-        self._initial: dict[str, str] = {}
+        self._boxes: dict[str, dict[str, Any]] = {}  # channel -> field name -> Text, or Password for a secret
+        self._field_messages: dict[str, dict[str, w.Label]] = {}
+        self._rows: dict[str, list[Any]] = {}
+        self._initial: dict[str, dict[str, str]] = {}  # channel -> non-secret values as loaded
+        self._relabelling = False
         default = next((t for t in settings.default_to() if t in settings.destinations), "me")
-        self.channel = w.Dropdown(options=[(tr(p.label), p.name) for p in PROVIDERS.values()], description="Channel",
-                                  style=STYLE)
+        self.title = w.HTML()
+        self.language = w.Dropdown(options=self._language_options(), value=settings.lang, style=STYLE, layout=WIDE)
+        self.channel = w.Dropdown(options=self._channel_options(), style=STYLE, layout=WIDE)
         self.hint = w.HTML()
-        self.fields: dict[str, Any] = {}  # field name -> Text, or Password for a secret
-        self.messages: dict[str, w.Label] = {k: w.Label() for k in ("destination", "name", "after", "tail")}
+        self.hint.add_class("wxnotify-text")
+        self.hint.add_class("wxnotify-hint")
         self.field_box = w.VBox()
-        self.name = w.Text(value=default, description="Name", tooltip="use it as --to NAME", style=STYLE)
-        self.after = w.Text(value=_duration_text(float(settings.after)), description="Notify after",
-                            tooltip="90, 90s, 5m, 1h30m", style=STYLE)
-        self.tail = w.IntText(value=settings.tail, description="Output lines", style=STYLE)
-        self.on = w.Dropdown(options=["always", "success", "failure"], value=settings.on, description="Notify on",
-                             style=STYLE)
-        self.notes = {k: w.Label() for k in ("to", "after", "tail", "on")}
-        self.save_button = w.Button(description="Save", button_style="primary", icon="save")
-        self.test_button = w.Button(description="Send test message", icon="paper-plane", layout={"width": "auto"})
+        self._general = {k: _text("wxnotify-error", "wxnotify-under") for k in ("destination", "name", "after", "tail")}
+        self.name = w.Text(value=default, style=STYLE, layout=WIDE)
+        self.after = w.Text(value=_duration_text(float(settings.after)), tooltip="90, 90s, 5m, 1h30m", style=STYLE,
+                            layout=WIDE)
+        self.tail = w.IntText(value=settings.tail, style=STYLE, layout=WIDE)
+        self.on = w.Dropdown(options=self._on_options(), value=settings.on, style=STYLE, layout=WIDE)
+        self.notes = {k: _text("wxnotify-note", "wxnotify-under") for k in ("to", "after", "tail", "on", "lang")}
+        self.save_button = w.Button(button_style="primary", icon="save", layout={"width": "auto"})
+        self.test_button = w.Button(icon="paper-plane", layout={"width": "auto"})
         self.status = w.Label()
+        self.status.add_class("wxnotify-text")
+        self.saved_title = w.HTML()
         self.saved = w.VBox()
+        self.file_label = _text("wxnotify-note")
         self.remove_buttons: dict[str, w.Button] = {}
-        self._shown = {"after": float(settings.after), "tail": settings.tail, "on": settings.on}
+        self._shown = {"after": float(settings.after), "tail": settings.tail, "on": settings.on,
+                       "lang": settings.lang}
         saved = self._saved_destination(default, any_provider=True)
         self.channel.value = saved.provider.name if saved else "wxpusher"
-        self._build_fields()
-        self.channel.observe(lambda _: self._build_fields(), "value")
+        self._show_channel()
+        self.channel.observe(self._on_channel, "value")
         self.name.observe(self._on_name, "value")
-        for widget in (self.after, self.tail, self.on):
+        for widget in (self.after, self.tail, self.on, self.language):
             widget.observe(self._changed, "value")
         self.save_button.on_click(self.save)
         self.test_button.on_click(self.send_test)
-        row = w.HBox
+        row = self._row
         self.widget = w.VBox([
-            w.HTML("<b>wxnotify settings</b>"), self.channel, self.hint, self.field_box, self.messages["destination"],
-            row([self.name, self.messages["name"], self.notes["to"]]),
-            row([self.after, self.messages["after"], self.notes["after"]]),
-            row([self.tail, self.messages["tail"], self.notes["tail"]]), row([self.on, self.notes["on"]]),
-            row([self.save_button, self.test_button]), self.status,
-            w.HTML("<b>Saved destinations</b>"), self.saved, w.Label(f"settings file: {settings_path()}"),
-        ])
+            w.HTML(CSS), self.title, self.language, self.notes["lang"], self.channel, self.hint, self.field_box,
+            self._general["destination"], self.name, self._general["name"], self.notes["to"],
+            self.after, self._general["after"], self.notes["after"], self.tail, self._general["tail"],
+            self.notes["tail"], self.on, self.notes["on"], row([self.save_button, self.test_button]), self.status,
+            self.saved_title, self.saved, self.file_label,
+        ], layout={"width": "100%"})
+        self.widget.add_class(ROOT_CLASS)
+        self._label()
+        self._refresh()
+
+    @staticmethod
+    def _row(children: list[Any]) -> w.HBox:
+        box = w.HBox(children, layout={"width": "100%"})
+        box.add_class("wxnotify-row")
+        return box
+
+    # -- words (in the chosen language) --------------------------------------------------------------------
+
+    @staticmethod
+    def _language_options() -> list[tuple[str, str]]:
+        return [(tr(LANGUAGE_NAMES[code]) if code == "auto" else LANGUAGE_NAMES[code], code) for code in LANGUAGES]
+
+    @staticmethod
+    def _channel_options() -> list[tuple[str, str]]:
+        return [(tr(p.label), p.name) for p in PROVIDERS.values()]
+
+    @staticmethod
+    def _on_options() -> list[tuple[str, str]]:
+        return [(tr(label), value) for value, label in ON_CHOICES.items()]
+
+    def _label(self) -> None:
+        """Every word of the panel in the current language (again after the language was saved)."""
+        self._relabelling = True
+        try:
+            for dropdown, options in ((self.language, self._language_options()),
+                                      (self.channel, self._channel_options()), (self.on, self._on_options())):
+                value = dropdown.value
+                dropdown.options = options
+                dropdown.value = value
+        finally:
+            self._relabelling = False
+        self.title.value = f"<b>{html.escape(tr('wxnotify settings'), quote=False)}</b>"
+        self.language.description = tr("Language")
+        self.channel.description = tr("Channel")
+        self.name.description, self.name.tooltip = tr("Name"), tr("use it as --to NAME")
+        self.after.description = tr("Notify after")
+        self.tail.description = tr("Output lines")
+        self.on.description = tr("Notify on")
+        self.save_button.description = tr("Save")
+        self.test_button.description = tr("Send test message")
+        self.saved_title.value = f"<b>{html.escape(tr('Saved destinations'), quote=False)}</b>"
+        _put(self.file_label, tr("settings file: {path}", path=settings_path()))
+        for name, boxes in self._boxes.items():
+            for f in PROVIDERS[name].fields:
+                boxes[f.name].description, boxes[f.name].tooltip = tr(f.label), tr(f.hint)
+        self.hint.value = hint_html(self.provider)
 
     # -- the channel's fields ----------------------------------------------------------------------------
 
     @property
     def provider(self) -> Provider:
         return PROVIDERS[self.channel.value]
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The boxes of the chosen channel's fields."""
+        return self._boxes[self.channel.value]
+
+    @property
+    def messages(self) -> dict[str, w.Label]:
+        """The problem line under each box: the chosen channel's fields, destination, name, after, tail."""
+        return {**self._general, **self._field_messages.get(self.channel.value, {})}
 
     def _saved_destination(self, name: str, any_provider: bool = False) -> Any:
         url = self.settings.destinations.get(name)
@@ -119,45 +234,75 @@ class Panel:
         dest = self._saved_destination(self.name.value.strip())
         return {k: _as_list(v) for k, v in dest.values.items()} if dest else {}
 
-    def _build_fields(self) -> None:
-        """(Re)build one box per field of the chosen channel: secret ones as password boxes."""
-        for row in self.field_box.children:
-            _close(row)
-        for name in self.fields:
-            del self.messages[name]
-        saved, rows, self.fields = self._saved_values(), [], {}
-        for f in self.provider.fields:
+    def _build_fields(self, provider: Provider) -> None:
+        """One box per field of ``provider`` (secret ones as password boxes), each with its problem line under it."""
+        boxes, messages, rows = {}, {}, []
+        for f in provider.fields:
             box = (w.Password if f.secret else w.Text)(description=tr(f.label), tooltip=tr(f.hint), style=STYLE,
                                                        layout=WIDE)
-            if not f.secret:
-                box.value = ", ".join(saved.get(f.name, []))
             box.observe(self._changed, "value")
-            self.fields[f.name], self.messages[f.name] = box, w.Label()
-            rows.append(w.HBox([box, self.messages[f.name]]))
-        self._initial = {f.name: self.fields[f.name].value for f in self.provider.fields if not f.secret}
-        self.hint.value = f"<small>{html.escape(tr(self.provider.hint))}</small>"
-        self.field_box.children = rows
+            boxes[f.name], messages[f.name] = box, _text("wxnotify-error", "wxnotify-under")
+            rows.append(w.VBox([box, messages[f.name]], layout={"width": "100%"}))
+        self._boxes[provider.name], self._field_messages[provider.name] = boxes, messages
+        self._rows[provider.name] = rows
+        self._load_saved()
+
+    def _load_saved(self) -> None:
+        """Put the saved non-secret values of this name into the chosen channel's boxes."""
+        saved, boxes = self._saved_values(), self.fields
+        for f in self.provider.fields:
+            if not f.secret:
+                boxes[f.name].value = ", ".join(saved.get(f.name, []))
+        self._initial[self.provider.name] = {f.name: boxes[f.name].value for f in self.provider.fields
+                                             if not f.secret}
+
+    def _show_channel(self) -> None:
+        if self.channel.value not in self._boxes:
+            self._build_fields(self.provider)
+        self.field_box.children = self._rows[self.channel.value]
+        self.hint.value = hint_html(self.provider)
+
+    def _on_channel(self, change: Any) -> None:
+        """Another channel: hold what was typed for the old one (secrets in Python only) and show the new one."""
+        if self._relabelling:
+            return
+        old = change.get("old")
+        if old in self._boxes:
+            self._stash(old)
+        self._show_channel()
         self._refresh()
 
+    def _stash(self, channel: str) -> None:
+        """Move the secrets typed in ``channel``'s boxes out of the widgets, to be saved or sent later."""
+        provider, boxes = PROVIDERS[channel], self._boxes[channel]
+        for f in provider.fields:
+            typed = boxes[f.name].value.strip()
+            if f.secret and typed:
+                self._pending[(channel, f.name)] = self._values_of(provider, boxes, f)
+                boxes[f.name].value = ""
+
     def _values(self, f: Field) -> list[str]:
+        return self._values_of(self.provider, self.fields, f)
+
+    def _values_of(self, provider: Provider, boxes: dict[str, Any], f: Field) -> list[str]:
         """A field's values: typed, else (secrets) typed earlier, else saved under this name."""
-        typed = self.fields[f.name].value.strip()
+        typed = boxes[f.name].value.strip()
         if typed and "://" in typed:  # a pasted whole URL (e.g. a WeCom webhook): take this field's value from it
             try:
-                value = self.provider.parse(typed).values.get(f.name)
+                value = provider.parse(typed).values.get(f.name)
             except DestinationError:
                 value = None
             if value:
                 return list(value) if isinstance(value, list) else [value]
         if typed or not f.secret:
             return _split(typed) if f.many else ([typed] if typed else [])
-        pending = self._pending.get((self.provider.name, f.name))
+        pending = self._pending.get((provider.name, f.name))
         return pending if pending is not None else self._saved_values().get(f.name, [])
 
     def _touched(self) -> bool:
         """True when the destination fields were edited (so Save stores a destination)."""
-        p, boxes = self.provider.name, self.fields
-        edited = any(boxes[f.name].value.strip() if f.secret else boxes[f.name].value != self._initial[f.name]
+        p, boxes, initial = self.provider.name, self.fields, self._initial.get(self.provider.name, {})
+        edited = any(boxes[f.name].value.strip() if f.secret else boxes[f.name].value != initial.get(f.name, "")
                      for f in self.provider.fields)
         return edited or any(key[0] == p for key in self._pending)
 
@@ -183,34 +328,36 @@ class Panel:
                 except DestinationError as exc:
                     found["destination"] = str(exc)
         if not NAME.fullmatch(self.name.value.strip()):
-            found["name"] = "a name is letters, digits, '.', '_' or '-' (e.g. me)"
+            found["name"] = tr("a name is letters, digits, '.', '_' or '-' (e.g. me)")
         try:
             parse_duration(self.after.value)
         except ValueError as exc:
             found["after"] = str(exc)
         if self.tail.value < 0:
-            found["tail"] = "must be 0 or more"
+            found["tail"] = tr("must be 0 or more")
         return found
 
     def validate(self) -> dict[str, str]:
-        """Show each problem next to its box; Save is enabled only when there is none."""
+        """Show each problem under its box; Save is enabled only when there is none."""
         found = self.problems()
         for key, label in self.messages.items():
-            label.value = f"⚠ {found[key]}" if key in found else ""
-        self.messages["destination"].layout.display = None if "destination" in found else "none"
+            _put(label, f"⚠ {found[key]}" if key in found else "")
         self.save_button.disabled = bool(found)
         return found
 
     def _changed(self, _: Any = None) -> None:
+        if self._relabelling:
+            return
         found = self.validate()
-        self.status.value = "fix the marked values to save" if found else "not saved yet"
+        self.status.value = tr("fix the marked values to save") if found else tr("not saved yet")
 
     def _on_name(self, _: Any) -> None:
         saved = self._saved_destination(self.name.value.strip(), any_provider=True)
         if saved and saved.provider.name != self.channel.value:
-            self.channel.value = saved.provider.name  # rebuilds the fields
-        else:
-            self._refresh()
+            self.channel.value = saved.provider.name  # shows its fields
+        if saved:
+            self._load_saved()
+        self._refresh()
         self._changed()
 
     # -- actions -------------------------------------------------------------------------------------------
@@ -218,7 +365,7 @@ class Panel:
     def save(self, _: Any = None) -> None:
         """Merge into the settings file (0600), apply to this session, and clear the password boxes."""
         if self.validate():
-            self.status.value = "not saved: fix the marked values first"
+            self.status.value = tr("not saved: fix the marked values first")
             return
         file = self.session.file
         name = self.name.value.strip()
@@ -226,16 +373,20 @@ class Panel:
             file.save_destination(name, self.url())
         elif name in (file.read().get("destinations") or {}):
             file.save_destination(name, file.read()["destinations"][name])  # make it the default
-        values = {"after": parse_duration(self.after.value), "tail": self.tail.value, "on": self.on.value}
+        values = {"after": parse_duration(self.after.value), "tail": self.tail.value, "on": self.on.value,
+                  "lang": self.language.value}
         path = file.save_values(**{key: value for key, value in values.items()
                                    if self.settings.source(key) != "config" or value != self._shown[key]})
         self.session.reload()
-        self._pending.clear()
-        self._initial = {k: self.fields[k].value for k in self._initial}
+        self._pending = {k: v for k, v in self._pending.items() if k[0] != self.provider.name}
+        self._initial[self.provider.name] = {f.name: self.fields[f.name].value for f in self.provider.fields
+                                             if not f.secret}
         self._forget_secrets()
-        elsewhere = [n for n in ("to", "after", "tail", "on") if self.settings.source(n) in ("env", "config")]
-        self.status.value = f"saved to {path}; applied to this session" + (
-            f" (env or IPython config still decide: {', '.join(elsewhere)})" if elsewhere else "")
+        self._label()  # the language may have changed
+        self._refresh()
+        elsewhere = [n for n in ("to", "after", "tail", "on", "lang") if self.settings.source(n) in ("env", "config")]
+        self.status.value = tr("saved to {path}; applied to this session", path=path) + (
+            tr(" (env or IPython config still decide: {names})", names=", ".join(elsewhere)) if elsewhere else "")
 
     def send_test(self, _: Any = None) -> None:
         """Send a test message: to the typed (unsaved) destination when fields were edited, else the default."""
@@ -243,16 +394,16 @@ class Panel:
             if self._touched():
                 found = self.validate()
                 if any(k in found for k in (*self.fields, "destination")):
-                    self.status.value = "not sent: fix the marked values first"
+                    self.status.value = tr("not sent: fix the marked values first")
                     return
                 route = Route((parse_destination(self.url(), self.name.value.strip()),))
                 self._forget_secrets(keep=True)
             else:
                 route = self.session.route()
         except (DestinationError, NoDestinationError) as exc:
-            self.status.value = f"not sent: {exc}"
+            self.status.value = tr("not sent: {problem}", problem=exc)
             return
-        self.status.value = "sending a test message…"
+        self.status.value = tr("sending a test message…")
         started = time.monotonic()
         ticket = self.session.send_test(route=route, origin=tr("sent from the settings panel"))
         self.status.value = describe(ticket.wait(TEST_WAIT), time.monotonic() - started)
@@ -262,10 +413,10 @@ class Panel:
         self.session.file.remove_destination(name)
         self.session.reload()
         self._refresh()
-        self.status.value = f"removed {name!r} from {settings_path()}"
+        self.status.value = tr("removed {name} from {path}", name=repr(name), path=settings_path())
 
     def _forget_secrets(self, keep: bool = False) -> None:
-        """Empty every password box; with ``keep``, hold what was typed (in Python only) for a later Save."""
+        """Empty the chosen channel's password boxes; with ``keep``, hold what was typed (in Python only)."""
         for f in self.provider.fields:
             box = self.fields[f.name]
             if f.secret and box.value:
@@ -281,15 +432,15 @@ class Panel:
         saved = self._saved_values()
         for f in self.provider.fields:
             pending = self._pending.get((self.provider.name, f.name))
-            shown, word = (pending, "typed, not saved") if pending else (saved.get(f.name), "saved")
+            shown, word = (pending, tr("typed, not saved")) if pending else (saved.get(f.name), tr("saved"))
             self.fields[f.name].placeholder = (f"{', '.join(map(redact_value, shown))} ({word})"
-                                               if f.secret and shown else f.hint)
+                                               if f.secret and shown else tr(f.hint))
         s = self.settings
-        where = {"env": "(overridden by env WXNOTIFY_TO)", "config": "(set in IPython config)"}
-        self.notes["to"].value = (f"default: {', '.join(map(redact_url, s.default_to())) or 'none'} "
-                                  + where.get(s.source("to"), "")).strip()
-        for key in ("after", "tail", "on"):
-            self.notes[key].value = where["config"] if s.source(key) == "config" else ""
+        where = {"env": tr("(overridden by env WXNOTIFY_TO)"), "config": tr("(set in IPython config)")}
+        _put(self.notes["to"], (tr("default: {destinations}", destinations=", ".join(map(redact_url, s.default_to()))
+                                   or tr("none")) + " " + where.get(s.source("to"), "")).strip())
+        for key in ("after", "tail", "on", "lang"):
+            _put(self.notes[key], where["config"] if s.source(key) == "config" else "")
         self._refresh_saved()
         self.validate()
 
@@ -300,15 +451,21 @@ class Panel:
         default = self.settings.default_to()[:1]
         rows, self.remove_buttons = [], {}
         for name, url in {**in_file, **self.settings.destinations}.items():
-            text = f"{name}: {redact_url(url)}" + (" · default" if [name] == default else "")
+            text = f"{name}: {redact_url(url)}" + (tr(" · default") if [name] == default else "")
             if name not in in_file:
-                rows.append(w.Label(text + " (IPython config)"))
+                rows.append(self._saved_label(text + tr(" (IPython config)")))
                 continue
-            button = w.Button(description="Remove", icon="trash", layout={"width": "90px"})
+            button = w.Button(description=tr("Remove"), icon="trash", layout={"width": "auto", "min_width": "90px"})
             button.on_click(lambda _, n=name: self.remove(n))
             self.remove_buttons[name] = button
-            rows.append(w.HBox([w.Label(text), button]))
-        self.saved.children = rows or [w.Label("none saved yet")]
+            rows.append(self._row([self._saved_label(text), button]))
+        self.saved.children = rows or [self._saved_label(tr("none saved yet"))]
+
+    @staticmethod
+    def _saved_label(text: str) -> w.Label:
+        label = w.Label(text)
+        label.add_class("wxnotify-text")
+        return label
 
 
 def build_panel(session: Session | WxNotify | None = None) -> Panel:

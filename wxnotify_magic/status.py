@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from .i18n import N_, tr
+
 
 class Status(str, Enum):
     """Where one outbox item stands; ``TERMINAL`` ones never change again."""
@@ -20,5 +22,16 @@ class Status(str, Enum):
 
 
 TERMINAL = frozenset({Status.DELIVERED, Status.FAILED, Status.DROPPED, Status.MERGED})
+WORDS = {Status.PENDING: N_("pending"), Status.SENDING: N_("sending"), Status.DELIVERED: N_("delivered"),
+         Status.FAILED: N_("failed"), Status.DROPPED: N_("dropped"), Status.MERGED: N_("merged")}
 
-__all__ = ["TERMINAL", "Status"]
+
+def status_word(status: Status | str) -> str:
+    """The status as the user reads it, in the current language."""
+    try:
+        return tr(WORDS[Status(status)])
+    except ValueError:
+        return str(status)
+
+
+__all__ = ["TERMINAL", "WORDS", "Status", "status_word"]

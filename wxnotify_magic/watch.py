@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .capture import OutputCapture, Tail
+from .i18n import language
 from .message import Notification, cut_end
 
 VALUE_LIMIT = 2000
@@ -32,6 +33,7 @@ class WatchOptions:
     every: float | None = None
     no_output: bool = False
     quiet: bool = False
+    figure: bool = False  # also send the last image the job displayed
 
 
 def should_notify(status: str, duration: float, options: WatchOptions) -> bool:
@@ -104,9 +106,13 @@ class Watch:
     """Watches one job from ``start()`` to ``finish()``; sends through ``submit``."""
 
     def __init__(self, options: WatchOptions, submit: Callable[[Notification, str], Any],
-                 context: dict[str, Any] | None = None, capture: bool = True, tail: Any = None) -> None:
-        """``tail`` may be given (anything with ``text(n)`` and ``last_line()``); else the watch tees."""
+                 context: dict[str, Any] | None = None, capture: bool = True, tail: Any = None,
+                 images: Any = None) -> None:
+        """``tail`` may be given (anything with ``text(n)`` and ``last_line()``); else the watch tees.
+        ``images`` (``start()``, and ``stop()`` returning (mime type, base64) or None) finds the figure."""
         self.options = options
+        self.images = images
+        self.figure: tuple[str, str] | None = None
         self.submit = submit
         self.context = context or {}
         self.tail = tail if tail is not None else Tail(lines=max(options.tail, 1))
@@ -121,6 +127,8 @@ class Watch:
         self._t0 = time.perf_counter()
         if self.capture:
             self.capture.start()
+        if self.images is not None:
+            self.images.start()
         if self.options.every:
             self._pinger = threading.Thread(target=self._ping_loop, name="wxnotify-ping", daemon=True)
             self._pinger.start()
@@ -133,6 +141,9 @@ class Watch:
     def stop_capture(self) -> None:
         if self.capture:
             self.capture.stop()
+        if self.images is not None:
+            images, self.images = self.images, None
+            self.figure = images.stop()
 
     def finish(self, error: BaseException | None = None, value: Any = None,
                traceback_text: str | None = None) -> Any:
@@ -156,8 +167,10 @@ class Watch:
             status=status, title=self.options.title or ctx.get("title", "") or "wxnotify",
             started=self.started, ended=self.started + self.elapsed, host=ctx.get("host") or host_name(),
             notebook=ctx.get("notebook", ""), execution_count=ctx.get("execution_count"),
-            output=self.tail.text(self.options.tail), value=safe_repr(value), traceback=tb,
+            output=self.tail.text(self.options.tail), value=safe_repr(value), traceback=tb, lang=language(),
         )
+        if self.figure is not None and status != "running":
+            n = replace(n, figure_type=self.figure[0], figure=self.figure[1])
         return n.without_output() if self.options.no_output else n
 
     def _ping_loop(self) -> None:

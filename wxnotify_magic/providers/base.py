@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from ..figures import decode, fit
 from ..i18n import N_, tr
 from ..message import Format, Notification, Unit
 
@@ -210,6 +211,7 @@ class Provider:
     url_example: str = ""
     claims: Callable[[str], bool] | None = None  # does this provider own this (non-scheme) URL?
     native: Callable[[str], str] | None = None  # a native URL (the service's own) -> this provider's URL
+    image_limit: int | None = None  # bytes of an uploaded image it carries (PNG/JPEG); None: it carries none
 
     # -- URLs ----------------------------------------------------------------------------------------------
 
@@ -288,6 +290,17 @@ class Provider:
 
     def secret_shapes(self) -> list[str]:
         return [f.shape for f in self.fields if f.secret and f.shape]
+
+    # -- figures -------------------------------------------------------------------------------------------
+
+    def figure(self, n: Notification) -> tuple[bytes, str]:
+        """The image to send with ``n``, fitted to this service; or b'' and why not ('' when ``n`` has none)."""
+        if not n.figure:
+            return b"", ""
+        if self.image_limit is None:
+            return b"", tr("figure not sent via {service}: it cannot carry an uploaded image", service=tr(self.label))
+        data, why = fit(decode(n.figure), self.image_limit)
+        return data, (tr("figure not sent via {service}: {why}", service=tr(self.label), why=why) if why else "")
 
     # -- limits --------------------------------------------------------------------------------------------
 

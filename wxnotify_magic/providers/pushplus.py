@@ -35,7 +35,7 @@ TRANSIENT = {500}
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     body = {"token": dest.values["token"], "title": render_title(n, TITLE_LIMIT),
-            "content": render(n, "html", CONTENT_LIMIT), "template": "html", "channel": "wechat"}
+            "content": render(n, "html", CONTENT_LIMIT, with_title=False), "template": "html", "channel": "wechat"}
     if dest.values.get("topic"):
         body["topic"] = dest.values["topic"]
     return [HttpRequest("POST", ENDPOINT, json=body)]

@@ -33,7 +33,7 @@ def endpoint(key: str) -> str:
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    body = {"title": render_title(n, TITLE_LIMIT), "desp": render(n, "markdown", DESP_LIMIT, "bytes"),
+    body = {"title": render_title(n, TITLE_LIMIT), "desp": render(n, "markdown", DESP_LIMIT, "bytes", with_title=False),
             "short": render_title(n, SHORT_LIMIT), "noip": 1}
     return [HttpRequest("POST", endpoint(dest.values["key"]), json=body)]
 

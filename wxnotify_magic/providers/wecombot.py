@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
+from ..figures import encode
 from ..i18n import tr
 from ..message import Notification, measure, render
 from .base import N_, Destination, Field, HttpRequest, HttpResponse, Limit, Provider, Verdict, json_body, refusal
@@ -11,6 +13,7 @@ from .base import N_, Destination, Field, HttpRequest, HttpResponse, Limit, Prov
 ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 WEBHOOK_HOST = "qyapi.weixin.qq.com"
 TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # UTF-8 bytes
+IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of the image before base64
 CODES = {
     93000: N_("WeCom rejected the webhook key"),
     45009: N_("WeCom rate limit hit (20 messages a minute per bot)"),
@@ -21,13 +24,20 @@ TRANSIENT = {45009, -1}
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    """Plain text when it fits 2048 bytes; markdown_v2 (code blocks, 4096 bytes) when it is longer."""
+    """Plain text when it fits 2048 bytes; markdown_v2 (code blocks, 4096 bytes) when it is longer; then the
+    figure, if any, as an image message (base64 and the md5 of its bytes, at most 2 MB)."""
     text = render(n, "text", 4 * MARKDOWN_LIMIT, "bytes")  # uncut when short: does it fit a text message?
     url = f"{ENDPOINT}?key={dest.values['key']}"
     if measure(text, "bytes") <= TEXT_LIMIT:
-        return [HttpRequest("POST", url, json={"msgtype": "text", "text": {"content": text}})]
-    md = render(n, "markdown", MARKDOWN_LIMIT, "bytes")
-    return [HttpRequest("POST", url, json={"msgtype": "markdown_v2", "markdown_v2": {"content": md}})]
+        message = HttpRequest("POST", url, json={"msgtype": "text", "text": {"content": text}})
+    else:
+        md = render(n, "markdown", MARKDOWN_LIMIT, "bytes")
+        message = HttpRequest("POST", url, json={"msgtype": "markdown_v2", "markdown_v2": {"content": md}})
+    image, _ = dest.provider.figure(n)
+    if not image:
+        return [message]
+    picture = {"base64": encode(image), "md5": hashlib.md5(image, usedforsecurity=False).hexdigest()}
+    return [message, HttpRequest("POST", url, json={"msgtype": "image", "image": picture})]
 
 
 def judge(resp: HttpResponse) -> Verdict:
@@ -66,7 +76,7 @@ WECOMBOT = Provider(
     hint_url="https://developer.work.weixin.qq.com/document/path/91770",
     url_example="wecombot://KEY",
     claims=lambda url: url.lower().startswith("wecombot://") or is_webhook(url),
-    native=from_webhook,
+    native=from_webhook, image_limit=IMAGE_LIMIT,
 )
 
 PROVIDERS = (WECOMBOT,)

@@ -41,8 +41,8 @@ RATES = (2, 1.0), (20, 10.0)  # about 20 calls in 10 s, 2 a second, per app toke
 
 
 def _content(n: Notification) -> dict[str, object]:
-    return {"content": render(n, "markdown", CONTENT_LIMIT), "summary": render_title(n, SUMMARY_LIMIT),
-            "contentType": MARKDOWN}
+    return {"content": render(n, "markdown", CONTENT_LIMIT, with_title=False),
+            "summary": render_title(n, SUMMARY_LIMIT), "contentType": MARKDOWN}
 
 
 def _chunks(items: list, size: int) -> list[list]:
