@@ -325,3 +325,148 @@ def test_inbox_failure_card_on_a_phone(inbox: Inbox, scheme: str) -> None:
     finally:
         inbox.lang = lang
     assert (ARTIFACTS / f"inbox-failure-card-{scheme}.png").stat().st_size > 10_000
+
+
+# --- The settings panel's rough edges, in JupyterLab's light and dark themes ------------------------------
+
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+EDGES_CELLS = ["%load_ext wxnotify_magic\n%wxnotify config",
+               "%wxnotify status\nprint('a raw link for comparison: wecombot://…6789')"]
+# The computed colour of the theme's error colour variable, resolved the way the browser resolves it.
+ERROR_COLOR = """() => { const probe = document.createElement('span'); probe.style.color = 'var(--jp-error-color1)';
+  document.body.appendChild(probe); const color = getComputedStyle(probe).color; probe.remove(); return color; }"""
+CLIPPED = """panel => [...panel.querySelectorAll('.widget-label, .widget-html-content, label')]
+  .filter(e => e.offsetParent !== null && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
+
+
+def _open(page: object, lab: Lab, name: str, theme: str) -> object:
+    """Open notebook ``name`` in a ready kernel, in ``theme``; return the visible notebook panel."""
+    page.goto(f"{lab.url}/lab/tree/{name}?reset", wait_until="domcontentloaded")  # type: ignore[attr-defined]
+    notebook = page.locator(".jp-NotebookPanel:visible")  # type: ignore[attr-defined]
+    notebook.locator(".jp-Cell .cm-content").first.wait_for(timeout=60_000)
+    page.wait_for_function(KERNEL_READY, timeout=60_000, polling=100)  # type: ignore[attr-defined]
+    page.evaluate("t => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})",  # type: ignore
+                  THEMES[theme])
+    light = "true" if theme == "light" else "false"
+    page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'")  # type: ignore[attr-defined]
+    return notebook
+
+
+def _run(page: object, notebook: object, index: int) -> object:
+    from playwright.sync_api import expect
+
+    cell = notebook.locator(".jp-Cell").nth(index)  # type: ignore[attr-defined]
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")  # type: ignore[attr-defined]
+    expect(cell.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"), timeout=30_000)
+    return cell
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_panel_edges_in_jupyterlab(lab: Lab, theme: str) -> None:
+    """Problems under their field in the error colour, a visibly disabled Save, typed values kept across a
+    channel switch, hints as links, a narrow window without cut labels, status destinations not linked."""
+    from playwright.sync_api import expect, sync_playwright
+
+    name = f"edges-{theme}.ipynb"
+    nbformat_write(lab.home.parent / "notebooks" / name, EDGES_CELLS)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            notebook = _open(page, lab, name, theme)
+            _run(page, notebook, 0)
+            panel = notebook.locator(".wxnotify-panel").first
+            panel.wait_for(timeout=30_000)
+            assert page.locator("text=Error displaying widget").count() == 0
+            panel.get_by_label("Channel", exact=True).select_option(label="WxPusher")
+            token = panel.get_by_label("App token", exact=True)
+            width = token.bounding_box()["width"]
+
+            # a problem shows under its field, full width, in the theme's error colour; the box keeps its width
+            token.fill("xyz")
+            problem = panel.locator(".wxnotify-error", has_text="App token: this value does not look right")
+            expect(problem).to_be_visible()
+            box, line = token.bounding_box(), problem.bounding_box()
+            assert line["y"] >= box["y"] + box["height"] - 1 and line["width"] >= 0.9 * box["width"]
+            assert abs(token.bounding_box()["width"] - width) <= 1
+            assert problem.evaluate("e => e.scrollWidth <= e.clientWidth + 1")  # nothing clipped
+            assert problem.evaluate("e => getComputedStyle(e).color") == page.evaluate(ERROR_COLOR)
+
+            # the disabled Save looks disabled, and the enabled one does not
+            save = panel.get_by_role("button", name=re.compile(r"Save$"))
+            expect(save).to_be_disabled()
+            assert float(save.evaluate("b => getComputedStyle(b).opacity")) <= 0.5
+            page.screenshot(path=str(ARTIFACTS / f"panel-problem-{theme}.png"), full_page=True)
+            token.fill("AT_test_browser_token_0001")
+            panel.get_by_label("UID", exact=True).fill("UID_test_browser_0001")
+            expect(save).to_be_enabled()
+            assert float(save.evaluate("b => getComputedStyle(b).opacity")) == 1.0
+
+            # the hint is a link to where the token comes from
+            link = panel.locator(".wxnotify-hint a[href='https://wxpusher.zjiecode.com/admin/']")
+            expect(link).to_be_visible()
+            assert link.get_attribute("target") == "_blank"
+
+            # switching the channel keeps what was typed
+            topic = panel.get_by_label("Topic id", exact=True)
+            topic.fill("42")
+            panel.get_by_label("Channel", exact=True).select_option(label="WeCom group bot")
+            panel.get_by_label("Webhook key", exact=True).fill(WECOM_KEY)
+            panel.get_by_label("Channel", exact=True).select_option(label="WxPusher")
+            expect(topic).to_have_value("42")
+            expect(token).to_have_attribute("placeholder", "AT_…0001 (typed, not saved)")
+            panel.get_by_label("Channel", exact=True).select_option(label="WeCom group bot")
+            expect(panel.get_by_label("Webhook key", exact=True)).to_have_attribute("placeholder",
+                                                                                    "…6789 (typed, not saved)")
+            save.click()
+            expect(panel.get_by_text("me: wecombot://…6789 · default")).to_be_visible()
+
+            # a narrow window: no huge line spacing, nothing cut, nothing wider than the panel
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+            page.set_viewport_size({"width": 480, "height": 1000})
+            hint = panel.locator(".wxnotify-hint .widget-html-content")
+            expect(hint).to_be_visible()
+            spacing = hint.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) / "
+                                    "parseFloat(getComputedStyle(e).fontSize)")
+            page.screenshot(path=str(ARTIFACTS / f"panel-narrow-{theme}.png"), full_page=True)
+            assert spacing < 1.8, spacing
+            assert panel.evaluate(CLIPPED) == []
+            right = panel.bounding_box()["x"] + panel.bounding_box()["width"]
+            for field in ("Name", "Notify after"):
+                edge = panel.get_by_label(field, exact=True).bounding_box()
+                assert edge["x"] + edge["width"] <= right + 1
+            page.screenshot(path=str(ARTIFACTS / f"panel-narrow-{theme}.png"), full_page=True)
+            page.set_viewport_size({"width": 1280, "height": 1000})
+
+            # %wxnotify status: the redacted destinations are text, not links (a raw URL still is one)
+            output = _run(page, notebook, 1).locator(".jp-OutputArea-output")
+            expect(output.first).to_contain_text("wecombot:")
+            expect(output.locator("a")).to_have_count(1)
+            expect(output.locator("a")).to_have_text("wecombot://…6789")
+            page.screenshot(path=str(ARTIFACTS / f"panel-status-{theme}.png"), full_page=True)
+
+            # the language choice is saved, and the panel speaks it at once
+            panel.get_by_label("Language", exact=True).select_option(label="中文")
+            save.click()
+            expect(panel.get_by_role("button", name=re.compile(r"保存$"))).to_be_visible()
+            expect(panel.get_by_label("推送渠道", exact=True)).to_be_visible()
+            assert json.loads((lab.home / "settings.json").read_text())["lang"] == "zh"
+            page.screenshot(path=str(ARTIFACTS / f"panel-zh-{theme}.png"), full_page=True)
+            panel.get_by_label("语言", exact=True).select_option(label="自动（跟随系统）")  # back, for the other tests
+            panel.get_by_role("button", name=re.compile(r"保存$")).click()
+            expect(panel.get_by_role("button", name=re.compile(r"Save$"))).to_be_visible()
+        finally:
+            browser.close()
+    for kind in ("problem", "narrow", "status", "zh"):
+        assert (ARTIFACTS / f"panel-{kind}-{theme}.png").stat().st_size > 10_000
+
+
+def nbformat_write(path: Path, cells: list[str]) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                                           "language": "python"}})
+    nbformat.write(nb, path)

@@ -176,6 +176,55 @@ def test_pushplus_topic_is_optional(panel: Panel, settings: WxNotify) -> None:
     assert settings.destinations["me"] == f"pushplus://{PP_TOKEN}/team-1"
 
 
+def test_switching_the_channel_keeps_what_was_typed(panel: Panel, settings: WxNotify) -> None:
+    panel.fields["token"].value = WX_TOKEN
+    panel.fields["topics"].value = "42"
+    panel.channel.value = "wecombot"
+    panel.fields["key"].value = WECOM_KEY
+    panel.channel.value = "wxpusher"
+    assert panel.fields["topics"].value == "42"  # as typed
+    assert panel.fields["token"].value == "" and panel.fields["token"].placeholder == "AT_…cdef (typed, not saved)"
+    assert_no_secret(_state_text(panel.widget))  # typed secrets of a channel left behind live in Python only
+    panel.save_button.click()
+    assert settings.destinations["me"] == f"wxpusher://{WX_TOKEN}/42"
+    panel.channel.value = "wecombot"
+    assert panel.fields["key"].placeholder == "…6789 (typed, not saved)"
+    panel.name.value = "team"
+    panel.save_button.click()
+    assert settings.destinations["team"] == f"wecombot://{WECOM_KEY}"
+
+
+def test_problems_show_under_their_field(panel: Panel) -> None:
+    panel.fields["token"].value = "xyz"
+    row = panel.field_box.children[0]
+    assert row.children == (panel.fields["token"], panel.messages["token"])  # under the box, not beside it
+    assert panel.messages["token"].layout.display is None and "wxnotify-error" in panel.messages["token"]._dom_classes
+    assert panel.messages["uids"].layout.display == "none"  # an empty problem line takes no room
+    panel.fields["token"].value = WX_TOKEN
+    assert panel.messages["token"].layout.display == "none"
+
+
+def test_the_hint_links_to_where_the_token_is(panel: Panel) -> None:
+    for provider in PROVIDERS.values():
+        panel.channel.value = provider.name
+        assert f'<a href="{provider.hint_url}" target="_blank" rel="noopener noreferrer">' in panel.hint.value
+
+
+def test_the_language_choice_is_saved_and_the_panel_speaks_it(panel: Panel, settings: WxNotify, home: Path) -> None:
+    assert [value for _, value in panel.language.options] == ["auto", "zh", "en"] and panel.language.value == "auto"
+    panel.language.value = "zh"
+    panel.save_button.click()
+    assert SettingsFile().read()["lang"] == "zh" and settings.lang == "zh"
+    assert (panel.save_button.description, panel.channel.description, panel.language.description) == \
+        ("保存", "推送渠道", "语言")
+    assert panel.status.value.startswith("已保存到 ") and panel.fields["token"].description == "应用 Token"
+    assert "企业微信群机器人" in [label for label, _ in panel.channel.options]
+    assert "打开 wxpusher.zjiecode.com ↗" in panel.hint.value
+    panel.fields["token"].value = "xyz"
+    assert panel.messages["token"].value.startswith("⚠ 应用 Token：这个值 的格式不对")
+    assert WxNotify().lang == "zh"  # the next kernel speaks Chinese too
+
+
 # --- validation ---------------------------------------------------------------------------------------------
 
 

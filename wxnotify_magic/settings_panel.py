@@ -31,14 +31,13 @@ from .settings import NoDestinationError, Route, WxNotify
 NAME = re.compile(r"[\w.-]{1,40}")
 TEST_WAIT = 5.0  # seconds Send test waits for the receipt
 STYLE = {"description_width": "120px"}
-WIDE = {"width": "100%", "max_width": "600px"}
 ON_CHOICES = {"always": N_("always"), "success": N_("on success only"), "failure": N_("on failure only")}
 LANGUAGE_NAMES = {"auto": N_("automatic (from the system)"), "zh": "中文", "en": "English"}
 ROOT_CLASS = "wxnotify-panel"
 # Scoped to the panel: wrapping text with normal line spacing, problems in the theme's error colour under their
 # field, and a disabled button that looks disabled in every theme.
 CSS = """<style>
-.wxnotify-panel { max-width: 640px; }
+.wxnotify-panel { max-width: 640px; container-type: inline-size; }
 .wxnotify-panel .wxnotify-text, .wxnotify-panel .wxnotify-text .widget-html-content {
   white-space: normal; overflow-wrap: anywhere; height: auto; min-height: 0; line-height: 1.45;
   overflow: visible; text-overflow: clip; }
@@ -47,10 +46,18 @@ CSS = """<style>
 .wxnotify-panel .wxnotify-error { color: var(--jp-error-color1, #c62828); }
 .wxnotify-panel .wxnotify-note { color: var(--jp-ui-font-color2, #616161); }
 .wxnotify-panel .wxnotify-hint a { color: var(--jp-content-link-color, #1976d2); text-decoration: underline; }
+.wxnotify-panel .widget-inline-hbox { width: auto !important; max-width: 600px; align-self: stretch; height: auto; }
 .wxnotify-panel .wxnotify-row { flex-wrap: wrap; gap: 4px 8px; align-items: center; }
+.wxnotify-panel .jupyter-button { max-width: 100%; }
 .wxnotify-panel .jupyter-button:disabled, .wxnotify-panel .jupyter-button.mod-disabled {
   opacity: 0.35 !important; filter: grayscale(100%); cursor: not-allowed; box-shadow: none; }
-@media (max-width: 560px) { .wxnotify-panel .wxnotify-under { padding-left: 0; } }
+@container (max-width: 460px) {
+  .wxnotify-panel .widget-inline-hbox { flex-wrap: wrap; }
+  .wxnotify-panel .widget-inline-hbox > .widget-label { flex: 0 0 100%; width: 100% !important; max-width: none;
+    text-align: left; height: auto; line-height: 1.45; padding-top: 2px; }
+  .wxnotify-panel .widget-inline-hbox > input, .wxnotify-panel .widget-inline-hbox > select { min-width: 0; }
+  .wxnotify-panel .wxnotify-under { padding-left: 0; }
+}
 </style>"""
 
 
@@ -112,27 +119,28 @@ class Panel:
         self._field_messages: dict[str, dict[str, w.Label]] = {}
         self._rows: dict[str, list[Any]] = {}
         self._initial: dict[str, dict[str, str]] = {}  # channel -> non-secret values as loaded
-        self._relabelling = False
+        self._quiet = False
         default = next((t for t in settings.default_to() if t in settings.destinations), "me")
         self.title = w.HTML()
-        self.language = w.Dropdown(options=self._language_options(), value=settings.lang, style=STYLE, layout=WIDE)
-        self.channel = w.Dropdown(options=self._channel_options(), style=STYLE, layout=WIDE)
+        self.title.add_class("wxnotify-text")
+        self.language = w.Dropdown(options=self._language_options(), value=settings.lang, style=STYLE)
+        self.channel = w.Dropdown(options=self._channel_options(), style=STYLE)
         self.hint = w.HTML()
         self.hint.add_class("wxnotify-text")
         self.hint.add_class("wxnotify-hint")
         self.field_box = w.VBox()
         self._general = {k: _text("wxnotify-error", "wxnotify-under") for k in ("destination", "name", "after", "tail")}
-        self.name = w.Text(value=default, style=STYLE, layout=WIDE)
-        self.after = w.Text(value=_duration_text(float(settings.after)), tooltip="90, 90s, 5m, 1h30m", style=STYLE,
-                            layout=WIDE)
-        self.tail = w.IntText(value=settings.tail, style=STYLE, layout=WIDE)
-        self.on = w.Dropdown(options=self._on_options(), value=settings.on, style=STYLE, layout=WIDE)
+        self.name = w.Text(value=default, style=STYLE)
+        self.after = w.Text(value=_duration_text(float(settings.after)), tooltip="90, 90s, 5m, 1h30m", style=STYLE)
+        self.tail = w.IntText(value=settings.tail, style=STYLE)
+        self.on = w.Dropdown(options=self._on_options(), value=settings.on, style=STYLE)
         self.notes = {k: _text("wxnotify-note", "wxnotify-under") for k in ("to", "after", "tail", "on", "lang")}
         self.save_button = w.Button(button_style="primary", icon="save", layout={"width": "auto"})
         self.test_button = w.Button(icon="paper-plane", layout={"width": "auto"})
         self.status = w.Label()
         self.status.add_class("wxnotify-text")
         self.saved_title = w.HTML()
+        self.saved_title.add_class("wxnotify-text")
         self.saved = w.VBox()
         self.file_label = _text("wxnotify-note")
         self.remove_buttons: dict[str, w.Button] = {}
@@ -181,7 +189,7 @@ class Panel:
 
     def _label(self) -> None:
         """Every word of the panel in the current language (again after the language was saved)."""
-        self._relabelling = True
+        self._quiet = True
         try:
             for dropdown, options in ((self.language, self._language_options()),
                                       (self.channel, self._channel_options()), (self.on, self._on_options())):
@@ -189,7 +197,7 @@ class Panel:
                 dropdown.options = options
                 dropdown.value = value
         finally:
-            self._relabelling = False
+            self._quiet = False
         self.title.value = f"<b>{html.escape(tr('wxnotify settings'), quote=False)}</b>"
         self.language.description = tr("Language")
         self.channel.description = tr("Channel")
@@ -238,8 +246,7 @@ class Panel:
         """One box per field of ``provider`` (secret ones as password boxes), each with its problem line under it."""
         boxes, messages, rows = {}, {}, []
         for f in provider.fields:
-            box = (w.Password if f.secret else w.Text)(description=tr(f.label), tooltip=tr(f.hint), style=STYLE,
-                                                       layout=WIDE)
+            box = (w.Password if f.secret else w.Text)(description=tr(f.label), tooltip=tr(f.hint), style=STYLE)
             box.observe(self._changed, "value")
             boxes[f.name], messages[f.name] = box, _text("wxnotify-error", "wxnotify-under")
             rows.append(w.VBox([box, messages[f.name]], layout={"width": "100%"}))
@@ -264,11 +271,15 @@ class Panel:
 
     def _on_channel(self, change: Any) -> None:
         """Another channel: hold what was typed for the old one (secrets in Python only) and show the new one."""
-        if self._relabelling:
+        if self._quiet:
             return
         old = change.get("old")
         if old in self._boxes:
-            self._stash(old)
+            self._quiet = True  # emptying the old boxes is not an edit of the new channel
+            try:
+                self._stash(old)
+            finally:
+                self._quiet = False
         self._show_channel()
         self._refresh()
 
@@ -346,7 +357,7 @@ class Panel:
         return found
 
     def _changed(self, _: Any = None) -> None:
-        if self._relabelling:
+        if self._quiet:
             return
         found = self.validate()
         self.status.value = tr("fix the marked values to save") if found else tr("not saved yet")
