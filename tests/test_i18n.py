@@ -181,3 +181,16 @@ def test_the_command_line_follows_the_locale_and_the_saved_choice(home: Path, in
     (home / "settings.json").write_text(json.dumps({"lang": "zh"}))
     proc = wxnotify("status")  # LANG=C.UTF-8, but the panel saved Chinese
     assert "发件箱：" in proc.stdout
+
+
+def test_the_chinese_readme_is_linked_and_as_complete_as_the_english_one() -> None:
+    root = PACKAGE.parent
+    english, chinese = (root / "README.md").read_text(), (root / "README.zh-CN.md").read_text()
+    assert "(README.zh-CN.md)" in english.split("\n## ", 1)[0]  # linked from the top
+    headings = [len(re.findall(rf"^{level} ", text, flags=re.M)) for text in (english, chinese) for level in
+                ("##", "###")]
+    assert headings[:2] == headings[2:], "every section of README.md has its Chinese counterpart"
+    code = [re.findall(r"^```", text, flags=re.M) for text in (english, chinese)]
+    assert len(code[0]) == len(code[1])
+    steps = re.findall(r"^- \*\*(.+?)\*\*\n  1\. ", chinese, flags=re.M)  # the token how-to, step by step
+    assert steps == ["WxPusher（标准推送）", "WxPusher 极简推送（SPT）", "PushPlus", "Server酱", "企业微信群机器人"]
