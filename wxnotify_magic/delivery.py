@@ -284,7 +284,9 @@ class Sender:
             counted = [k.key for k in keys if index == 0 or not k.limit.daily]
             rows = self.outbox.log_call(counted, content_digest(request.json), now=self.clock())
             verdict, answered = self._send(request, dest)
-            if not answered:  # only calls the service answered count toward its limits
+            if answered:  # counted from the answer: the next call cannot reach the service early, whatever latency
+                self.outbox.stamp_calls(rows, self.clock())
+            else:  # only calls the service answered count toward its limits
                 self.outbox.forget_calls(rows)
             if not verdict.ok:
                 break

@@ -260,6 +260,11 @@ class Outbox:
         with self._tx() as db:
             db.executemany("DELETE FROM calls WHERE rowid=?", [(i,) for i in ids])
 
+    def stamp_calls(self, ids: Sequence[int], when: float) -> None:
+        """Move calls to the time their answer came (later than they left, never earlier)."""
+        with self._tx() as db:
+            db.executemany("UPDATE calls SET ts=MAX(ts, ?) WHERE rowid=?", [(when, i) for i in ids])
+
     def calls_since(self, since: Mapping[str, float]) -> dict[str, list[tuple[float, str]]]:
         """For each key, the (time, content digest) of its calls since its own time, oldest first."""
         db = self._db()
