@@ -107,10 +107,10 @@ class Sender:
 
     def idle(self) -> bool:
         """True when nothing is being sent by this process and nothing is due now."""
-        with self._lock:
+        with self._lock:  # the loop claims and marks lanes busy under this lock: no moment in between is idle
             if self._busy:
                 return False
-        due = self.outbox.next_due()
+            due = self.outbox.next_due()
         return due is None or due > self.clock() + 0.5
 
     def flush(self, timeout: float) -> bool:
@@ -145,18 +145,16 @@ class Sender:
         with contextlib.suppress(Exception):  # housekeeping must never stop delivery
             self.outbox.prune(self.clock() - KEEP_DAYS * 86400)
         while not self._stop:
+            lanes: dict[str, list[Item]] = {}
             try:
                 with self._lock:
                     busy = set(self._busy)
-                items = self.outbox.claim(LEASE, now=self.clock(), busy_lanes=busy)
+                    for item in self.outbox.claim(LEASE, now=self.clock(), busy_lanes=busy):
+                        lanes.setdefault(item.lane, []).append(item)
+                    self._busy.update(lanes)
             except Exception:  # a locked or broken database: try again shortly, the outbox keeps everything
-                items, busy = [], set()
-            lanes: dict[str, list[Item]] = {}
-            for item in items:
-                lanes.setdefault(item.lane, []).append(item)
+                busy = set()
             for lane, group in lanes.items():
-                with self._lock:
-                    self._busy.add(lane)
                 worker = threading.Thread(target=self._work, args=(lane, group), name="wxnotify-send", daemon=True)
                 try:
                     worker.start()
@@ -448,7 +446,7 @@ def flush_and_stop(timeout: float) -> int:
             with contextlib.suppress(Exception):
                 if sender.outbox.next_due() is not None:
                     sender.flush(timeout)
-                pending += sender.outbox.count(Status.PENDING)
+                pending += sender.outbox.unsettled()
     finally:
         reset_sender()
     return pending

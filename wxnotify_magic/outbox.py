@@ -221,6 +221,10 @@ class Outbox:
     def count(self, status: Status | str) -> int:
         return int(self._db().execute("SELECT COUNT(*) FROM outbox WHERE status=?", (str(status),)).fetchone()[0])
 
+    def unsettled(self) -> int:
+        """How many items are still waiting or being sent."""
+        return self.count(Status.PENDING) + self.count(Status.SENDING)
+
     def next_due(self) -> float | None:
         """When the next item may be attempted (by any sender), or None when nothing is pending or sending."""
         db = self._db()

@@ -134,7 +134,7 @@ class Session:
         sender = get_sender()
         count = sender.outbox.requeue_failed()
         sender.flush(self.settings.wait if wait is None else wait)
-        return count, sender.outbox.count(Status.PENDING), sender.outbox.count(Status.FAILED)
+        return count, sender.outbox.unsettled(), sender.outbox.count(Status.FAILED)
 
     def history_lines(self, n: int) -> list[str]:
         from .delivery import get_sender
@@ -178,7 +178,7 @@ class Session:
                         source=source_word(s.source("to")), path=settings_path()))
         lines.append(tr("notify after {after} on {on}; tail {tail} lines; wait {wait:g} s",
                         after=human_duration(float(s.after)), on=s.on, tail=s.tail, wait=s.wait))
-        pending, failed = outbox.count(Status.PENDING), outbox.count(Status.FAILED)
+        pending, failed = outbox.unsettled(), outbox.count(Status.FAILED)
         hint = tr("  ({command} sends them again)", command=retry_hint) if failed else ""
         lines.append(tr("outbox: {pending} pending, {failed} failed", pending=pending, failed=failed) + hint)
         for item in outbox.items(Status.FAILED, limit=3):
