@@ -171,7 +171,7 @@ def test_pushplus_topic_is_optional(panel: Panel, settings: WxNotify) -> None:
     panel.channel.value = "pushplus"
     panel.fields["token"].value = PP_TOKEN
     panel.save_button.click()
-    panel.fields["topic"].value = "team-1"
+    panel.fields["topics"].value = "team-1"
     panel.save_button.click()
     assert settings.destinations["me"] == f"pushplus://{PP_TOKEN}/team-1"
 

@@ -171,3 +171,44 @@ def test_redaction_never_shows_secrets():
     dest = parse_destination(f"wxpusher://{WX_TOKEN}/UID_test_a/12")
     assert dest.redacted == "wxpusher://AT_…cdef/UID_…/12"
     assert WX_TOKEN not in repr(dest) and "UID_test_a" not in str(dest)
+
+
+# -- apprise's URL forms, sent: what each form puts on the wire ----------------------------------------------
+
+
+def test_pushplus_topics_friends_and_channels_on_the_wire(inbox):
+    receipts = deliver(inbox, f"pushplus://{PP_TOKEN}/#grp1/grp2/@f1?to=@f2&channel=mail&format=markdown")
+    assert [r.outcome for r in receipts] == ["delivered"] * 3  # one request per topic, friends ten at a time
+    bodies = [m["body"] for m in inbox.messages]
+    assert [b.get("topic") for b in bodies] == ["grp1", "grp2", None] and bodies[2]["to"] == "f1,f2"
+    assert {b["channel"] for b in bodies} == {"mail"} and {b["template"] for b in bodies} == {"markdown"}
+    inbox.clear()
+    (receipt,) = deliver(inbox, f"pushplus://hook1@{PP_TOKEN}?channel=wechat,webhook")
+    assert receipt.ok and inbox.messages[0]["path"] == "/batchSend"
+    assert inbox.messages[0]["body"]["channel"] == "wechat,webhook" and inbox.messages[0]["body"]["option"] == "hook1"
+    inbox.clear()
+    (receipt,) = deliver(inbox, f"https://www.pushplus.plus/send?token={PP_TOKEN}&template=json")
+    assert receipt.ok and inbox.messages[0]["body"]["template"] == "json" and "topic" not in inbox.messages[0]["body"]
+
+
+def test_wecom_mentions_go_in_a_text_message(inbox):
+    long = Notification(status="failed", title="t", output="\n".join(f"line {i}" for i in range(2000)))
+    (receipt,) = deliver(inbox, f"wecombot://{WECOM_KEY}?mention=@all,wangqing,@lisi,13800001111", long)
+    body = inbox.messages[0]["body"]
+    assert receipt.ok and body["msgtype"] == "text"  # mentions need text: cut to 2048 bytes rather than markdown
+    assert body["text"]["mentioned_list"] == ["@all", "wangqing", "lisi"]
+    assert body["text"]["mentioned_mobile_list"] == ["13800001111"]
+    assert measure(body["text"]["content"], "bytes") <= 2048 and "line 1999" in body["text"]["content"]
+    inbox.clear()
+    deliver(inbox, f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}&format=markdown")
+    assert inbox.messages[0]["body"]["msgtype"] == "markdown_v2"
+    with pytest.raises(DestinationError, match="mentions work only in text"):
+        parse_destination(f"wecombot://{WECOM_KEY}?format=markdown&mention=@all")
+
+
+@pytest.mark.parametrize(("fmt", "content_type"), [("text", 1), ("html", 2), ("markdown", 3), ("", 3)])
+def test_wxpusher_format_sets_the_content_type(inbox, fmt, content_type):
+    deliver(inbox, f"wxpusher://UID_test_a?token={WX_TOKEN}" + (f"&format={fmt}" if fmt else ""))
+    body = inbox.messages[0]["body"]
+    assert body["contentType"] == content_type and body["uids"] == ["UID_test_a"]
+    assert ("<b>" in body["content"]) == (fmt == "html")

@@ -171,7 +171,7 @@ def _wx_format(req: Request) -> str:
 _PUSHPLUS_TOKEN = re.compile(r"[A-Za-z0-9]{32}")
 _PUSHPLUS_TEMPLATES = {"html", "txt", "json", "markdown", "cloudMonitor", "jenkins", "route", "pay", "form",
                        "doc", "excel"}
-_PUSHPLUS_CHANNELS = {"wechat", "webhook", "cp", "mail", "sms", "extension", "voice", "app", "clawbot"}
+_PUSHPLUS_CHANNELS = {"wechat", "webhook", "cp", "mail", "sms", "extension", "voice", "app", "clawbot", "cmcc", "qq"}
 
 
 def _pushplus_token(req: Request) -> str:
@@ -179,7 +179,7 @@ def _pushplus_token(req: Request) -> str:
 
 
 def _pushplus(req: Request) -> JSON:
-    """GET/POST /send and /send/{token}."""
+    """GET/POST /send, /send/{token} and /batchSend."""
     fields, token = req.fields, _pushplus_token(req)
     if not _PUSHPLUS_TOKEN.fullmatch(token) or "bad" in token.lower():
         raise Reject(903, "无效的用户token")
@@ -190,7 +190,8 @@ def _pushplus(req: Request) -> JSON:
     _check_len(_text(fields.get("title")), 100, 999, "title长度不能超过100")
     if _text(fields.get("template") or "html") not in _PUSHPLUS_TEMPLATES:
         raise Reject(999, "template不正确")
-    if _text(fields.get("channel") or "wechat") not in _PUSHPLUS_CHANNELS:
+    channels = _text(fields.get("channel") or "wechat").split(",")  # /batchSend takes several
+    if any(c not in _PUSHPLUS_CHANNELS for c in channels) or (len(channels) > 1 and "batchSend" not in req.path):
         raise Reject(999, "channel不正确")
     return {"code": 200, "msg": "请求成功", "data": uuid.uuid4().hex}
 
@@ -389,7 +390,7 @@ SERVICES: tuple[Service, ...] = (
             _wx_format, 1001, _WX_MESSAGES),
     Service("wxpusher-spt", re.compile(r"/api/send/message/simple-push/?"), _POST, _wxpusher_spt, _wx_error,
             _wx_text, _wx_format, 1001, _WX_MESSAGES),
-    Service("pushplus", re.compile(r"/send(?:/([^/.]*))?/?"), frozenset({"GET", "POST", "PUT", "DELETE"}),
+    Service("pushplus", re.compile(r"/(?:send|batchSend)(?:/([^/.]*))?/?"), frozenset({"GET", "POST", "PUT", "DELETE"}),
             _pushplus, _pushplus_error, _pushplus_text, _pushplus_format, 900,
             {302: "未登录", 401: "请求未授权", 403: "请求IP未授权", 500: "系统异常，请稍后再试",
              600: "数据异常，操作失败", 805: "无权查看", 888: "积分不足，需要充值",

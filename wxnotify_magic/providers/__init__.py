@@ -35,11 +35,12 @@ def get_provider(name: str) -> Provider:
 
 def provider_for(url: str) -> Provider | None:
     """The provider that owns ``url`` (by scheme, or a native URL it claims), or None."""
-    return next((p for p in PROVIDERS.values() if p.owns(url)), None)
+    ordered = sorted(PROVIDERS.values(), key=lambda p: p.catch_all)  # a catch-all (apprise) is asked last
+    return next((p for p in ordered if p.owns(url)), None)
 
 
 def schemes() -> list[str]:
-    return sorted({p.scheme for p in PROVIDERS.values()})
+    return sorted({p.scheme for p in PROVIDERS.values() if not p.catch_all})
 
 
 def parse_destination(url: str, name: str = "") -> Destination:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from ..figures import decode, fit
 from ..i18n import N_, tr
@@ -44,7 +44,9 @@ class Field:
     many: bool = False  # a list of values (recipients)
     required: bool = True
     shape: str = ""  # a regex that finds this secret in free text (for the redactor); "" when it has no shape
-    query: tuple[str, ...] = ()  # query parameter names that also set it (``?topic=``)
+    query: tuple[str, ...] = ()  # query parameter names that also set it (``?topic=``, a list for ``many``)
+    prefix: str = ""  # a recipient written with this prefix belongs here (PushPlus ``#topic``, ``@friend``)
+    in_path: bool = True  # False: only the query sets it (WeCom ``?mention=``)
 
     def check(self, value: str) -> str | None:
         """A one-line problem with ``value`` (never echoing a secret), or None when it is fine."""
@@ -55,6 +57,91 @@ class Field:
             return tr("{label}: {shown} does not look right ({hint})", label=tr(self.label), shown=shown,
                       hint=tr(self.hint) if self.hint else tr("unexpected format"))
         return None
+
+
+@dataclass(frozen=True)
+class Option:
+    """A setting given in the URL's query (``?format=markdown``, ``?channel=mail``): neither a recipient nor a secret.
+
+    ``choices`` are the accepted values (case-insensitive; ``aliases`` maps other spellings to them), else any value
+    matching ``pattern``. An ``inert`` option is accepted so that URLs written by apprise paste as they are, but
+    changes nothing: wxnotify's own delivery does what it asks (``retry``, ``rto``) or already behaves so
+    (``verify=yes``); a value that would ask for something else is refused like an unknown parameter.
+    """
+
+    name: str
+    query: tuple[str, ...]
+    choices: tuple[str, ...] = ()
+    pattern: str = r".+"
+    aliases: tuple[tuple[str, str], ...] = ()
+    many: bool = False  # a comma-separated list of choices (``channel=wechat,mail``)
+    inert: bool = False
+    secret: bool = False  # never shown in a redacted label (a callback URL may carry its own token)
+
+    def read(self, value: str) -> str | None:
+        """The normalised value, or None when ``value`` is not accepted."""
+        items = [v.strip() for v in value.split(",") if v.strip()] if self.many else [value.strip()]
+        if not items:
+            return None
+        aliases = dict(self.aliases)
+        out = []
+        for item in items:
+            item = aliases.get(item.lower(), item)
+            if self.choices:
+                match = next((c for c in self.choices if c.lower() == item.lower()), None)
+                if match is None:
+                    return None
+                item = match
+            elif not re.fullmatch(self.pattern, item, flags=re.IGNORECASE):
+                return None
+            out.append(item)
+        return ",".join(dict.fromkeys(out))
+
+
+_YES = ("yes", "true", "1", "on", "y", "enable", "enabled")
+_NO = ("no", "false", "0", "off", "n", "disable", "disabled")
+_NUMBER = r"\d{1,6}(?:\.\d{1,6})?"
+
+APPRISE_OPTIONS = (  # apprise's global URL arguments (apprise writes some of them into every URL it prints)
+    Option("overflow", ("overflow",), ("upstream", "truncate"), inert=True),  # wxnotify cuts to each limit itself
+    Option("emojis", ("emojis",), _NO, inert=True),
+    Option("store", ("store",), _YES + _NO, inert=True),
+    Option("retry", ("retry",), pattern=r"\d{1,3}", inert=True),  # the outbox retries (backoff, 6 attempts)
+    Option("wait", ("wait",), pattern=_NUMBER, inert=True),
+    Option("optional", ("optional",), _NO, inert=True),
+    Option("verify", ("verify",), _YES, inert=True),  # TLS certificates are always checked
+    Option("redirect", ("redirect",), _NO, inert=True),  # redirects are never followed
+    Option("rto", ("rto",), pattern=_NUMBER, inert=True),  # the transport's own timeouts apply
+    Option("cto", ("cto",), pattern=_NUMBER, inert=True),
+)
+
+
+def format_option(*choices: str) -> Option:
+    """``?format=``: the formats this service can show (``""`` = the provider's own choice)."""
+    return Option("format", ("format",), choices)
+
+
+@dataclass(frozen=True)
+class UrlParts:
+    """A destination URL cut into what the parser reads: ``scheme://user@host/path?query``."""
+
+    scheme: str
+    user: str
+    host: str
+    path: list[str]  # unquoted segments after the host
+    query: list[tuple[str, str]]  # (lower-cased name, value)
+
+
+def split_url(url: str) -> UrlParts:
+    """Cut ``url`` into its parts. ``#`` is a plain character, as in apprise (``pushplus://T/#topic``)."""
+    try:
+        parts = urlsplit(url.strip().replace("#", "%23"))
+    except ValueError:
+        raise DestinationError(tr("the URL is malformed")) from None
+    user, _, host = parts.netloc.rpartition("@")
+    path = [unquote(p) for p in parts.path.split("/") if p]
+    query = [(k.lower(), v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return UrlParts(parts.scheme.lower(), unquote(user), unquote(host), path, query)
 
 
 # ---------------------------------------------------------------------------------------------- limits
@@ -212,6 +299,11 @@ class Provider:
     claims: Callable[[str], bool] | None = None  # does this provider own this (non-scheme) URL?
     native: Callable[[str], str] | None = None  # a native URL (the service's own) -> this provider's URL
     image_limit: int | None = None  # bytes of an uploaded image it carries (PNG/JPEG); None: it carries none
+    options: tuple[Option, ...] = APPRISE_OPTIONS  # settings read from the URL's query
+    userinfo: str = ""  # the option a ``name@`` before the host sets ("" = none is accepted)
+    host_target: bool = True  # with the token in the query, the host is a recipient (else it must be the token)
+    refine: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # provider-specific checks after parsing
+    catch_all: bool = False  # claims what no other provider owns: asked last
 
     # -- URLs ----------------------------------------------------------------------------------------------
 
@@ -223,45 +315,106 @@ class Provider:
         return scheme == self.scheme
 
     def parse(self, url: str, name: str = "") -> Destination:
-        """``scheme://a/b/c?x=y`` -> Destination, checking every value against its field's pattern."""
+        """``scheme://a/b/c?x=y`` -> Destination, checking every value against its field or option."""
         url = url.strip()
         if self.native is not None and not url.lower().startswith(self.scheme + "://"):
             url = self.native(url)
         try:
-            parts = urlsplit(url)
-        except ValueError:
+            parts = split_url(url)
+        except DestinationError:
             raise DestinationError(tr("{label}: the URL is malformed", label=tr(self.label))) from None
-        segments = [unquote(p) for p in (parts.netloc + parts.path).split("/") if p]
         values: dict[str, Any] = {f.name: ([] if f.many else "") for f in self.fields}
-        singles = [f for f in self.fields if not f.many]
-        many = [f for f in self.fields if f.many]
-        for f in singles:
-            if segments:
-                values[f.name] = segments.pop(0)
-        for part in segments:
-            target = next((f for f in many if re.fullmatch(f.pattern, part, re.IGNORECASE)), None)
-            if target is None:
-                raise DestinationError(tr("{label}: a value in the URL is not a valid {what}", label=tr(self.label),
-                                          what=tr(" or ").join(tr(f.label) for f in many) or tr("value")))
-            values[target.name].append(part)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            target = next((f for f in self.fields if key.lower() in f.query), None)
-            if target is None:
-                raise DestinationError(tr("{label} URL: unknown parameter ?{key}= (known: {known})",
-                                          label=tr(self.label), key=_safe_key(key),
-                                          known=", ".join(q for f in self.fields for q in f.query) or tr("none")))
-            if target.many:
-                values[target.name] += [v for v in re.split(r"[,\s]+", value) if v]
-            else:
-                values[target.name] = value
+        values.update({o.name: "" for o in self.options if not o.inert})
+        from_query: set[str] = set()
+        later: list[tuple[Field, str]] = []  # recipients from the query come after those in the path, as in apprise
+        for key, value in parts.query:
+            self._read_query(key, value, values, from_query, later)
+        if parts.user:
+            if not self.userinfo:
+                raise DestinationError(tr("{label} URL: a name@ before the host is not supported",
+                                          label=tr(self.label)))
+            self._set(values, self.userinfo, parts.user, "user@")
+        self._read_path(parts, values, from_query)
+        for f, item in later:
+            values[f.name].append(item)
         for f in self.fields:
             value = values[f.name]
             problems = [f.check(v) for v in value] if f.many else [f.check(value)]
             problem = next((p for p in problems if p), None)
             if problem:
                 raise DestinationError(tr("{label} destination: {problem}", label=tr(self.label), problem=problem))
+        if self.refine is not None:
+            values = self.refine(values)
         self.validate(values)
         return Destination(self, values, url, name)
+
+    def _read_query(self, key: str, value: str, values: dict[str, Any], from_query: set[str],
+                    later: list[tuple[Field, str]]) -> None:
+        fields = [f for f in self.fields if key in f.query]
+        option = next((o for o in self.options if key in o.query), None)
+        if fields and (len(fields) > 1 or fields[0].many):
+            later += [self._route(item, fields) for item in re.split(r"[,\s]+", value) if item]
+        elif fields:
+            self._set(values, fields[0].name, value, f"?{key}=")
+            from_query.add(fields[0].name)
+        elif option is not None:
+            read = option.read(value)
+            if read is None:
+                accepted = ", ".join(option.choices) if option.choices else tr("a different value")
+                raise DestinationError(tr("{label} URL: ?{key}={value} is not supported (accepted: {accepted})",
+                                          label=tr(self.label), key=_safe_key(key), value=_safe_key(value),
+                                          accepted=accepted))
+            if not option.inert:
+                self._set(values, option.name, read, f"?{key}=")
+        else:
+            known = [q for f in self.fields for q in f.query]
+            known += [q for o in self.options if not o.inert for q in o.query]
+            raise DestinationError(tr("{label} URL: unknown parameter ?{key}= (known: {known})",
+                                      label=tr(self.label), key=_safe_key(key),
+                                      known=", ".join(dict.fromkeys(known)) or tr("none")))
+
+    def _set(self, values: dict[str, Any], name: str, value: str, where: str) -> None:
+        """Set a single value; the same one given twice with different values is an error."""
+        if values.get(name) and values[name] != value:
+            raise DestinationError(tr("{label} URL: {where} gives {name} a second, different value",
+                                      label=tr(self.label), where=where, name=name))
+        values[name] = value
+
+    def _read_path(self, parts: UrlParts, values: dict[str, Any], from_query: set[str]) -> None:
+        """The host and path: the single values in order (unless the query gave them), then recipients."""
+        segments = ([parts.host] if parts.host else []) + parts.path
+        singles = [f for f in self.fields if not f.many and f.in_path]
+        if parts.host and any(f.name in from_query for f in singles):
+            given = [values[f.name] for f in singles if f.name in from_query]
+            if parts.host in given:  # the token twice, in the host and the query (a native URL's rewrite)
+                segments = parts.path
+            elif not self.host_target:
+                raise DestinationError(tr("{label} URL: the host and ?token= disagree; put the token in one place",
+                                          label=tr(self.label)))
+        for f in singles:
+            if f.name not in from_query and segments:
+                self._set(values, f.name, segments.pop(0), "/")
+        many = [f for f in self.fields if f.many and f.in_path]
+        for segment in segments:
+            for item in (v for v in segment.split(",") if v):
+                if not many:
+                    raise DestinationError(tr("{label} URL: unexpected path /{part} (it takes only {fields})",
+                                              label=tr(self.label), part=_safe_key(item),
+                                              fields=", ".join(tr(f.label) for f in singles)))
+                f, item = self._route(item, many)
+                values[f.name].append(item)
+
+    def _route(self, item: str, fields: list[Field]) -> tuple[Field, str]:
+        """The recipient field ``item`` belongs to: by its prefix, else the first whose pattern it matches."""
+        for f in fields:
+            if f.prefix and item.startswith(f.prefix):
+                return f, item[len(f.prefix):]
+        for f in fields:
+            if re.fullmatch(f.pattern, item, re.IGNORECASE):
+                return f, item
+        what = tr(" or ").join(dict.fromkeys(tr(f.label) for f in fields)) or tr("value")
+        raise DestinationError(tr("{label}: a value in the URL is not a valid {what}", label=tr(self.label),
+                                  what=what))
 
     def validate(self, values: dict[str, Any]) -> None:
         """Cross-field checks: at least one recipient when the provider has required recipient fields."""
@@ -272,21 +425,39 @@ class Provider:
                                       example=self.url_example))
 
     def to_url(self, values: dict[str, Any]) -> str:
-        """The canonical URL of ``values``: the single values, then every recipient."""
-        path = []
+        """The canonical URL of ``values``: the single values, every recipient, then the options that are set."""
+        path, query = [], []
         for f in self.fields:
             value = values.get(f.name)
-            path += [quote(str(v), safe="") for v in (value if isinstance(value, list) else [value]) if v]
-        return f"{self.scheme}://" + "/".join(path)
+            items = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+            if not f.in_path:
+                query += [(f.query[0], ",".join(items))] if items else []
+                continue
+            path += [quote(self._written(f, v), safe="@") for v in items]
+        query += [(o.query[0], values[o.name]) for o in self.options if not o.inert and values.get(o.name)]
+        return f"{self.scheme}://" + "/".join(path) + ("?" + urlencode(query, safe=",@") if query else "")
+
+    def _written(self, f: Field, value: str) -> str:
+        """A recipient as the URL writes it: with its field's prefix when a plain value would go elsewhere."""
+        if not f.prefix:
+            return value
+        plain = next((g for g in self.fields if g.many and g.in_path and re.fullmatch(g.pattern, value, re.I)), None)
+        return value if plain is f else f.prefix + value
 
     def redact(self, dest: Destination) -> str:
         """The destination with every secret value redacted: ``wxpusher://AT_…9f2c/UID_…/12``."""
-        shown = []
+        shown, query = [], []
         for f in self.fields:
             value = dest.values.get(f.name)
-            shown += [redact_value(v) if f.secret else str(v) for v in (value if isinstance(value, list) else [value])
-                      if v]
-        return f"{self.scheme}://" + "/".join(shown)
+            items = [redact_value(v) if f.secret else str(v) for v in (value if isinstance(value, list) else [value])
+                     if v]
+            if not f.in_path:
+                query += [f"{f.query[0]}={','.join(items)}"] if items else []
+                continue
+            shown += [self._written(f, v) for v in items]
+        query += [f"{o.query[0]}={dest.values[o.name]}" for o in self.options
+                  if not o.inert and not o.secret and dest.values.get(o.name)]
+        return f"{self.scheme}://" + "/".join(shown) + ("?" + "&".join(query) if query else "")
 
     def secret_shapes(self) -> list[str]:
         return [f.shape for f in self.fields if f.secret and f.shape]
@@ -402,6 +573,7 @@ def refusal(label: str, codes: dict[int, str], code: Any, msg: Any, transient: s
 
 
 __all__ = [
+    "APPRISE_OPTIONS",
     "DAY",
     "N_",
     "Destination",
@@ -411,11 +583,15 @@ __all__ = [
     "HttpResponse",
     "Limit",
     "LimitKey",
+    "Option",
     "Provider",
+    "UrlParts",
     "Verdict",
+    "format_option",
     "http_problem",
     "json_body",
     "redact_value",
     "refusal",
     "retry_after_seconds",
+    "split_url",
 ]

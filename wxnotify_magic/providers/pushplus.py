@@ -1,25 +1,45 @@
-"""PushPlus (pushplus.plus)."""
+"""PushPlus (pushplus.plus).
+
+The URL forms are apprise's: ``pushplus://TOKEN[/topic|/#topic|/@friend ...]``, ``?topic=``, ``?to=``,
+``?channel=`` (alias ``mode``), ``?option=`` (``webhook``, ``name``, or ``name@TOKEN``, which also means the
+webhook channel), ``?template=``, ``?format=``, ``?callback=``; ``wecom://TOKEN`` is PushPlus' WeCom channel
+(not a WeCom group bot); and the service's own ``https://www.pushplus.plus/send?token=...`` URLs.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from ..i18n import tr
-from ..message import Notification, render, render_title
+from ..message import Format, Notification, render, render_title
 from .base import (
+    APPRISE_OPTIONS,
     DAY,
     N_,
     Destination,
+    DestinationError,
     Field,
     HttpRequest,
     HttpResponse,
     Limit,
+    Option,
     Provider,
     Verdict,
+    format_option,
     json_body,
     refusal,
+    split_url,
 )
 
 ENDPOINT = "https://www.pushplus.plus/send"
+BATCH_ENDPOINT = "https://www.pushplus.plus/batchSend"  # several channels at once
 TITLE_LIMIT, CONTENT_LIMIT = 100, 20000
+MAX_FRIENDS = 10  # friend tokens per request
+CHANNELS = ("wechat", "app", "extension", "webhook", "clawbot", "cmcc", "qq", "cp", "mail", "sms", "voice")
+TEMPLATES = ("json", "cloudMonitor", "jenkins", "route", "pay")  # besides the formats
+FORMAT_TEMPLATES: dict[str, tuple[str, Format]] = {"html": ("html", "html"), "markdown": ("markdown", "markdown"),
+                                                   "text": ("txt", "text")}
 CODES = {
     900: N_("PushPlus has restricted this account for too many requests; stop sending for now"),
     903: N_("PushPlus rejected the token (invalid user token)"),
@@ -31,14 +51,30 @@ CODES = {
     999: N_("PushPlus rejected the request"),
 }
 TRANSIENT = {500}
+_NATIVE = re.compile(r"^https?://(?:www\.)?pushplus\.plus/(?:send|batchSend)(?:/(?P<token>[^/?#]+))?/?"
+                     r"(?:\?(?P<query>.*))?$", re.IGNORECASE)
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    body = {"token": dest.values["token"], "title": render_title(n, TITLE_LIMIT),
-            "content": render(n, "html", CONTENT_LIMIT, with_title=False), "template": "html", "channel": "wechat"}
-    if dest.values.get("topic"):
-        body["topic"] = dest.values["topic"]
-    return [HttpRequest("POST", ENDPOINT, json=body)]
+    """One request per topic, friends ten at a time, or one to the token's owner when there are neither."""
+    values = dest.values
+    channel = values.get("channel") or "wechat"
+    template, fmt = FORMAT_TEMPLATES[values.get("format") or "html"]
+    if values.get("template"):
+        template, fmt = values["template"], "text"
+    body: dict[str, Any] = {"token": values["token"], "title": render_title(n, TITLE_LIMIT),
+                            "content": render(n, fmt, CONTENT_LIMIT, with_title=False), "template": template, "channel": channel}
+    if values.get("option"):
+        body["option"] = values["option"]
+        if channel == "webhook":
+            body["webhook"] = values["option"]
+    if values.get("callback"):
+        body["callbackUrl"] = values["callback"]
+    url = BATCH_ENDPOINT if "," in channel else ENDPOINT
+    friends = list(dict.fromkeys(values["friends"]))
+    bodies = ([{**body, "topic": t} for t in dict.fromkeys(values["topics"])]
+              + [{**body, "to": ",".join(friends[i:i + MAX_FRIENDS])} for i in range(0, len(friends), MAX_FRIENDS)])
+    return [HttpRequest("POST", url, json=b) for b in bodies or [body]]
 
 
 def judge(resp: HttpResponse) -> Verdict:
@@ -52,12 +88,44 @@ def judge(resp: HttpResponse) -> Verdict:
     return refusal("PushPlus", CODES, code, body.get("msg"), TRANSIENT)
 
 
+def from_native(url: str) -> str:
+    """``https://www.pushplus.plus/send?token=T&...`` (or ``/send/T``, ``/batchSend``) and ``wecom://T``
+    -> ``pushplus://...``."""
+    if url.lower().startswith("wecom://"):
+        given = any(k in ("channel", "mode") for k, _ in split_url(url).query)
+        cp = "" if given else ("&" if "?" in url else "?") + "channel=cp"
+        return "pushplus://" + url.split("://", 1)[1] + cp
+    m = _NATIVE.match(url.strip())
+    if m is None:
+        raise DestinationError(tr("{label}: not a PushPlus send URL (expected https://www.pushplus.plus/send?token=…)",
+                                  label=tr(PUSHPLUS.label)))
+    query = m.group("query") or ""
+    return f"pushplus://{m.group('token') or ''}" + (f"?{query}" if query else "")
+
+
+def owns(url: str) -> bool:
+    scheme = url.split("://", 1)[0].lower()
+    return scheme in ("pushplus", "wecom") or (scheme in ("http", "https") and bool(_NATIVE.match(url.strip())))
+
+
+def refine(values: dict[str, Any]) -> dict[str, Any]:
+    """A ``name@TOKEN`` names a webhook: it is the option, and the channel is webhook unless given."""
+    user = values.pop("user", "")
+    if user:
+        values["option"] = values["option"] or user
+        values["channel"] = values["channel"] or "webhook"
+    return values
+
+
+NAME = r"[A-Za-z0-9_-]{1,50}"
 PUSHPLUS = Provider(
     name="pushplus", label=N_("PushPlus"), scheme="pushplus",
     fields=(Field("token", N_("Token"), r"[A-Za-z0-9_-]{32,64}",
-                  N_("32 characters, from pushplus.plus > 一对一推送"), secret=True),
-            Field("topic", N_("Topic"), r"[A-Za-z0-9_-]{1,50}", N_("group code (optional)"), required=False,
-                  query=("topic",))),
+                  N_("32 characters, from pushplus.plus > 一对一推送"), secret=True, query=("token",)),
+            Field("topics", N_("Topic"), NAME, N_("group code (optional)"), many=True, required=False,
+                  query=("topic", "to"), prefix="#"),
+            Field("friends", N_("Friend token"), NAME, N_("@ and a friend's token (optional)"), secret=True,
+                  many=True, required=False, query=("topic", "to"), prefix="@")),
     format="html", limit=CONTENT_LIMIT, unit="chars", title_limit=TITLE_LIMIT,
     build=build, judge=judge,
     # 5 a minute, 200 a day on the WeChat channel (failed calls count too), the same content 3 times an hour
@@ -67,6 +135,13 @@ PUSHPLUS = Provider(
             "(one-to-one push)."),
     hint_url="https://www.pushplus.plus/",
     url_example="pushplus://TOKEN[/topic]",
+    claims=owns, native=from_native,
+    options=(Option("channel", ("channel", "mode"), CHANNELS, aliases=(("wecom", "cp"),), many=True),
+             Option("option", ("option", "webhook", "name")), Option("user", ()),
+             Option("template", ("template",), TEMPLATES), format_option(*FORMAT_TEMPLATES),
+             Option("callback", ("callback", "callbackurl"), pattern=r"https?://\S+", secret=True),
+             *APPRISE_OPTIONS),
+    userinfo="user", host_target=False, refine=refine,
 )
 
 PROVIDERS = (PUSHPLUS,)

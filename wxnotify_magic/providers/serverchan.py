@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from ..i18n import tr
-from ..message import Notification, render, render_title
+from ..message import Format, Notification, render, render_title
 from .base import (
+    APPRISE_OPTIONS,
     DAY,
     N_,
     Destination,
@@ -16,6 +17,7 @@ from .base import (
     Limit,
     Provider,
     Verdict,
+    format_option,
     json_body,
     refusal,
 )
@@ -33,7 +35,8 @@ def endpoint(key: str) -> str:
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    body = {"title": render_title(n, TITLE_LIMIT), "desp": render(n, "markdown", DESP_LIMIT, "bytes", with_title=False),
+    fmt: Format = "text" if dest.values.get("format") == "text" else "markdown"  # desp is Markdown; no HTML
+    body = {"title": render_title(n, TITLE_LIMIT), "desp": render(n, fmt, DESP_LIMIT, "bytes", with_title=False),
             "short": render_title(n, SHORT_LIMIT), "noip": 1}
     return [HttpRequest("POST", endpoint(dest.values["key"]), json=body)]
 
@@ -56,15 +59,18 @@ def judge(resp: HttpResponse) -> Verdict:
 
 SERVERCHAN = Provider(
     name="serverchan", label=N_("ServerChan"), scheme="schan",
-    fields=(Field("key", N_("SendKey"), r"[A-Za-z0-9-]+",
+    # schan://SENDKEY as in apprise, which however cuts a key at its first "_" or "-" and sends sctp keys to
+    # the Turbo host (a temporary forwarder that adds ads); here the whole key counts and sctp goes to its own host
+    fields=(Field("key", N_("SendKey"), r"[A-Za-z0-9_-]+",
                   N_("from sct.ftqq.com > SendKey (SCT...), or a ServerChan³ key (sctp...t...)"), secret=True,
-                  shape=r"(?:SCT\d+T[A-Za-z0-9]{6,}|sctp\d+t[A-Za-z0-9]{6,})"),),
+                  shape=r"(?:SCT\d+T[A-Za-z0-9_-]{6,}|sctp\d+t[A-Za-z0-9_-]{6,})"),),
     format="markdown", limit=DESP_LIMIT, unit="bytes", title_limit=TITLE_LIMIT,
     build=build, judge=judge,
     limits=(Limit("key", 1, 1.0), Limit("key", 5, DAY, name="serverchan")),  # free tier: about 5 a day
     hint=N_("Sign in at sct.ftqq.com with WeChat and copy your SendKey (SCT...)."),
     hint_url="https://sct.ftqq.com/sendkey",
     url_example="schan://SENDKEY",
+    options=(format_option("markdown", "text"), *APPRISE_OPTIONS),
 )
 
 PROVIDERS = (SERVERCHAN,)

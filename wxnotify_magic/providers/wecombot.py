@@ -1,19 +1,42 @@
-"""WeCom (企业微信) group robot webhook."""
+"""WeCom (企业微信) group robot webhook.
+
+The URL forms are apprise's: ``wecombot://KEY``, ``wecombot://?key=KEY``, ``?format=text|markdown``, and the
+pasted webhook URL ``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY``. ``?mention=@all,userid,13800001111``
+@-mentions group members (WeCom's ``mentioned_list`` / ``mentioned_mobile_list``, as knockknock does).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import parse_qs, urlsplit
+import re
+from typing import Any
+from urllib.parse import urlsplit
 
 from ..figures import encode
 from ..i18n import tr
 from ..message import Notification, measure, render
-from .base import N_, Destination, Field, HttpRequest, HttpResponse, Limit, Provider, Verdict, json_body, refusal
+from .base import (
+    APPRISE_OPTIONS,
+    N_,
+    Destination,
+    DestinationError,
+    Field,
+    HttpRequest,
+    HttpResponse,
+    Limit,
+    Provider,
+    Verdict,
+    format_option,
+    json_body,
+    refusal,
+)
 
 ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 WEBHOOK_HOST = "qyapi.weixin.qq.com"
+WEBHOOK_PATHS = ("/cgi-bin/webhook/send", "/cgi-bin/webhook/send/")
 TEXT_LIMIT, MARKDOWN_LIMIT = 2048, 4096  # UTF-8 bytes
 IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of the image before base64
+MOBILE = re.compile(r"\+?\d{5,20}")
 CODES = {
     93000: N_("WeCom rejected the webhook key"),
     45009: N_("WeCom rate limit hit (20 messages a minute per bot)"),
@@ -23,13 +46,28 @@ CODES = {
 TRANSIENT = {45009, -1}
 
 
+def mentions(dest: Destination) -> dict[str, list[str]]:
+    """``mentioned_list`` (user ids, ``@all``) and ``mentioned_mobile_list`` (phone numbers) of a text message."""
+    users, mobiles = [], []
+    for who in dict.fromkeys(dest.values.get("mentions") or []):
+        if MOBILE.fullmatch(who):
+            mobiles.append(who)
+        else:
+            users.append(who if who.lower() == "@all" else who.lstrip("@"))
+    return {k: v for k, v in (("mentioned_list", users), ("mentioned_mobile_list", mobiles)) if v}
+
+
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    """Plain text when it fits 2048 bytes; markdown_v2 (code blocks, 4096 bytes) when it is longer; then the
-    figure, if any, as an image message (base64 and the md5 of its bytes, at most 2 MB)."""
-    text = render(n, "text", 4 * MARKDOWN_LIMIT, "bytes")  # uncut when short: does it fit a text message?
+    """Plain text when it fits 2048 bytes (always with mentions or ``format=text``, cut to fit); markdown_v2
+    (code blocks, 4096 bytes) when it is longer or ``format=markdown``; then the figure, if any, as an image
+    message (base64 and the md5 of its bytes, at most 2 MB)."""
+    fmt = dest.values.get("format") or ""
     url = f"{ENDPOINT}?key={dest.values['key']}"
-    if measure(text, "bytes") <= TEXT_LIMIT:
-        message = HttpRequest("POST", url, json={"msgtype": "text", "text": {"content": text}})
+    who = mentions(dest)
+    text = render(n, "text", 4 * MARKDOWN_LIMIT, "bytes")  # uncut when short: does it fit a text message?
+    if fmt != "markdown" and (who or fmt == "text" or measure(text, "bytes") <= TEXT_LIMIT):
+        text = render(n, "text", TEXT_LIMIT, "bytes")
+        message = HttpRequest("POST", url, json={"msgtype": "text", "text": {"content": text, **who}})
     else:
         md = render(n, "markdown", MARKDOWN_LIMIT, "bytes")
         message = HttpRequest("POST", url, json={"msgtype": "markdown_v2", "markdown_v2": {"content": md}})
@@ -61,15 +99,28 @@ def is_webhook(url: str) -> bool:
 
 
 def from_webhook(url: str) -> str:
-    """A pasted full webhook URL (``https://qyapi…/send?key=KEY``) becomes ``wecombot://KEY``."""
-    key = parse_qs(urlsplit(url.strip()).query).get("key", [""])[0]
-    return f"wecombot://{key}"
+    """A pasted webhook URL (``https://qyapi…/send?key=KEY&…``) becomes ``wecombot://?key=KEY&…``."""
+    parts = urlsplit(url.strip())
+    if parts.path not in WEBHOOK_PATHS:
+        raise DestinationError(tr("{label}: not a webhook URL (expected https://qyapi.weixin.qq.com/cgi-bin/webhook/"
+                                  "send?key=…)", label=tr(WECOMBOT.label)))
+    return f"wecombot://?{parts.query}"
+
+
+def refine(values: dict[str, Any]) -> dict[str, Any]:
+    if values.get("mentions") and values.get("format") == "markdown":
+        raise DestinationError(tr("{label} URL: mentions work only in text messages; drop format=markdown",
+                                  label=tr(WECOMBOT.label)))
+    return values
 
 
 WECOMBOT = Provider(
     name="wecombot", label=N_("WeCom group bot"), scheme="wecombot",
     fields=(Field("key", N_("Webhook key"), r"[A-Za-z0-9_-]+", N_("the key=... part of the bot's webhook URL"),
-                  secret=True, query=("key",)),),
+                  secret=True, query=("key",)),
+            Field("mentions", N_("Mention"), r"@all|@?[A-Za-z0-9_.@+-]{1,64}",
+                  N_("@all, user ids or mobile numbers to @ (optional)"), many=True, required=False,
+                  query=("mention",), in_path=False)),
     format="text", limit=MARKDOWN_LIMIT, unit="bytes", title_limit=None,
     build=build, judge=judge, limits=(Limit("key", 20, 60.0),),
     hint=N_("In a WeCom group: ... > Add group bot > copy the webhook URL (or just its key=...)."),
@@ -77,6 +128,8 @@ WECOMBOT = Provider(
     url_example="wecombot://KEY",
     claims=lambda url: url.lower().startswith("wecombot://") or is_webhook(url),
     native=from_webhook, image_limit=IMAGE_LIMIT,
+    options=(format_option("text", "markdown"), *APPRISE_OPTIONS),
+    refine=refine,
 )
 
 PROVIDERS = (WECOMBOT,)

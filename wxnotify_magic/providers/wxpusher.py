@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..i18n import tr
-from ..message import Notification, render, render_title
+from ..message import Format, Notification, render, render_title
 from .base import (
+    APPRISE_OPTIONS,
     DAY,
     N_,
     Destination,
@@ -14,6 +15,7 @@ from .base import (
     Limit,
     Provider,
     Verdict,
+    format_option,
     json_body,
     refusal,
 )
@@ -22,7 +24,7 @@ ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message"
 SIMPLE_ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message/simple-push"
 MAX_UIDS, MAX_TOPICS, MAX_SPTS = 2000, 5, 10
 CONTENT_LIMIT, SUMMARY_LIMIT = 40000, 100
-MARKDOWN = 3
+CONTENT_TYPES = {"text": 1, "html": 2, "markdown": 3}  # ?format= -> contentType (markdown when not given)
 UID_DAILY = 500  # messages a day per UID (the seed article; the current docs give a soft 3000): be conservative
 
 # Meanings of business codes (the official Java SDK's enum; 1001 is a generic business error).
@@ -40,9 +42,10 @@ TRANSIENT = {1005, 1006, 1007, 1009}
 RATES = (2, 1.0), (20, 10.0)  # about 20 calls in 10 s, 2 a second, per app token
 
 
-def _content(n: Notification) -> dict[str, object]:
-    return {"content": render(n, "markdown", CONTENT_LIMIT, with_title=False),
-            "summary": render_title(n, SUMMARY_LIMIT), "contentType": MARKDOWN}
+def _content(n: Notification, dest: Destination) -> dict[str, object]:
+    fmt: Format = dest.values.get("format") or "markdown"
+    return {"content": render(n, fmt, CONTENT_LIMIT, with_title=False), "summary": render_title(n, SUMMARY_LIMIT),
+            "contentType": CONTENT_TYPES[fmt]}
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -51,7 +54,7 @@ def _chunks(items: list, size: int) -> list[list]:
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     """One request per 2000 UIDs / 5 topic ids; every request carries the same content."""
-    body = {"appToken": dest.values["token"], **_content(n)}
+    body = {"appToken": dest.values["token"], **_content(n, dest)}
     uids = list(dict.fromkeys(dest.values["uids"]))
     topics = [int(t) for t in dict.fromkeys(dest.values["topics"])]
     return ([HttpRequest("POST", ENDPOINT, json={**body, "uids": part}) for part in _chunks(uids, MAX_UIDS)]
@@ -60,7 +63,7 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
 
 def build_simple(n: Notification, dest: Destination) -> list[HttpRequest]:
     spts = list(dict.fromkeys(dest.values["spts"]))
-    return [HttpRequest("POST", SIMPLE_ENDPOINT, json={**_content(n), "sptList": part})
+    return [HttpRequest("POST", SIMPLE_ENDPOINT, json={**_content(n, dest), "sptList": part})
             for part in _chunks(spts, MAX_SPTS)]
 
 
@@ -86,12 +89,15 @@ def _is_spt_url(url: str) -> bool:
     return rest.upper().startswith("SPT_")
 
 
+# The URL forms are apprise's: wxpusher://AT_x/UID_a,UID_b/123, wxpusher://UID_a?token=AT_x, ?to=UID_a,123.
 TOKEN = Field("token", N_("App token"), r"AT_[A-Za-z0-9_-]+",
               N_("starts with AT_; from the WxPusher admin page, Application > App token"), secret=True,
-              shape=r"AT_[A-Za-z0-9_-]{4,}")
+              shape=r"AT_[A-Za-z0-9_-]{4,}", query=("token",))
 UIDS = Field("uids", N_("UID"), r"UID_[A-Za-z0-9_-]+", N_("starts with UID_; shown after you follow the app"),
-             secret=True, many=True, shape=r"UID_[A-Za-z0-9_-]{4,}")
-TOPICS = Field("topics", N_("Topic id"), r"[1-9][0-9]{0,20}", N_("a number, from Topic management"), many=True)
+             secret=True, many=True, shape=r"UID_[A-Za-z0-9_-]{4,}", query=("to",))
+TOPICS = Field("topics", N_("Topic id"), r"[1-9][0-9]{0,20}", N_("a number, from Topic management"), many=True,
+               query=("to",))
+FORMAT = format_option(*CONTENT_TYPES)
 SPTS = Field("spts", N_("SPT"), r"SPT_[A-Za-z0-9_-]+",
              N_("starts with SPT_; scan the SPT QR code on wxpusher.zjiecode.com/docs"), secret=True, many=True,
              shape=r"SPT_[A-Za-z0-9_-]{4,}")
@@ -105,6 +111,7 @@ WXPUSHER = Provider(
             "WeChat and copy your UID (UID_...) from the user list."),
     hint_url="https://wxpusher.zjiecode.com/admin/",
     url_example="wxpusher://AT_xxx/UID_xxx",
+    options=(FORMAT, *APPRISE_OPTIONS),
     claims=lambda url: url.lower().startswith("wxpusher://") and not _is_spt_url(url),
 )
 
@@ -116,6 +123,7 @@ WXPUSHER_SPT = Provider(
             "no account needed."),
     hint_url="https://wxpusher.zjiecode.com/docs/#/?id=spt",
     url_example="wxpusher://SPT_xxx",
+    options=(FORMAT, *APPRISE_OPTIONS),
     claims=lambda url: url.lower().startswith("wxpusher://") and _is_spt_url(url),
 )
 
