@@ -284,8 +284,9 @@ def test_direct_run_cell_magic_path(ip, inbox):
 def test_load_ext_imports_neither_requests_nor_ipywidgets(tmp_path):
     code = ("from IPython.testing.globalipapp import start_ipython; ip = start_ipython(); "
             "import sys; ip.run_line_magic('load_ext', 'wxnotify_magic'); "
-            "print(sorted(m for m in ('requests', 'ipywidgets') if m in sys.modules))")
-    env = {"IPYTHONDIR": str(tmp_path), "WXNOTIFY_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin"}
+            "print(sorted(m for m in ('requests', 'ipywidgets', 'apprise') if m in sys.modules))")
+    env = {"IPYTHONDIR": str(tmp_path), "WXNOTIFY_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin",
+           "WXNOTIFY_TO": "json://127.0.0.1:9/hook wxpusher://AT_test_x/UID_test_y"}  # an apprise URL among them
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
 

@@ -13,6 +13,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from . import policy
@@ -74,7 +75,8 @@ class Sender:
                     provider=dest.provider.name, dest_key=dest.key, dest_label=dest.redacted, dest_url=dest.url,
                     notification=notification.to_dict(), kind=kind, fallback_url=fallback.url if fallback else "",
                     now=self.clock(), lane=dest.provider.lane(dest), quotas=quotas)
-                self._register(ticket, item_id, Result(dest.redacted, tr(dest.provider.label), Status.PENDING))
+                self._register(ticket, item_id, Result(dest.redacted, dest.service, Status.PENDING,
+                                                       wechat=dest.provider.wechat))
         if kind != "final":  # at most one progress message pending per destination: drop the older ones
             self._drop_older(kind, ticket.ids, [d.url for d in destinations])
         self.start()
@@ -253,10 +255,10 @@ class Sender:
             self.outbox.update(item.id, dest_url=now_dest.url, dest_label=now_dest.redacted)
             ticket = self._tickets.get(item.id)
             if ticket is not None:
-                self._register(ticket, held, Result(later.redacted, tr(dest.provider.label), Status.PENDING,
-                                                    decision.reason))
+                self._register(ticket, held, Result(later.redacted, dest.service, Status.PENDING,
+                                                    decision.reason, wechat=dest.provider.wechat))
                 old = ticket.results[item.id]
-                ticket.results[item.id] = Result(now_dest.redacted, old.service, old.status, old.reason, old.note)
+                ticket.results[item.id] = replace(old, dest_label=now_dest.redacted)
         return now_dest
 
     def _merge_burst(self, item: Item, note: Notification) -> Notification:
@@ -302,8 +304,9 @@ class Sender:
         """The service's verdict, and whether it answered at all."""
         from .transport import TransportError
 
+        send = dest.provider.send or self.transport.send  # apprise sends by itself
         try:
-            response = self.transport.send(request, dest.secrets)
+            response = send(request, dest.secrets)
         except TransportError as exc:
             return Verdict("retry", str(exc)), False
         return dest.provider.judge(response), True
@@ -348,8 +351,8 @@ class Sender:
                                      lane=fallback.provider.lane(fallback), quotas=item.quotas)
             ticket = self._tickets.get(item.id)
             if ticket is not None:
-                self._register(ticket, new_id, Result(fallback.redacted, tr(fallback.provider.label), Status.PENDING,
-                                                      tr("fallback ({why})", why=why)))
+                self._register(ticket, new_id, Result(fallback.redacted, fallback.service, Status.PENDING,
+                                                      tr("fallback ({why})", why=why), wechat=fallback.provider.wechat))
         self.kick()
 
     def _drop_older(self, kind: str, keep: Sequence[int], dest_urls: Iterable[str]) -> None:
@@ -386,8 +389,8 @@ class Sender:
             if ticket is None:
                 return
             old = ticket.results.get(item_id)
-            ticket.results[item_id] = Result(old.dest_label if old else "", old.service if old else "",
-                                             status, reason, note)
+            ticket.results[item_id] = (replace(old, status=status, reason=reason, note=note) if old else
+                                       Result("", "", status, reason, note))
             if not all(r.settled for r in ticket.results.values()):
                 return
             for i in ticket.ids:

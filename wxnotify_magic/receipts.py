@@ -26,6 +26,7 @@ class Result:
     status: Status
     reason: str = ""
     note: str = ""
+    wechat: bool = True  # the service reaches WeChat (apprise's others do not)
 
     @property
     def settled(self) -> bool:
@@ -101,7 +102,10 @@ def describe(results: Sequence[Result], elapsed: float) -> str:
     parts = []
     if sent:
         via = ", ".join(dict.fromkeys(r.service for r in sent))
-        parts.append(tr("sent to WeChat via {via} · {seconds:.1f} s", via=via, seconds=elapsed))
+        if all(r.wechat for r in sent):
+            parts.append(tr("sent to WeChat via {via} · {seconds:.1f} s", via=via, seconds=elapsed))
+        else:
+            parts.append(tr("sent via {via} · {seconds:.1f} s", via=via, seconds=elapsed))
     for r in failed:
         word = tr("failed") if r.status == Status.FAILED else tr("dropped")
         parts.append(f"{word} ({r.dest_label}): {r.reason}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import Iterable
 from functools import cache
 
@@ -39,6 +40,8 @@ def redact_url(target: str) -> str:
         return target if not _looks_secret(target) else "…"
     try:
         provider = provider_for(target)
+        if provider is not None and provider.catch_all and "apprise" not in sys.modules:
+            provider = None  # reading it would import apprise: until an apprise URL was used, hide all but the scheme
         if provider is not None:
             return provider.parse(target).redacted
     except DestinationError:
@@ -113,7 +116,7 @@ class RedactingFilter(logging.Filter):
 
 
 HTTP_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.poolmanager", "urllib3.util.retry",
-                "urllib3.response", "requests", "charset_normalizer")
+                "urllib3.response", "requests", "charset_normalizer", "apprise")
 _FILTER = RedactingFilter()
 
 

@@ -166,7 +166,7 @@ class Session:
             name = f"{dest.name}: " if dest.name else ""
             fallback = route.fallbacks.get(dest.name)
             fb = tr(" (fallback: {dest})", dest=fallback.redacted) if fallback else ""
-            lines.append(f"→ {name}{dest.redacted} [{tr(dest.provider.label)}]{fb}")
+            lines.append(f"→ {name}{dest.redacted} [{dest.service}]{fb}")
             keys = dest.limit_keys()
             calls = outbox.calls_since(policy.since(keys, now))
             for key in keys:

@@ -52,8 +52,9 @@ def parse_destination(url: str, name: str = "") -> Destination:
     if provider is None:
         scheme = url.split("://", 1)[0].lower()
         shown = scheme if scheme.isalnum() and len(scheme) <= 16 else "…"
+        more = tr("; any other service through apprise: {command}", command="pip install 'wxnotify-magic[apprise]'")
         raise DestinationError(tr("unknown destination type {scheme}:// (known: {known})", scheme=shown,
-                                  known=", ".join(s + "://" for s in schemes())))
+                                  known=", ".join(s + "://" for s in schemes())) + more)
     return provider.parse(url, name)
 
 

@@ -188,7 +188,9 @@ class HttpRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # the URL and body hold tokens: show only where it goes
-        return f"HttpRequest({self.method} {urlsplit(self.url).netloc}…)"
+        parts = urlsplit(self.url)
+        host = parts.hostname if parts.scheme in ("http", "https") else "…"
+        return f"HttpRequest({self.method} {parts.scheme}://{host}…)"
 
 
 @dataclass(frozen=True)
@@ -240,12 +242,12 @@ class Destination:
 
     @property
     def secrets(self) -> list[str]:
-        found: list[str] = []
-        for f in self.provider.fields:
-            if f.secret:
-                value = self.values.get(f.name)
-                found += [v for v in (value if isinstance(value, list) else [value]) if v]
-        return found
+        return self.provider.secrets_of(self)
+
+    @property
+    def service(self) -> str:
+        """Who delivers it, as the receipt names it (``WxPusher``, ``Telegram (apprise)``)."""
+        return self.provider.service_of(self)
 
     @property
     def key(self) -> str:
@@ -304,6 +306,8 @@ class Provider:
     host_target: bool = True  # with the token in the query, the host is a recipient (else it must be the token)
     refine: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # provider-specific checks after parsing
     catch_all: bool = False  # claims what no other provider owns: asked last
+    send: Callable[[HttpRequest, list[str]], HttpResponse] | None = None  # sends by itself, not over HTTP here
+    wechat: bool = True  # it reaches WeChat (the receipt says "sent to WeChat")
 
     # -- URLs ----------------------------------------------------------------------------------------------
 
@@ -458,6 +462,18 @@ class Provider:
         query += [f"{o.query[0]}={dest.values[o.name]}" for o in self.options
                   if not o.inert and not o.secret and dest.values.get(o.name)]
         return f"{self.scheme}://" + "/".join(shown) + ("?" + "&".join(query) if query else "")
+
+    def secrets_of(self, dest: Destination) -> list[str]:
+        """The secret values of ``dest`` (the redactor hides each wherever it appears)."""
+        found: list[str] = []
+        for f in self.fields:
+            if f.secret:
+                value = dest.values.get(f.name)
+                found += [v for v in (value if isinstance(value, list) else [value]) if v]
+        return found
+
+    def service_of(self, dest: Destination) -> str:
+        return tr(self.label)
 
     def secret_shapes(self) -> list[str]:
         return [f.shape for f in self.fields if f.secret and f.shape]
