@@ -4,7 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test bench lint venv test-venv clean
+.PHONY: demo test bench lint venv test-venv test-old clean
+
+# The oldest supported stacks, each in its own venv: Colab's (IPython 7.34, ipywidgets 7.7, traitlets 5.7.1,
+# ipykernel 6.17) and IPython 8. They run the cell contract, the panel and one notebook in a real kernel.
+OLD_STACKS := ipy7 ipy8
+STACK_ipy7 := "ipython==7.34.0" "ipywidgets==7.7.1" "traitlets==5.7.1" "ipykernel==6.17.1" "jupyter_client==7.4.9" \
+	"nbclient==0.10.4" "nbformat==5.10.4" "pyzmq==26.2.1" "tornado==6.5.1"
+STACK_ipy8 := "ipython>=8.0,<9" "ipywidgets>=8,<9" "ipykernel>=6,<7" nbclient nbformat
+OLD_TESTS := tests/test_magic.py tests/test_panel.py tests/test_notebooks.py tests/test_old_ipython.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +32,27 @@ lint: test-venv
 	$(BIN)/ruff check wxnotify_magic tests benchmarks scripts
 	$(BIN)/mypy
 
+.venv-%/installed: pyproject.toml Makefile
+	rm -rf .venv-$*
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/pip install $(PIP_QUIET) -e . $(STACK_$*) "pytest>=7" "requests>=2.25"
+	touch $@
+
+test-old: $(foreach s,$(OLD_STACKS),.venv-$(s)/installed)
+	mkdir -p .demo
+	for s in $(OLD_STACKS); do \
+	  echo "== $$s: $$(.venv-$$s/bin/python -c 'import IPython, ipywidgets; print("IPython", IPython.__version__, "ipywidgets", ipywidgets.__version__)')"; \
+	  IPYTHONDIR=$(CURDIR)/.demo/ipython-$$s .venv-$$s/bin/pytest -q -p no:cacheprovider $(OLD_TESTS) || exit 1; \
+	done
+
 test: lint
 	mkdir -p .demo
 	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q
+	$(MAKE) --no-print-directory test-old
 
 bench: test-venv
 	mkdir -p .demo
 	IPYTHONDIR=$(CURDIR)/.demo/ipython-bench $(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .demo build *.egg-info
+	rm -rf $(VENV) $(foreach s,$(OLD_STACKS),.venv-$(s)) .demo build *.egg-info

@@ -17,7 +17,7 @@ from wxnotify_magic.inbox import Inbox
 from wxnotify_magic.providers import PROVIDERS
 from wxnotify_magic.session import current
 from wxnotify_magic.settings import SettingsFile, WxNotify, settings_path
-from wxnotify_magic.settings_panel import Panel, build_panel
+from wxnotify_magic.settings_panel import TOOLTIP, Panel, build_panel
 
 PP_TOKEN = "0123456789abcdefTESTTOKEN0123456"  # fake, 32 characters as PushPlus tokens are
 WEBHOOK = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"
@@ -82,7 +82,7 @@ def test_fields_come_from_the_provider_declarations(panel: Panel) -> None:
         for f in provider.fields:
             box = panel.fields[f.name]
             assert isinstance(box, Password if f.secret else Text)
-            assert box.description == f.label and box.tooltip == f.hint
+            assert box.description == f.label and getattr(box, TOOLTIP) == f.hint
             assert panel.messages[f.name].value == ""
         assert provider.hint.split(" ")[0] in panel.hint.value
         assert panel.field_box.children[0].children[0] is panel.fields[provider.fields[0].name]
@@ -349,8 +349,9 @@ def test_no_widget_state_holds_a_secret_after_save_and_test(panel: Panel, inbox:
     text = _state_text(panel.widget)
     assert_no_secret(text)
     assert "AT_…cdef (saved)" in text and "me: wxpusher://AT_…cdef/UID_…" in text
-    from ipywidgets.widgets.widget import _instances  # every live widget in the process, shown or not
+    from ipywidgets.widgets import widget
 
+    _instances = getattr(widget, "_instances", None) or Widget.widgets  # every live widget (ipywidgets 8 / 7)
     assert_no_secret(json.dumps([x.get_state() for x in list(_instances.values())], default=str, ensure_ascii=False))
 
 

@@ -59,6 +59,12 @@ CSS = """<style>
   .wxnotify-panel .wxnotify-under { padding-left: 0; }
 }
 </style>"""
+TOOLTIP = "tooltip" if int(w.__version__.split(".")[0]) >= 8 else "description_tooltip"  # ipywidgets 7 (Colab)
+
+
+def tip(text: str) -> dict[str, str]:
+    """The hover text of a widget, under the name this ipywidgets version uses."""
+    return {TOOLTIP: text}
 
 
 def _split(text: str) -> list[str]:
@@ -131,7 +137,7 @@ class Panel:
         self.field_box = w.VBox()
         self._general = {k: _text("wxnotify-error", "wxnotify-under") for k in ("destination", "name", "after", "tail")}
         self.name = w.Text(value=default, style=STYLE)
-        self.after = w.Text(value=_duration_text(float(settings.after)), tooltip="90, 90s, 5m, 1h30m", style=STYLE)
+        self.after = w.Text(value=_duration_text(float(settings.after)), style=STYLE, **tip("90, 90s, 5m, 1h30m"))
         self.tail = w.IntText(value=settings.tail, style=STYLE)
         self.on = w.Dropdown(options=self._on_options(), value=settings.on, style=STYLE)
         self.notes = {k: _text("wxnotify-note", "wxnotify-under") for k in ("to", "after", "tail", "on", "lang")}
@@ -201,7 +207,8 @@ class Panel:
         self.title.value = f"<b>{html.escape(tr('wxnotify settings'), quote=False)}</b>"
         self.language.description = tr("Language")
         self.channel.description = tr("Channel")
-        self.name.description, self.name.tooltip = tr("Name"), tr("use it as --to NAME")
+        self.name.description = tr("Name")
+        setattr(self.name, TOOLTIP, tr("use it as --to NAME"))
         self.after.description = tr("Notify after")
         self.tail.description = tr("Output lines")
         self.on.description = tr("Notify on")
@@ -211,7 +218,8 @@ class Panel:
         _put(self.file_label, tr("settings file: {path}", path=settings_path()))
         for name, boxes in self._boxes.items():
             for f in PROVIDERS[name].fields:
-                boxes[f.name].description, boxes[f.name].tooltip = tr(f.label), tr(f.hint)
+                boxes[f.name].description = tr(f.label)
+                setattr(boxes[f.name], TOOLTIP, tr(f.hint))
         self.hint.value = hint_html(self.provider)
 
     # -- the channel's fields ----------------------------------------------------------------------------
@@ -246,7 +254,7 @@ class Panel:
         """One box per field of ``provider`` (secret ones as password boxes), each with its problem line under it."""
         boxes, messages, rows = {}, {}, []
         for f in provider.fields:
-            box = (w.Password if f.secret else w.Text)(description=tr(f.label), tooltip=tr(f.hint), style=STYLE)
+            box = (w.Password if f.secret else w.Text)(description=tr(f.label), style=STYLE, **tip(tr(f.hint)))
             box.observe(self._changed, "value")
             boxes[f.name], messages[f.name] = box, _text("wxnotify-error", "wxnotify-under")
             rows.append(w.VBox([box, messages[f.name]], layout={"width": "100%"}))
