@@ -15,6 +15,7 @@ import pytest
 from conftest import WX_URL, assert_no_secret
 
 from wxnotify_magic.api import notify, send
+from wxnotify_magic.ranks import RANK_VARIABLES
 from wxnotify_magic.settings import NoDestinationError
 
 
@@ -106,7 +107,12 @@ def test_after_suppresses_short_jobs_but_not_failures(home: Path, inbox: Any, tm
     assert [s.split(" · ")[0] for s in summaries(inbox)] == ["❌ short failure failed"]
 
 
-@pytest.mark.parametrize("rank_env", [{"RANK": "1"}, {"LOCAL_RANK": "3", "RANK": ""}])
+@pytest.mark.parametrize("rank_env", [{"RANK": "1", "LOCAL_WORLD_SIZE": "1"},
+                                      {"LOCAL_RANK": "3", "RANK": "", "LOCAL_WORLD_SIZE": "1"},
+                                      {"SLURM_PROCID": "2", "SLURM_NTASKS_PER_NODE": "1"},
+                                      {"OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_LOCAL_SIZE": "1"},
+                                      {"PMI_RANK": "6", "MPI_LOCALNRANKS": "1"},
+                                      {"PMIX_RANK": "7", "LOCAL_WORLD_SIZE": "1"}])
 def test_other_ranks_send_failures_only(home: Path, inbox: Any, tmp_path: Path, rank_env: dict[str, str]) -> None:
     proc = script(tmp_path, """
         @notify
@@ -122,10 +128,46 @@ def test_other_ranks_send_failures_only(home: Path, inbox: Any, tmp_path: Path, 
     """, **rank_env)
     assert proc.returncode == 1 and "RuntimeError: NCCL timeout" in proc.stderr
     assert "skipped" in proc.stdout
-    rank = rank_env.get("RANK") or rank_env["LOCAL_RANK"]
+    rank = next(v for k, v in rank_env.items() if k in RANK_VARIABLES and v)
     got = summaries(inbox)
     assert len(got) == 2 and got[0].startswith(f"✅ everyone [rank {rank}] finished")
     assert got[1].startswith(f"❌ sharded step [rank {rank}] failed")
+
+
+def test_one_failure_message_per_host_per_job_saying_how_many_ranks_failed(home: Path, inbox: Any,
+                                                                           tmp_path: Path) -> None:
+    path = tmp_path / "ddp.py"
+    path.write_text(textwrap.dedent("""
+        from wxnotify_magic.api import notify
+        with notify("ddp step"):
+            raise RuntimeError("NCCL timeout")
+    """), encoding="utf-8")
+
+    def launch(job: str, ranks: range) -> list[int]:
+        procs = [subprocess.Popen([sys.executable, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env={**os.environ, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "3",
+                                       "LOCAL_WORLD_SIZE": "3", "SLURM_JOB_ID": job}) for r in ranks]
+        return [p.wait(60) for p in procs]
+
+    assert launch("4242", range(3)) == [1, 1, 1]  # every rank fails, and every process has exited (and flushed)
+    [message] = inbox.messages
+    assert message["title"].startswith("❌ ddp step") and "failed" in message["title"]
+    assert "3 of 3 ranks on" in message["content"] and "(ranks 0, 1, 2)" in message["content"]
+    assert launch("4243", range(1, 2)) == [1]  # another job: its own message (after waiting for the others)
+    assert len(inbox.messages) == 2 and "1 of 3 ranks on" in inbox.messages[1]["content"]
+
+
+def test_start_sends_a_started_message_too(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        with notify("warmup", start=True):
+            print("step 1")
+        with notify("quiet rank", start=True, all_ranks=False):
+            pass
+    """)
+    assert proc.returncode == 0, proc.stderr
+    got = summaries(inbox)
+    assert got[0] == "🚀 warmup started" and got[1].startswith("✅ warmup finished")
+    assert "Duration" not in inbox.messages[0]["content"] and len(got) == 4
 
 
 def test_rank_zero_sends_everything(home: Path, inbox: Any, tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ def test_help_lists_every_command_and_exits_0() -> None:
     assert run_help.returncode == 0 and "wxnotify run [options] -- CMD [ARGS ...]" in run_help.stdout
 
 
-@pytest.mark.parametrize("args", [[], ["frobnicate"], ["send"], ["run", "--after", "soon", "--", "true"],
+@pytest.mark.parametrize("args", [[], ["frobnicate"], ["run", "--after", "soon", "--", "true"],
                                   ["send", "x", "--bogus"]])
 def test_usage_errors_exit_2(args: list[str]) -> None:
     proc = wxnotify(*args)
@@ -96,6 +96,18 @@ def test_send_reads_stdin_and_takes_to(home: Path, inbox: Any) -> None:
     assert "from a pipe" in inbox.messages[0]["content"]
 
 
+def test_send_reads_the_body_from_stdin_when_no_text_is_given_or_takes_b(home: Path, inbox: Any) -> None:
+    assert wxnotify("send", "-t", "cron", stdin="piped body\n").returncode == 0
+    assert wxnotify("send", "-b", "body option").returncode == 0
+    assert [m["content"].count("piped body") + m["content"].count("body option") for m in inbox.messages] == [1, 1]
+    for args, stdin in ((["send"], ""), (["send", "x", "-b", "y"], None)):
+        proc = wxnotify(*args, stdin=stdin)
+        assert proc.returncode == 2 and proc.stdout == ""
+        [line] = proc.stderr.splitlines()
+        assert line.startswith("wxnotify send: ") and ("nothing to send" in line or "give the message once" in line)
+    assert len(inbox.messages) == 2
+
+
 def test_send_refused_exits_1_with_the_reason(home: Path, inbox: Any) -> None:
     inbox.add_fault("code", service="wxpusher", code=1002)
     proc = wxnotify("send", "x", "--wait", "5")
@@ -103,12 +115,25 @@ def test_send_refused_exits_1_with_the_reason(home: Path, inbox: Any) -> None:
     assert "failed (wxpusher://AT_…" in proc.stderr and "code 1002" in proc.stderr
 
 
-def test_send_still_pending_exits_0_and_flushes_before_exit(home: Path, inbox: Any) -> None:
+def test_send_delivered_while_flushing_before_exit_exits_0(home: Path, inbox: Any) -> None:
     inbox.add_fault("delay", service="wxpusher", seconds=0.8)
     proc = wxnotify("send", "slow service", "--wait", "0.1")
-    assert proc.returncode == 0
-    assert "still sending in the background" in proc.stdout
-    assert inbox.messages and inbox.messages[0]["accepted"]  # delivered before the process ended
+    assert proc.returncode == 0, proc.stderr  # not delivered within the wait, but before exit: delivered
+    assert proc.stdout.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert inbox.messages and inbox.messages[0]["accepted"]
+
+
+def test_send_not_delivered_exits_1_and_says_it_stays_queued(home: Path, inbox: Any) -> None:
+    unreachable = "http://127.0.0.1:9"  # nothing listens there: connection refused, retried later
+    proc = wxnotify("send", "nobody home", "--wait", "0.5", WXNOTIFY_API_BASE=unreachable)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "not delivered within the wait (connection failed" in proc.stderr
+    assert "it stays queued in the outbox (python -m wxnotify_magic retry sends it)" in proc.stderr
+    assert "1 pending" in wxnotify("status", WXNOTIFY_API_BASE=unreachable).stdout
+    queued = wxnotify("send", "later", "--no-wait", WXNOTIFY_API_BASE=unreachable)
+    assert queued.returncode == 0 and "queued in the outbox" in queued.stdout
+    assert wxnotify("retry").returncode == 0  # the inbox is reachable again: both go, merged into one digest
+    assert [("nobody home" in m["content"], "later" in m["content"]) for m in inbox.messages] == [(True, True)]
 
 
 @pytest.mark.parametrize(("to", "env", "expected"), [
@@ -155,6 +180,24 @@ def test_retry_exits_1_while_messages_still_fail(home: Path, inbox: Any) -> None
     assert wxnotify("send", "x", "--wait", "5").returncode == 1
     proc = wxnotify("retry")
     assert proc.returncode == 1 and "0 pending, 1 failed now" in proc.stderr
+
+
+def test_status_suggests_the_retry_command_of_the_command_line(home: Path, inbox: Any) -> None:
+    inbox.add_fault("code", service="wxpusher", code=1002)
+    assert wxnotify("send", "x").returncode == 1
+    out = wxnotify("status").stdout
+    assert "(python -m wxnotify_magic retry sends them again)" in out and "%wxnotify" not in out
+    script = shutil.which("wxnotify", path=str(Path(sys.executable).parent))
+    assert script
+    out = subprocess.run([script, "status"], capture_output=True, text=True, timeout=60).stdout
+    assert "(wxnotify retry sends them again)" in out
+
+
+def test_run_start_sends_a_started_message(home: Path, inbox: Any) -> None:
+    proc = wxnotify("run", "--start", "-t", "nightly etl", "--", *child("print('ok')"))
+    assert proc.returncode == 0, proc.stderr
+    assert [m["title"].split(" in ")[0] for m in inbox.messages] == ["🚀 nightly etl started",
+                                                                     "✅ nightly etl finished"]
 
 
 def test_other_ranks_do_not_send(home: Path, inbox: Any) -> None:

@@ -5,8 +5,9 @@ config when called inside IPython). Delivery problems never raise: they are repo
 ``Receipt``; ``notify`` prints one status line). A bad or missing destination is a mistake at the call site
 and raises ``ValueError`` (``DestinationError`` / ``NoDestinationError``) before anything runs.
 
-In distributed training (env ``RANK`` / ``LOCAL_RANK`` set and not ``0``) only failures are sent, so one
-crashed rank is still reported while the other ranks stay quiet; ``all_ranks=True`` sends from every rank.
+In distributed training (``RANK``, ``SLURM_PROCID``, ``OMPI_COMM_WORLD_RANK``, ``PMI_RANK``/``PMIX_RANK`` or
+``LOCAL_RANK`` set and not ``0``) only failures are sent, at most one per host per job, saying how many ranks
+there failed; ``all_ranks=True`` sends from every rank.
 """
 
 from __future__ import annotations
@@ -150,19 +151,20 @@ def notify(title: F) -> F: ...
 def notify(title: str | None = None, to: Targets = None, after: float | str | None = None,
            every: float | str | None = None, *, on: str | None = None, tail: int | None = None,
            no_output: bool = False, quiet: bool | None = None, wait: float | None = None,
-           all_ranks: bool = False) -> Notifier: ...
+           all_ranks: bool = False, start: bool = False) -> Notifier: ...
 
 
 def notify(title: Any = None, to: Targets = None, after: float | str | None = None,
            every: float | str | None = None, *, on: str | None = None, tail: int | None = None,
            no_output: bool = False, quiet: bool | None = None, wait: float | None = None,
-           all_ranks: bool = False) -> Any:
+           all_ranks: bool = False, start: bool = False) -> Any:
     """Notify when a block or function ends, with the same message as ``%%wxnotify``.
 
     ``with notify("training"): ...`` or ``@notify(after="5m")`` (``@notify`` alone works too).
     Output is teed (it still shows) and its tail, the duration, and for failures the traceback are sent;
     the job's exception always propagates, and delivery never raises or waits longer than ``wait``.
-    Unset options come from the settings (``WxNotify.after``, ``.on``, ``.tail``, ``.quiet``).
+    Unset options come from the settings (``WxNotify.after``, ``.on``, ``.tail``, ``.quiet``). ``start=True``
+    also sends a "started" message when the job starts.
     Raises ``ValueError`` for a bad duration or ``on``; bad destinations raise when the job starts.
     """
     if callable(title):
@@ -170,7 +172,7 @@ def notify(title: Any = None, to: Targets = None, after: float | str | None = No
     try:
         options = current().options(title=title, after=after, on=on, to=_targets(to),
                                     tail=None if tail is None else max(0, tail), every=every, no_output=no_output,
-                                    quiet=quiet)
+                                    quiet=quiet, start=start)
     except OptionError as exc:
         raise ValueError(str(exc)) from None
     return Notifier(options, wait, all_ranks)

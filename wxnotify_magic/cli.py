@@ -1,6 +1,7 @@
 """The ``wxnotify`` command: send, test, status, retry, inbox, and ``run -- CMD ...``.
 
-Exit codes: 0 done (or still sending in the background), 1 delivery failed, 2 usage error (argparse) or a
+Exit codes of send and test, for scripts: 0 only when the message was delivered (or, with ``--no-wait``, queued);
+1 when it failed, or was not delivered within the wait (it stays queued in the outbox); 2 for a usage error or a
 bad / missing destination. ``run`` returns the command's own exit code: 128+N when it died from signal N
 (130 after Ctrl-C), 127 when the executable is missing and 126 when it cannot be executed.
 """
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import IO, Any, TextIO
 
@@ -24,7 +26,7 @@ from .durations import parse_duration
 from .i18n import tr
 from .providers import DestinationError
 from .ranks import secondary_rank, with_rank
-from .receipts import Receipt, report, skipped
+from .receipts import Ticket, report, skipped, summarize
 from .redact import redact, redact_url
 from .session import OptionError, current
 from .settings import NoDestinationError
@@ -53,13 +55,20 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--to", action="append", default=[], metavar="DEST",
                        help=tr("destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)"))
         p.add_argument("--wait", type=float, default=None, metavar="S",
-                       help=tr("seconds to wait for the receipt (default: WxNotify.wait)"))
+                       help=tr("seconds to wait for delivery (default: WxNotify.wait, at least {seconds:g})",
+                               seconds=FLUSH_TIMEOUT))
+        if p.prog.endswith((" send", " test")):
+            p.add_argument("--no-wait", action="store_true",
+                           help=tr("exit 0 once the message is queued (it is still sent before exit, bounded)"))
 
-    send = sub.add_parser("send", help=tr("send a message now"), description=tr("Send TEXT now."))
-    send.add_argument("text", metavar="TEXT", help=tr("the message ('-' reads it from stdin)"))
+    send = sub.add_parser("send", help=tr("send a message now"),
+                          description=tr("Send TEXT now (or -b BODY; with neither, the body is read from stdin)."))
+    send.add_argument("text", metavar="TEXT", nargs="?", default=None,
+                      help=tr("the message ('-' or nothing reads it from stdin)"))
+    send.add_argument("-b", "--body", default=None, help=tr("the message (the same as TEXT)"))
     send.add_argument("-t", "--title", default=None, help=tr("title of the message"))
     dest_options(send)
-    send.add_argument("--all-ranks", action="store_true", help=tr("send even when RANK/LOCAL_RANK is not 0"))
+    send.add_argument("--all-ranks", action="store_true", help=tr("send even when this process is not rank 0"))
 
     test = sub.add_parser("test", help=tr("send a test message"), description=tr("Send a test message."))
     dest_options(test)
@@ -91,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-output", action="store_true", help=tr("leave the output out of the message"))
     run.add_argument("--quiet", action="store_true", help=tr("print no delivery status line unless it failed"))
     run.add_argument("--all-ranks", action="store_true", help=tr("send success from every rank, not rank 0 only"))
+    run.add_argument("--start", action="store_true", help=tr("also send a message when the command starts"))
     dest_options(run)
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help=tr("the command and its arguments"))
     return top
@@ -128,42 +138,76 @@ def _language_from_settings() -> None:
 # ---------------------------------------------------------------------------------------------- commands
 
 
-def finish(result: Receipt) -> int:
-    """Print the status line (stderr when it failed) and flush (bounded); 0 sent or pending, 1 failed."""
-    report(result)
-    finish_delivery()
-    return 1 if result.status == "failed" else 0
+def finish(ticket: Ticket, args: argparse.Namespace) -> int:
+    """Wait for delivery, flush (bounded) and print the status line: 0 delivered (or queued with --no-wait),
+    1 failed or not delivered within the wait (it stays queued)."""
+    session = current()
+    if getattr(args, "no_wait", False):
+        print(tr("wxnotify: queued in the outbox; sending it before exit (not waiting for the answer)"))
+        finish_delivery()
+        return 0
+    wait = args.wait if args.wait is not None else max(session.settings.wait, FLUSH_TIMEOUT)
+    session.wait(ticket, wait)
+    pending = delivery.flush_and_stop(FLUSH_TIMEOUT)  # what is due gets a bounded chance before exit
+    result = summarize(ticket.current(), time.monotonic() - ticket.started)
+    if result.status != "pending":
+        report(result)
+        pending_note(pending)
+        return 0 if result.status == "delivered" else 1
+    why = "; ".join(dict.fromkeys(r.reason for r in result.results if r.reason))
+    print(tr("wxnotify: not delivered within the wait{why}; it stays queued in the outbox ({command} sends it)",
+             why=f" ({why})" if why else "", command=retry_command()), file=sys.stderr)
+    return 1
+
+
+def retry_command() -> str:
+    """How to retry from where this runs: ``wxnotify retry``, or ``python -m wxnotify_magic retry``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "wxnotify retry" if name == "wxnotify" else "python -m wxnotify_magic retry"
 
 
 def finish_delivery(timeout: float = FLUSH_TIMEOUT) -> None:
     """Give what is due a bounded chance to go out, then stop the sender; the outbox keeps the rest."""
-    pending = delivery.flush_and_stop(timeout)
+    pending_note(delivery.flush_and_stop(timeout))
+
+
+def pending_note(pending: int) -> None:
     if pending:
-        print(tr("wxnotify: {n} message(s) still pending, kept in the outbox (wxnotify retry sends them)",
-                 n=pending), file=sys.stderr)
+        print(tr("wxnotify: {n} message(s) still pending, kept in the outbox ({command} sends them)",
+                 n=pending, command=retry_command()), file=sys.stderr)
+
+
+def body_of(args: argparse.Namespace) -> str:
+    """TEXT, or -b BODY, or stdin when neither is given (and stdin is not a terminal), as apprise does."""
+    if args.text is not None and args.body is not None:
+        raise Usage(tr("give the message once: TEXT or -b BODY"))
+    text = args.body if args.body is not None else args.text
+    if text is None or text == "-":
+        if text is None and sys.stdin is not None and sys.stdin.isatty():
+            raise Usage(tr("nothing to send: give TEXT, -b BODY, or pipe the message in"))
+        text = sys.stdin.read() if sys.stdin is not None else ""
+    if not text.strip():
+        raise Usage(tr("nothing to send: give TEXT, -b BODY, or pipe the message in"))
+    return text
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    text = sys.stdin.read() if args.text == "-" else args.text
-    if not text.strip():
-        raise Usage(tr("nothing to send"))
+    text = body_of(args)
     session = current()
     route = session.route(args.to)
     rank = secondary_rank()
     if rank is not None and not args.all_ranks:
         print(skipped(tr("wxnotify: not sent from rank {rank} (--all-ranks sends anyway)", rank=rank)).line)
         return 0
-    ticket = session.submit(session.message(text, with_rank(args.title or "wxnotify", rank)), route)
-    return finish(session.wait(ticket, args.wait))
+    return finish(session.submit(session.message(text, with_rank(args.title or "wxnotify", rank)), route), args)
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    session = current()
-    return finish(session.wait(session.send_test(args.to), args.wait))
+    return finish(current().send_test(args.to), args)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    print("\n".join(current().status_lines(retry_hint="wxnotify retry")))
+    print("\n".join(current().status_lines(retry_hint=retry_command())))
     delivery.reset_sender()
     return 0
 
@@ -210,7 +254,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     session = current()
     try:
         options = session.options(title=args.title, after=args.after, on=args.on, to=args.to, tail=args.tail,
-                                  every=args.every, no_output=args.no_output, quiet=args.quiet or None)
+                                  every=args.every, no_output=args.no_output, quiet=args.quiet or None,
+                                  start=args.start)
     except OptionError as exc:
         raise Usage(str(exc)) from None
     title = args.title or cut(" ".join(shlex.join(cmd).split()), 80)

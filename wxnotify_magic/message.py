@@ -19,9 +19,11 @@ STATUS_WORDS = {
     "failed": N_("failed"),
     "interrupted": N_("interrupted"),
     "running": N_("still running"),
+    "started": N_("started"),
     "message": N_("message"),
 }
-STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "message": "💬"}
+STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "started": "🚀",
+                "message": "💬"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 ELLIPSIS = "…"
 SEP = " · "
@@ -170,7 +172,7 @@ def headline(n: Notification, limit: int | None = None, unit: Unit = "chars", ex
     title = _one_line(n.title) or "wxnotify"
     word = "" if n.status == "message" else verdict(n)
     took: list[str] = []
-    if n.duration is not None and n.status != "message":
+    if n.duration is not None and n.status not in ("message", "started"):
         short = human_duration(n.duration, lang, short=True)
         took = [tr("{duration} so far", lang=lang, duration=short) if n.status == "running" else short]
     exc = exception_line(n) if exception else ""
@@ -241,9 +243,10 @@ def facts(n: Notification) -> list[tuple[str, str]]:
     """The few labelled facts of a notification, in display order and its language (the card has the verdict)."""
     lang = _lang(n)
     rows = [
-        ("duration", human_duration(n.duration, lang) if n.duration is not None and n.status != "message" else ""),
+        ("duration", human_duration(n.duration, lang) if n.duration is not None
+         and n.status not in ("message", "started") else ""),
         ("started", _fmt_time(n.started)),
-        ("ended", _fmt_time(n.ended) if n.status not in ("running", "message") else ""),
+        ("ended", _fmt_time(n.ended) if n.status not in ("running", "message", "started") else ""),
         ("host", n.host),
         ("notebook", n.notebook),
         ("cell", f"[{n.execution_count}]" if n.execution_count else ""),

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from . import ranks
 from .durations import human_duration, parse_duration
 from .i18n import N_, language, tr
 from .message import Notification
@@ -42,7 +43,7 @@ class Session:
     def options(self, *, title: str | None = None, after: str | float | None = None, on: str | None = None,
                 to: Sequence[str] = (), tail: int | None = None, every: str | float | None = None,
                 no_output: bool = False, quiet: bool | None = None, auto: bool = False,
-                figure: bool | None = None) -> WatchOptions:
+                figure: bool | None = None, start: bool = False) -> WatchOptions:
         """Options for one job: the given values over the settings, checked; raises OptionError."""
         s = self.settings
         if on not in (None, "always", "success", "failure"):
@@ -64,7 +65,7 @@ class Session:
             raise OptionError(tr("--tail must be 0 or more"))
         return WatchOptions(title=title or "", after=after_s, on=on or s.on, to=list(to), tail=tail, every=every_s,
                             no_output=no_output, quiet=s.quiet if quiet is None else quiet,
-                            figure=s.figure if figure is None else figure)
+                            figure=s.figure if figure is None else figure, start=start)
 
     def route(self, to: Sequence[str] = ()) -> Route:
         """Names or URLs (default: the settings' ``to``) -> Route; raises DestinationError / NoDestinationError."""
@@ -110,15 +111,22 @@ class Session:
     def job(self, options: WatchOptions, title: str, *, all_ranks: bool = False, capture: bool = True) -> Watch:
         """A Watch for a script's job (``notify()``, ``wxnotify run``); raises ValueError for bad destinations.
 
-        On a rank other than 0 only failures are sent, and no progress messages, unless ``all_ranks``.
+        On a rank other than 0 only failures are sent, and no progress messages, unless ``all_ranks``. When a
+        distributed job fails, one rank per host reports it, saying how many ranks there failed.
         """
         route = self.route(options.to)
         rank = secondary_rank()
         quiet_rank = rank is not None and not all_ranks
+        distributed = ranks.rank() is not None and not all_ranks
 
         def submit(note: Notification, kind: str) -> Ticket | None:
             if quiet_rank and note.status != "failed":
                 return None
+            if distributed and note.status == "failed" and kind == "final":
+                claim = ranks.claim_failure()
+                if claim is None:
+                    return None  # another rank on this host reports the job's failure
+                note = replace(note, text=ranks_failed(claim))
             return self.submit(note, route, kind)
 
         options = replace(options, title=with_rank(options.title or title, rank),
@@ -207,6 +215,15 @@ class Session:
     def reload(self) -> None:
         """Apply the settings file to this session again (after the panel or the CLI wrote it)."""
         self.settings.load_file()
+
+
+def ranks_failed(claim: ranks.FailureClaim) -> str:
+    """``3 of 4 ranks on gpu-node-7 failed (ranks 0, 1, 3)``."""
+    failed = ", ".join(claim.failed)
+    if claim.local_size:
+        return tr("{count} of {size} ranks on {host} failed (ranks {failed})", count=claim.count,
+                  size=claim.local_size, host=claim.host, failed=failed)
+    return tr("{count} rank(s) on {host} failed (ranks {failed})", count=claim.count, host=claim.host, failed=failed)
 
 
 # ------------------------------------------------------------------------------------------- the current one

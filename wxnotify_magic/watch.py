@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -34,6 +35,7 @@ class WatchOptions:
     no_output: bool = False
     quiet: bool = False
     figure: bool = False  # also send the last image the job displayed
+    start: bool = False  # also send a "started" message when the job starts
 
 
 def should_notify(status: str, duration: float, options: WatchOptions) -> bool:
@@ -129,6 +131,9 @@ class Watch:
             self.capture.start()
         if self.images is not None:
             self.images.start()
+        if self.options.start:
+            with contextlib.suppress(Exception):  # a message that could not be queued never stops the job
+                self.submit(self.notification("started"), "start")
         if self.options.every:
             self._pinger = threading.Thread(target=self._ping_loop, name="wxnotify-ping", daemon=True)
             self._pinger.start()

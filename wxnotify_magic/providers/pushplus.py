@@ -63,7 +63,8 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     if values.get("template"):
         template, fmt = values["template"], "text"
     body: dict[str, Any] = {"token": values["token"], "title": render_title(n, TITLE_LIMIT),
-                            "content": render(n, fmt, CONTENT_LIMIT, with_title=False), "template": template, "channel": channel}
+                            "content": render(n, fmt, CONTENT_LIMIT, with_title=False), "template": template,
+                            "channel": channel}
     if values.get("option"):
         body["option"] = values["option"]
         if channel == "webhook":
