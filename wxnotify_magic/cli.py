@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any, TextIO
 
-from . import delivery
+from . import __version__, delivery
 from .durations import parse_duration
 from .i18n import tr
 from .providers import DestinationError
@@ -49,6 +49,7 @@ def duration(text: str) -> float:
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="wxnotify", description=tr("Push WeChat notifications (WxPusher, PushPlus, "
                                                                      "ServerChan, WeCom bots) from the command line."))
+    top.add_argument("--version", action="version", version=f"wxnotify {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def dest_options(p: argparse.ArgumentParser) -> None:

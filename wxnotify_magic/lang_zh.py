@@ -382,4 +382,56 @@ ZH: dict[str, str] = {
     "sending a test message…": "正在发送测试消息…",
     "removed {name} from {path}": "已从 {path} 删除 {name}",
     "in Jupyter, %wxnotify config shows a settings panel instead": "在 Jupyter 里，%wxnotify config 会显示设置面板",
+    # issue 12: apprise URL forms, other services through apprise, clusters, the command line
+    "; any other service through apprise: {command}": "；其他服务可通过 apprise 使用：{command}",
+    "@ and a friend's token (optional)": "@ 加好友令牌（可选）",
+    "@all, user ids or mobile numbers to @ (optional)": "要 @ 的人：@all、成员 userid 或手机号（可选）",
+    "Any service apprise supports (Telegram, DingTalk, Feishu, Slack, e-mail, ...): paste its apprise URL. "
+    "Needs pip install 'wxnotify-magic[apprise]'.":
+        "apprise 支持的任何服务（Telegram、钉钉、飞书、Slack、邮件……）：粘贴它的 apprise URL。需要 pip install "
+        "'wxnotify-magic[apprise]'。",
+    "Friend token": "好友令牌",
+    "Mention": "提醒（@）",
+    "Other service (apprise URL)": "其他服务（apprise URL）",
+    "a different value": "其他取值",
+    "any apprise URL, e.g. tgram://BOT_TOKEN/CHAT_ID or dingtalk://TOKEN":
+        "任意 apprise URL，例如 tgram://BOT_TOKEN/CHAT_ID 或 dingtalk://TOKEN",
+    "apprise URL": "apprise URL",
+    "apprise could not send it ({why})": "apprise 未能发送（{why}）",
+    "apprise does not accept this {scheme}:// URL (see apprise's documentation of the service for its form)":
+        "apprise 不接受这个 {scheme}:// URL（格式见 apprise 对该服务的文档）",
+    "give the message once: TEXT or -b BODY": "消息只能给一次：TEXT 或 -b BODY",
+    "no reason given": "没有给出原因",
+    "nothing to send: give TEXT, -b BODY, or pipe the message in":
+        "没有要发送的内容：请给出 TEXT、-b BODY，或用管道传入消息",
+    "sent via {via} · {seconds:.1f} s": "已通过 {via} 发送 · {seconds:.1f} 秒",
+    "started": "已开始",
+    "the URL is malformed": "URL 格式有误",
+    "this destination needs apprise: {command}": "这个目的地需要 apprise：{command}",
+    "unknown destination type {scheme}:// (neither wxnotify nor apprise knows it)":
+        "未知的目的地类型 {scheme}://（wxnotify 和 apprise 都不认识）",
+    "wxnotify: not delivered within the wait{why}; it stays queued in the outbox ({command} sends it)":
+        "wxnotify：等待时间内未送达{why}；消息留在发件箱中排队（{command} 会重新发送）",
+    "wxnotify: queued in the outbox; sending it before exit (not waiting for the answer)":
+        "wxnotify：已放入发件箱；退出前会尝试发送（不等待服务的答复）",
+    "wxnotify: {n} message(s) still pending, kept in the outbox ({command} sends them)":
+        "wxnotify：还有 {n} 条消息未发出，已保存在发件箱（{command} 会重新发送）",
+    "{count} of {size} ranks on {host} failed (ranks {failed})":
+        "{host} 上 {size} 个进程中有 {count} 个失败（rank {failed}）",
+    "{count} rank(s) on {host} failed (ranks {failed})": "{host} 上有 {count} 个进程失败（rank {failed}）",
+    "{label} URL: ?{key}={value} is not supported (accepted: {accepted})":
+        "{label} URL：不支持 ?{key}={value}（可用：{accepted}）",
+    "{label} URL: a name@ before the host is not supported": "{label} URL：不支持主机前的 name@",
+    "{label} URL: mentions work only in text messages; drop format=markdown":
+        "{label} URL：@提醒只能用于文本消息；请去掉 format=markdown",
+    "{label} URL: the host and ?token= disagree; put the token in one place":
+        "{label} URL：主机部分和 ?token= 不一致；令牌只写一处",
+    "{label} URL: unexpected path /{part} (it takes only {fields})":
+        "{label} URL：多余的路径 /{part}（只需要 {fields}）",
+    "{label} URL: {where} gives {name} a second, different value": "{label} URL：{where} 给 {name} 设了第二个不同的值",
+    "{label}: not a PushPlus send URL (expected https://www.pushplus.plus/send?token=…)":
+        "{label}：不是 PushPlus 发送地址（应为 https://www.pushplus.plus/send?token=…）",
+    "{label}: not a webhook URL (expected https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…)":
+        "{label}：不是 webhook 地址（应为 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…）",
+    "{service} (apprise)": "{service}（apprise）",
 }
