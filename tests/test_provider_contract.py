@@ -53,7 +53,9 @@ def send(inbox, row: Row):  # type: ignore[no-untyped-def]
 
 
 def test_every_provider_has_a_row():
-    assert sorted(r.provider for r in ROWS) == sorted(PROVIDERS)
+    # the catch-all (every other apprise URL) sends through apprise, whose answer is its verdict: its own
+    # contract is tests/test_apprise_provider.py, against apprise's json:// on a loopback server
+    assert sorted(r.provider for r in ROWS) == sorted(name for name, p in PROVIDERS.items() if not p.catch_all)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
