@@ -1,6 +1,6 @@
 """What the oldest supported stacks need (``make test`` also runs this in .venv-ipy7, Colab's stack, and .venv-ipy8).
 
-The cell contract, the panel and the quickstart notebook run there too (see the Makefile's OLD_TESTS).
+The cell contract, the panel and the quickstart notebook run there too (the Makefile's TESTS_ipy7, TESTS_ipy8).
 """
 
 from __future__ import annotations
