@@ -196,7 +196,7 @@ def test_status_suggests_the_retry_command_of_the_command_line(home: Path, inbox
 def test_run_start_sends_a_started_message(home: Path, inbox: Any) -> None:
     proc = wxnotify("run", "--start", "-t", "nightly etl", "--", *child("print('ok')"))
     assert proc.returncode == 0, proc.stderr
-    assert [m["title"].split(" in ")[0] for m in inbox.messages] == ["🚀 nightly etl started",
+    assert [m["title"].split(" · ")[0] for m in inbox.messages] == ["🚀 nightly etl started",
                                                                      "✅ nightly etl finished"]
 
 

@@ -289,10 +289,7 @@ ZH: dict[str, str] = {
     "Push WeChat notifications (WxPusher, PushPlus, ServerChan, WeCom bots) from the command line.":
         "在命令行推送微信通知（WxPusher、PushPlus、Server酱、企业微信群机器人）。",
     "send a message now": "立即发送一条消息",
-    "Send TEXT now.": "立即发送 TEXT。",
-    "the message ('-' reads it from stdin)": "消息内容（'-' 表示从标准输入读取）",
     "title of the message": "消息标题",
-    "send even when RANK/LOCAL_RANK is not 0": "即使 RANK/LOCAL_RANK 不是 0 也发送",
     "send a test message": "发送一条测试消息",
     "Send a test message.": "发送一条测试消息。",
     "destinations, today's counts, pending and failed messages": "目标、今天的发送次数、待发送和失败的消息",
@@ -325,14 +322,10 @@ ZH: dict[str, str] = {
     "the command and its arguments": "命令及其参数",
     "destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)":
         "目标 URL 或已保存的名称（可重复；默认：WxNotify.to / $WXNOTIFY_TO）",
-    "seconds to wait for the receipt (default: WxNotify.wait)": "等待发送回执的秒数（默认：WxNotify.wait）",
     "wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now":
         "wxnotify：{count} 条失败的消息已重新排队；现在 {pending} 条待发送，{failed} 条失败",
-    "wxnotify: {n} message(s) still pending, kept in the outbox (wxnotify retry sends them)":
-        "wxnotify：还有 {n} 条消息待发送，已保存在发件箱里（wxnotify retry 会发送它们）",
     "wxnotify: not sent from rank {rank} (--all-ranks sends anyway)":
         "wxnotify：rank {rank} 不发送（加 --all-ranks 照样发送）",
-    "nothing to send": "没有要发送的内容",
     "config {action} needs a NAME": "config {action} 需要一个 NAME",
     "wxnotify: removed {name} from {path}": "wxnotify：已从 {path} 删除 {name}",
     "destination URL for {name} (input hidden): ": "{name} 的目标 URL（输入不显示）：",
@@ -383,6 +376,16 @@ ZH: dict[str, str] = {
     "removed {name} from {path}": "已从 {path} 删除 {name}",
     "in Jupyter, %wxnotify config shows a settings panel instead": "在 Jupyter 里，%wxnotify config 会显示设置面板",
     # issue 12: apprise URL forms, other services through apprise, clusters, the command line
+    "Send TEXT now (or -b BODY; with neither, the body is read from stdin).":
+        "立即发送 TEXT（或 -b BODY；两者都没有时从标准输入读取正文）。",
+    "also send a message when the command starts": "命令开始时也发送一条消息",
+    "exit 0 once the message is queued (it is still sent before exit, bounded)":
+        "消息放入发件箱后即以 0 退出（退出前仍会在有限时间内发送）",
+    "seconds to wait for delivery (default: WxNotify.wait, at least {seconds:g})":
+        "等待送达的秒数（默认：WxNotify.wait，至少 {seconds:g}）",
+    "send even when this process is not rank 0": "即使本进程不是 rank 0 也发送",
+    "the message ('-' or nothing reads it from stdin)": "消息内容（写 '-' 或不写则从标准输入读取）",
+    "the message (the same as TEXT)": "消息内容（与 TEXT 相同）",
     "; any other service through apprise: {command}": "；其他服务可通过 apprise 使用：{command}",
     "@ and a friend's token (optional)": "@ 加好友令牌（可选）",
     "@all, user ids or mobile numbers to @ (optional)": "要 @ 的人：@all、成员 userid 或手机号（可选）",

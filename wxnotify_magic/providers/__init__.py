@@ -12,7 +12,7 @@ import pkgutil
 from ..i18n import tr
 from .base import Destination, DestinationError, Provider
 
-_SKIP = {"base"}
+_SKIP = {"base", "forms"}
 
 
 def _discover() -> dict[str, Provider]:

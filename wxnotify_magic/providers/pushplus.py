@@ -93,7 +93,10 @@ def from_native(url: str) -> str:
     """``https://www.pushplus.plus/send?token=T&...`` (or ``/send/T``, ``/batchSend``) and ``wecom://T``
     -> ``pushplus://...``."""
     if url.lower().startswith("wecom://"):
-        given = any(k in ("channel", "mode") for k, _ in split_url(url).query)
+        try:
+            given = any(k in ("channel", "mode") for k, _ in split_url(url).query)
+        except ValueError:
+            raise DestinationError(tr("{label}: the URL is malformed", label=tr(PUSHPLUS.label))) from None
         cp = "" if given else ("&" if "?" in url else "?") + "channel=cp"
         return "pushplus://" + url.split("://", 1)[1] + cp
     m = _NATIVE.match(url.strip())
