@@ -256,11 +256,11 @@ def test_send_reports_the_services_refusal(home: Path, inbox: Any) -> None:
 
 
 def test_send_does_not_wait_longer_than_asked(home: Path, inbox: Any) -> None:
-    inbox.add_fault("delay", service="wxpusher", seconds=0.6)
+    inbox.add_fault("delay", service="wxpusher", seconds=2.0)
     started = time.monotonic()
     receipt = send("slow", wait=0.2)
-    assert time.monotonic() - started < 0.5
-    assert receipt.status == "pending" and not receipt.ok and "still sending" in receipt.line
+    assert receipt.status == "pending" and not receipt.ok and "still sending" in receipt.line  # not the answer
+    assert time.monotonic() - started < 1.5  # well before the 2 s answer, with room for a busy machine
     assert inbox.wait_for(1)[0]["accepted"]  # it still goes out in the background
 
 
