@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import sys
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -54,15 +56,18 @@ def test_human_bytes():
     assert [human_bytes(n) for n in (512, 3 * 1024 * 1024 + 300_000, 10.1 * GiB)] == ["512 B", "3.3 MiB", "10.1 GiB"]
 
 
-def test_peaks_and_cause_render_as_facts():
+def test_a_death_shows_its_cause_on_the_card_and_peaks_as_facts():
     n = Notification(status="died", title="train", started=0.0, ended=11520.0, execution_count=7,
                      peak_memory=int(3.2 * GiB), gpu_peaks={"1": 2 * GiB, "0": int(10.1 * GiB)},
                      cause="killed by SIGKILL, likely out of memory (the out-of-memory killer acted)")
-    text = render(n, "text")
-    assert n.summary == "💀 train died after 3h 12m 00s"
-    assert "Likely cause: killed by SIGKILL, likely out of memory" in text
+    assert n.summary == ("💀 train died · 3h 12m · killed by SIGKILL, likely out of memory "
+                         "(the out-of-memory killer acted)")
+    text = render(n, "text", with_title=False)
+    assert text.startswith("killed by SIGKILL, likely out of memory")  # leads the body, as an exception line does
     assert "Peak memory: 3.2 GiB" in text
     assert text.index("GPU 0 peak: 10.1 GiB") < text.index("GPU 1 peak: 2.0 GiB")
+    zh = render(replace(n, lang="zh"), "text")
+    assert "内存峰值: 3.2 GiB" in zh and "已崩溃" in zh
     assert Notification.from_dict(n.to_dict()) == n  # survives the outbox and the pipe (JSON)
 
 
@@ -104,18 +109,21 @@ def test_gpu_peaks_through_nvml(tmp_path, monkeypatch):
             return [NS(pid=pid, usedGpuMemory=USED[h].pop(0) if len(USED[h]) > 1 else USED[h][0])]
         def nvmlDeviceGetMemoryInfo(h): return NS(used=7 << 30)
     """))
-    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = importlib.util.spec_from_file_location("pynvml", tmp_path / "pynvml.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "pynvml", module)  # gone again after the test
     monkeypatch.setattr(resources.GpuMeter, "_handles", None)
+    monkeypatch.setattr(resources.GpuMeter, "_nvml", None)
     meter = resources.GpuMeter()
     meter.sample()
     assert meter.sample() == {"0": 3 << 30}  # our own use only, its peak; device 1 is another process's
     other = resources.GpuMeter(pid=999_999)  # e.g. a PID namespace hides us: fall back to the devices' use
     assert other.sample() == {"0": 7 << 30, "1": 7 << 30}
-    monkeypatch.setattr(resources.GpuMeter, "_handles", None)
 
 
 def test_no_nvml_means_no_gpu_figures(monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", None)  # import fails as without nvidia-ml-py
     monkeypatch.setattr(resources.GpuMeter, "_handles", None)
     assert resources.GpuMeter().sample() == {}
-    monkeypatch.setattr(resources.GpuMeter, "_handles", None)

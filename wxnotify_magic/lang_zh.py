@@ -343,7 +343,6 @@ ZH: dict[str, str] = {
     "command not found": "找不到命令",
     "cannot run command ({problem})": "无法运行命令（{problem}）",
     "{command} exited with code {code}": "{command} 退出，退出码 {code}",
-    "{command} died from signal {signal}": "{command} 被信号 {signal} 终止",
     # --- the settings panel
     "wxnotify settings": "wxnotify 设置",
     "Language": "语言",
@@ -404,7 +403,7 @@ ZH: dict[str, str] = {
     "likely out of memory ({evidence})": "很可能是内存不足（{evidence}）",
     "Peak memory": "内存峰值",
     "GPU {index} peak": "GPU {index} 峰值",
-    "wxnotify run: {command} {cause}": "wxnotify run: {command} {cause}",
+    "{command} {cause}": "{command} {cause}",
     "--stall must be a positive duration": "--stall 必须是正的时长",
     "died": "已崩溃",
     "stalled": "无输出",
