@@ -103,3 +103,20 @@ def assert_no_secret(*texts: str) -> None:
     for text in texts:
         for secret in SECRETS:
             assert secret not in text, "a secret leaked into output"
+
+
+def fact(content: str, label: str) -> str:
+    """The value of a labelled fact in a message (text ``Label: v``, markdown ``- **Label**: v``)."""
+    for line in content.splitlines():
+        for prefix in (f"{label}: ", f"- **{label}**: ", f"<b>{label}</b>: "):
+            if line.startswith(prefix):
+                return line[len(prefix):]
+    raise AssertionError(f"no {label!r} in {content!r}")
+
+
+def last_output(content: str) -> list[str]:
+    """The lines of a message's last-output section (text or markdown)."""
+    for head in ("**Last output**\n```\n", "-- Last output --\n"):
+        if head in content:
+            return content.split(head, 1)[1].split("\n```")[0].strip("\n").splitlines()
+    raise AssertionError(f"no last output in {content!r}")

@@ -9,10 +9,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "wxnotify_magic"
 MAX_LINES = 600
 
 LAYERS = {  # the lowest layer first; a module may import only its own layer or lower ones
-    "values": {"i18n", "lang_zh", "durations", "message", "figures", "capture", "status", "paths", "ranks"},
+    "values": {"i18n", "lang_zh", "durations", "message", "figures", "capture", "status", "paths", "ranks",
+               "resources"},
     "providers": {"providers"},
     "engine": {"redact", "transport", "outbox", "policy", "receipts", "delivery", "settings", "watch", "auto",
-               "cellinfo"},
+               "cellinfo", "monitor", "watchdog", "watchdog_process"},
     "session": {"session"},
     "fronts": {"magics", "hooks", "settings_panel", "api", "cli", "__main__"},
 }

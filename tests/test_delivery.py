@@ -296,11 +296,12 @@ def _statuses(db) -> list[str]:  # type: ignore[no-untyped-def]
         return []
 
 
-def test_pings_are_dropped_first_when_the_quota_is_tight(sender, clock, inbox):
+@pytest.mark.parametrize("kind", ["ping", "stall"])
+def test_pings_are_dropped_first_when_the_quota_is_tight(sender, clock, inbox, kind):
     dest = parse_destination(URLS["serverchan"])
     submit(sender, "serverchan", "first final", quotas={"serverchan": 2})
     drain(sender, clock)
-    ping = sender.submit(Notification(status="running", title="ping"), [dest], kind="ping", quotas={"serverchan": 2})
+    ping = sender.submit(Notification(status="running", title="ping"), [dest], kind=kind, quotas={"serverchan": 2})
     drain(sender, clock)
     assert ping.wait(0)[0].status == "dropped" and "quota" in ping.wait(0)[0].reason
     final = submit(sender, "serverchan", "last final", quotas={"serverchan": 2})

@@ -34,6 +34,9 @@ def load_ipython_extension(ip: Any) -> None:
     session.attach(ip, sess)
     _hooks[id(ip)] = (hooks, magics)
     _resume_pending()
+    from . import watchdog  # issue 10: report deaths that a watchdog could not (it died with its kernel)
+
+    watchdog.recover_in_background()
     if settings.auto:
         _auto_from_settings(magics)
 

@@ -151,20 +151,21 @@ def notify(title: F) -> F: ...
 def notify(title: str | None = None, to: Targets = None, after: float | str | None = None,
            every: float | str | None = None, *, on: str | None = None, tail: int | None = None,
            no_output: bool = False, quiet: bool | None = None, wait: float | None = None,
-           all_ranks: bool = False, start: bool = False) -> Notifier: ...
+           all_ranks: bool = False, start: bool = False, stall: float | str | None = None) -> Notifier: ...
 
 
 def notify(title: Any = None, to: Targets = None, after: float | str | None = None,
            every: float | str | None = None, *, on: str | None = None, tail: int | None = None,
            no_output: bool = False, quiet: bool | None = None, wait: float | None = None,
-           all_ranks: bool = False, start: bool = False) -> Any:
+           all_ranks: bool = False, start: bool = False, stall: float | str | None = None) -> Any:
     """Notify when a block or function ends, with the same message as ``%%wxnotify``.
 
     ``with notify("training"): ...`` or ``@notify(after="5m")`` (``@notify`` alone works too).
     Output is teed (it still shows) and its tail, the duration, and for failures the traceback are sent;
     the job's exception always propagates, and delivery never raises or waits longer than ``wait``.
-    Unset options come from the settings (``WxNotify.after``, ``.on``, ``.tail``, ``.quiet``). ``start=True``
-    also sends a "started" message when the job starts.
+    Unset options come from the settings (``WxNotify.after``, ``.on``, ``.tail``, ``.quiet``, ``.stall``).
+    ``start=True`` also sends a "started" message when the job starts; ``stall="30m"`` sends one message when the
+    job prints nothing for that long (again after output resumes).
     Raises ``ValueError`` for a bad duration or ``on``; bad destinations raise when the job starts.
     """
     if callable(title):
@@ -172,7 +173,7 @@ def notify(title: Any = None, to: Targets = None, after: float | str | None = No
     try:
         options = current().options(title=title, after=after, on=on, to=_targets(to),
                                     tail=None if tail is None else max(0, tail), every=every, no_output=no_output,
-                                    quiet=quiet, start=start)
+                                    quiet=quiet, start=start, stall=stall)
     except OptionError as exc:
         raise ValueError(str(exc)) from None
     return Notifier(options, wait, all_ranks)

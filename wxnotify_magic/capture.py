@@ -37,6 +37,7 @@ class Tail:
         self.max_chars = max(max_chars, 256)
         self.chunks: list[str] = []
         self.size = 0
+        self.dropped = 0  # characters compacted away: dropped + size only grows (issue 10: activity)
 
     def write(self, text: str) -> None:
         self.chunks.append(text)
@@ -49,6 +50,7 @@ class Tail:
         raw = _joined(self.chunks)
         # a trailing \r means the next write overwrites this line: keep that meaning
         kept = collapse_carriage_returns(raw)[-self.max_chars:] + ("\r" if raw.endswith("\r") else "")
+        self.dropped += self.size - len(kept)
         self.chunks = [kept]
         self.size = len(kept)
 
@@ -62,6 +64,10 @@ class Tail:
 
     def last_line(self) -> str:
         return self.text(1)
+
+    def activity(self) -> int:
+        """Characters written so far: changes with any output (sampled by the monitor, no cost per write)."""
+        return self.dropped + self.size
 
 
 class Tee:
@@ -172,6 +178,11 @@ class HistoryTail:
             return None
         return cls(outputs, count, lines)
 
+    @property
+    def count(self) -> int:
+        """The execution count IPython files this cell's output under (the cell's own number)."""
+        return self._count
+
     def _chunks(self) -> list[str]:
         entries = list(self._outputs.get(self._count, []))
         first, skip = self._start
@@ -198,6 +209,11 @@ class HistoryTail:
 
     def last_line(self) -> str:
         return self.text(1)
+
+    def activity(self) -> tuple[int, int]:
+        """Changes with any output: (entries, chunks in the last one) of IPython's own copy (issue 10)."""
+        entries = self._outputs.get(self._count, [])
+        return len(entries), len(_stream(entries[-1])) if entries else 0
 
 
 def _stream(entry: Any) -> list[str]:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import IO, Any, TextIO
 
-from . import __version__, delivery
+from . import __version__, delivery, resources
 from .durations import parse_duration
 from .i18n import tr
 from .providers import DestinationError
@@ -98,6 +98,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--on", choices=["always", "success", "failure"], default=None, help=tr("when to notify"))
     run.add_argument("--tail", type=int, default=None, metavar="N", help=tr("lines of output to include"))
     run.add_argument("--every", type=duration, default=None, metavar="D", help=tr("also send progress pings"))
+    run.add_argument("--stall", type=duration, default=None, metavar="D",
+                     help=tr("send one message when the command prints nothing for this long"))
     run.add_argument("--no-output", action="store_true", help=tr("leave the output out of the message"))
     run.add_argument("--quiet", action="store_true", help=tr("print no delivery status line unless it failed"))
     run.add_argument("--all-ranks", action="store_true", help=tr("send success from every rank, not rank 0 only"))
@@ -256,7 +258,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         options = session.options(title=args.title, after=args.after, on=args.on, to=args.to, tail=args.tail,
                                   every=args.every, no_output=args.no_output, quiet=args.quiet or None,
-                                  start=args.start)
+                                  start=args.start, stall=args.stall)
     except OptionError as exc:
         raise Usage(str(exc)) from None
     title = args.title or cut(" ".join(shlex.join(cmd).split()), 80)
@@ -289,10 +291,12 @@ class Runner:
         self.lock = threading.Lock()
         self.interrupted = False
         self.proc: subprocess.Popen[bytes] | None = None
+        self.baseline: dict[str, Any] = {}
 
     def run(self, done: Callable[[BaseException | None, str | None], None]) -> int:
         """Run the command to its end, call ``done(error, traceback_text)`` and return the exit code."""
         self.watch.start()
+        self.baseline = resources.oom_baseline()  # issue 10: to tell an out-of-memory kill afterwards
         env = {**os.environ, "PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
         with self.forwarding():  # before Popen: an early Ctrl-C must not kill us and leave the command running
             try:
@@ -302,6 +306,8 @@ class Runner:
                 why = tr("command not found") if code == 127 else tr("cannot run command ({problem})",
                                                                       problem=exc.strerror or exc)
             else:
+                if self.watch.monitor is not None:  # issue 10: the command's memory, not ours
+                    self.watch.monitor.follow(self.proc.pid)
                 if self.interrupted:  # Ctrl-C came before the command existed
                     self.proc.send_signal(signal.SIGINT)
                 readers = [self.pump(self.proc.stdout, sys.stdout), self.pump(self.proc.stderr, sys.stderr)]
@@ -321,9 +327,11 @@ class Runner:
         if returncode == 0:
             return None, None
         why = tr("{command} exited with code {code}", command=self.cmd[0], code=returncode)
-        if returncode < 0:
-            name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else -returncode
-            why = tr("{command} died from signal {signal}", command=self.cmd[0], signal=name)
+        if returncode < 0:  # issue 10: name the signal, and out of memory when the evidence says so
+            usage = {"rss_peak": resources.rusage_peak(children=True), "as_limit": resources.address_space_limit()}
+            cause = resources.death_cause(resources.evidence(self.baseline, returncode, usage)).text
+            why = tr("{command} {cause}", command=self.cmd[0], cause=cause)
+            print(f"wxnotify run: {why}", file=sys.stderr, flush=True)
         return subprocess.CalledProcessError(returncode, self.cmd), why
 
     def pump(self, pipe: IO[bytes] | None, target: TextIO) -> threading.Thread:

@@ -60,6 +60,9 @@ class CellHooks:
         self.shell.input_transformers_cleanup.append(self.rewrite_cell)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        from . import watchdog  # issue 10: a restart or shutdown requested while a cell runs is the likely cause
+
+        watchdog.watch_exit_requests(self.shell)
 
     def unregister(self) -> None:
         for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
@@ -71,6 +74,10 @@ class CellHooks:
             self.cell.watch.stop_capture()
             self.cell = None
         self.disable_auto()
+        from . import watchdog  # issue 10: nothing armed any more; the watchdog exits at end-of-file
+
+        watchdog.unwatch_exit_requests(self.shell)
+        watchdog.close()
 
     # -- the plain-cell path -----------------------------------------------------------------------------
 
@@ -186,11 +193,12 @@ class CellHooks:
 
     def _new_watch(self, options: WatchOptions, route: Route, raw_cell: str, plain_cell: bool = False) -> Watch:
         notebook = notebook_name(self.shell)
-        count = self.shell.execution_count
-        context = {"title": default_title(raw_cell, count, notebook), "notebook": notebook,
-                   "execution_count": count}
         # IPython 9 tees output into its history already: read that copy instead of teeing again
         tail = HistoryTail.of(self.shell, max(options.tail, 1)) if plain_cell else None
+        # the tee files output under the cell's own number (ipykernel moves the shell's count on before the cell)
+        count = tail.count if tail is not None else self.shell.execution_count
+        context = {"title": default_title(raw_cell, count, notebook), "notebook": notebook,
+                   "execution_count": count}
         images = LastImage(self.shell) if options.figure else None
         return self.session.watch(options, route, context, tail=tail, images=images)
 

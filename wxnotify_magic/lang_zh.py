@@ -336,7 +336,6 @@ ZH: dict[str, str] = {
     "command not found": "找不到命令",
     "cannot run command ({problem})": "无法运行命令（{problem}）",
     "{command} exited with code {code}": "{command} 退出，退出码 {code}",
-    "{command} died from signal {signal}": "{command} 被信号 {signal} 终止",
     # --- the settings panel
     "wxnotify settings": "wxnotify 设置",
     "Language": "语言",
@@ -437,4 +436,37 @@ ZH: dict[str, str] = {
     "{label}: not a webhook URL (expected https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…)":
         "{label}：不是 webhook 地址（应为 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…）",
     "{service} (apprise)": "{service}（apprise）",
+    # -- issue 10: the watchdog, the stall alarm, resources ------------------------------------------------
+    "kernel died while running cell [{count}] '{title}' after {elapsed}":
+        "内核在运行单元格 [{count}]「{title}」{elapsed} 后崩溃退出",
+    "the process died while running '{title}' after {elapsed}": "进程在运行「{title}」{elapsed} 后意外终止",
+    "the machine restarted": "机器已重启",
+    "unknown; found when the next kernel started": "未知；下一个内核启动时发现",
+    "no output for {silence}; running {running}": "已 {silence} 没有输出；已运行 {running}",
+    "no output for {silence}; running {running}; last line: {line}":
+        "已 {silence} 没有输出；已运行 {running}；最后一行：{line}",
+    "the out-of-memory killer acted in the memory cgroup": "内存 cgroup 中的 OOM killer（内存不足终止机制）已动作",
+    "memory reached {percent}% of its {limit} limit": "内存达到上限 {limit} 的 {percent}%",
+    "address space reached {percent}% of its {limit} limit (ulimit -v)":
+        "地址空间达到上限 {limit} 的 {percent}%（ulimit -v）",
+    "the system's out-of-memory killer acted": "系统的 OOM killer（内存不足终止机制）已动作",
+    "a restart was requested while it ran": "运行期间收到了重启请求",
+    "a shutdown was requested while it ran": "运行期间收到了关闭请求",
+    "killed by {signal}, likely out of memory ({evidence})": "被 {signal} 终止，很可能是内存不足（{evidence}）",
+    "killed by {signal}": "被 {signal} 终止",
+    "exited with code {code}": "以退出码 {code} 结束",
+    "likely out of memory ({evidence})": "很可能是内存不足（{evidence}）",
+    "Peak memory": "内存峰值",
+    "GPU {index} peak": "GPU {index} 峰值",
+    "{command} {cause}": "{command} {cause}",
+    "--stall must be a positive duration": "--stall 必须是正的时长",
+    "died": "已崩溃",
+    "stalled": "无输出",
+    "Send one message when the cell prints nothing for this long (e.g. 30m).":
+        "单元格持续这么久没有任何输出时发一条消息（如 30m）。",
+    "send one message when the command prints nothing for this long": "命令持续这么久没有任何输出时发一条消息",
+    "Send one message when a watched job prints nothing for this long (0: off).":
+        "被监视的任务持续这么久没有任何输出时发一条消息（0：关闭）。",
+    "Report a kernel that dies while a watched cell runs (a small helper process outlives the kernel).":
+        "被监视的单元格运行时内核崩溃也会通知（由一个比内核活得久的小辅助进程负责）。",
 }

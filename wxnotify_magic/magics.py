@@ -62,6 +62,8 @@ class WxNotifyMagics(Magics):
               help=tr("Destination URL or saved name (repeatable); default WxNotify.to."))
     @argument("--tail", type=int, default=None, help=tr("Lines of output to include (default 20)."))
     @argument("--every", default=None, help=tr("Also send a progress message at this interval (e.g. 30m)."))
+    @argument("--stall", default=None,
+              help=tr("Send one message when the cell prints nothing for this long (e.g. 30m)."))
     @argument("--no-output", action="store_true", help=tr("Leave output and values out of the message."))
     @argument("--quiet", action="store_true", help=tr("Print no delivery status line."))
     @argument("--figure", action="store_true", help=tr("Also send the last image the cell displayed."))
@@ -83,7 +85,7 @@ class WxNotifyMagics(Magics):
             options = self.session.options(title=_unquote(args.title or ""), after=args.after, on=args.on,
                                            to=[_unquote(t) for t in args.to or []], tail=args.tail, every=args.every,
                                            no_output=args.no_output, quiet=args.quiet or None,
-                                           figure=args.figure or None)
+                                           figure=args.figure or None, stall=args.stall)
         except OptionError as exc:
             raise _usage("%%wxnotify", exc) from None
         return options, self._route(options.to, "%%wxnotify")

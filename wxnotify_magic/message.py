@@ -21,9 +21,11 @@ STATUS_WORDS = {
     "running": N_("still running"),
     "started": N_("started"),
     "message": N_("message"),
+    "died": N_("died"),  # issue 10: the kernel (or process) died while the job ran
+    "stalled": N_("stalled"),  # issue 10: no output for --stall
 }
 STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "started": "🚀",
-                "message": "💬"}
+                "message": "💬", "died": "💀", "stalled": "⚠️"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 ELLIPSIS = "…"
 SEP = " · "
@@ -51,6 +53,10 @@ class Notification:
     figure: str = ""  # the last image the job displayed, base64 (``figure_type`` says PNG or JPEG)
     figure_type: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # -- issue 10: resources and the cause of a death ------------------------------------------------------
+    peak_memory: int | None = None  # bytes: the job's resident high-water mark
+    gpu_peaks: dict[str, int] = field(default_factory=dict)  # device index -> bytes
+    cause: str = ""  # why the process died, when it can be told
 
     @property
     def duration(self) -> float | None:
@@ -146,7 +152,10 @@ def verdict(n: Notification) -> str:
 
 
 def exception_line(n: Notification) -> str:
-    """The exception line of a failure (``OutOfMemoryError: CUDA out of memory``), without the module path."""
+    """The exception line of a failure (``OutOfMemoryError: CUDA out of memory``), without the module path;
+    for a death, its likely cause (``killed by SIGKILL, likely out of memory (…)``)."""
+    if n.status == "died":  # issue 10
+        return n.cause
     if n.status != "failed":
         return ""
     lines = [line.strip() for line in strip_ansi(n.traceback).split("\n") if line.strip()]
@@ -174,7 +183,7 @@ def headline(n: Notification, limit: int | None = None, unit: Unit = "chars", ex
     took: list[str] = []
     if n.duration is not None and n.status not in ("message", "started"):
         short = human_duration(n.duration, lang, short=True)
-        took = [tr("{duration} so far", lang=lang, duration=short) if n.status == "running" else short]
+        took = [tr("{duration} so far", lang=lang, duration=short) if n.status in ("running", "stalled") else short]
     exc = exception_line(n) if exception else ""
 
     def compose(t: str, parts: list[str]) -> str:
@@ -246,12 +255,22 @@ def facts(n: Notification) -> list[tuple[str, str]]:
         ("duration", human_duration(n.duration, lang) if n.duration is not None
          and n.status not in ("message", "started") else ""),
         ("started", _fmt_time(n.started)),
-        ("ended", _fmt_time(n.ended) if n.status not in ("running", "message", "started") else ""),
+        ("ended", _fmt_time(n.ended) if n.status not in ("running", "stalled", "message", "started") else ""),
         ("host", n.host),
         ("notebook", n.notebook),
         ("cell", f"[{n.execution_count}]" if n.execution_count else ""),
     ]
-    return [(tr(FACT_LABELS[k], lang=lang), v) for k, v in rows if v]
+    return [(tr(FACT_LABELS[k], lang=lang), v) for k, v in rows if v] + resource_facts(n)
+
+
+def resource_facts(n: Notification) -> list[tuple[str, str]]:
+    """Issue 10: the job's peak memory and each GPU's peak, as labelled facts in the notification's language."""
+    from .resources import human_bytes
+
+    lang = _lang(n)
+    rows = [(tr("Peak memory", lang=lang), human_bytes(n.peak_memory))] if n.peak_memory else []
+    rows += [(tr("GPU {index} peak", lang=lang, index=k), human_bytes(v)) for k, v in sorted(n.gpu_peaks.items()) if v]
+    return rows
 
 
 def _facts_block(n: Notification, fmt: Format) -> str:

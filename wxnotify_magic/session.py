@@ -43,7 +43,8 @@ class Session:
     def options(self, *, title: str | None = None, after: str | float | None = None, on: str | None = None,
                 to: Sequence[str] = (), tail: int | None = None, every: str | float | None = None,
                 no_output: bool = False, quiet: bool | None = None, auto: bool = False,
-                figure: bool | None = None, start: bool = False) -> WatchOptions:
+                figure: bool | None = None, start: bool = False,
+                stall: str | float | None = None) -> WatchOptions:
         """Options for one job: the given values over the settings, checked; raises OptionError."""
         s = self.settings
         if on not in (None, "always", "success", "failure"):
@@ -56,16 +57,19 @@ class Session:
             else:
                 after_s = float(s.after)
             every_s = parse_duration(every) if every is not None else None
+            stall_s = parse_duration(stall) if stall is not None else float(s.stall)  # issue 10
         except ValueError as exc:
             raise OptionError(str(exc)) from None
         if every_s is not None and every_s <= 0:
             raise OptionError(tr("--every must be a positive duration"))
+        if stall is not None and stall_s <= 0:
+            raise OptionError(tr("--stall must be a positive duration"))
         tail = s.tail if tail is None else tail
         if tail < 0:
             raise OptionError(tr("--tail must be 0 or more"))
         return WatchOptions(title=title or "", after=after_s, on=on or s.on, to=list(to), tail=tail, every=every_s,
                             no_output=no_output, quiet=s.quiet if quiet is None else quiet,
-                            figure=s.figure if figure is None else figure, start=start)
+                            figure=s.figure if figure is None else figure, start=start, stall=stall_s or None)
 
     def route(self, to: Sequence[str] = ()) -> Route:
         """Names or URLs (default: the settings' ``to``) -> Route; raises DestinationError / NoDestinationError."""
@@ -106,7 +110,12 @@ class Session:
               capture: bool = True, tail: Any = None,
               submit: Callable[[Notification, str], Ticket | None] | None = None, images: Any = None) -> Watch:
         """A Watch (not started) that sends through this session."""
-        return Watch(options, submit or self.submitter(route), context, capture, tail, images)
+        watch = Watch(options, submit or self.submitter(route), context, capture, tail, images)
+        if self.settings.watchdog:  # issue 10: where the watchdog sends if the process dies while the job runs
+            from .watchdog import route_record
+
+            watch.route = route_record(route.destinations, route.fallbacks, self.quotas)
+        return watch
 
     def job(self, options: WatchOptions, title: str, *, all_ranks: bool = False, capture: bool = True) -> Watch:
         """A Watch for a script's job (``notify()``, ``wxnotify run``); raises ValueError for bad destinations.

@@ -24,7 +24,7 @@ from .providers import Destination, DestinationError, parse_destination
 from .redact import echo, redact, redact_url
 
 FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch", "settle",
-             "lang", "figure")
+             "lang", "figure", "stall", "watchdog")
 MAX_WAIT = 600.0
 
 
@@ -115,8 +115,13 @@ class WxNotify(Configurable):
     quotas = Dict(value_trait=Int(), help=tr("Daily quota per provider, e.g. {'serverchan': 5}.")).tag(config=True)
     lang = Enum(list(LANGUAGES), "auto", help=tr("Language of messages and output: auto (from the locale), zh or "
                                                  "en.")).tag(config=True)
+    # -- issue 10 -------------------------------------------------------------------------------------------
+    stall = Union([Float(), Unicode()], default_value=0.0, help=tr(
+        "Send one message when a watched job prints nothing for this long (0: off).")).tag(config=True)
+    watchdog = Bool(True, help=tr("Report a kernel that dies while a watched cell runs (a small helper process "
+                                  "outlives the kernel).")).tag(config=True)
 
-    @validate("after")
+    @validate("after", "stall")
     def _valid_after(self, proposal: Any) -> float:
         try:
             return parse_duration(proposal["value"])

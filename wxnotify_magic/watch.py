@@ -36,6 +36,7 @@ class WatchOptions:
     quiet: bool = False
     figure: bool = False  # also send the last image the job displayed
     start: bool = False  # also send a "started" message when the job starts
+    stall: float | None = None  # one message when the job prints nothing for this long
 
 
 def should_notify(status: str, duration: float, options: WatchOptions) -> bool:
@@ -123,9 +124,15 @@ class Watch:
         self._t0 = 0.0
         self._stop_pings = threading.Event()
         self._pinger: threading.Thread | None = None
+        # -- issue 10: the watchdog and the per-job monitor (monitor.py) ------------------------------------
+        self.route: dict[str, Any] | None = None  # set by the session (watchdog.route_record) to arm the watchdog
+        self.monitor: Any = None
 
     def start(self) -> Watch:
+        from . import monitor  # issue 10: arm the watchdog, watch for stalls, sample memory
+
         self.started = time.time()
+        self.monitor = monitor.start(self)  # before the clock starts: our setup is not the job's time
         self._t0 = time.perf_counter()
         if self.capture:
             self.capture.start()
@@ -149,6 +156,8 @@ class Watch:
         if self.images is not None:
             images, self.images = self.images, None
             self.figure = images.stop()
+        if self.monitor is not None:  # issue 10: disarm the watchdog, take the final peaks
+            self.monitor.stop()
 
     def finish(self, error: BaseException | None = None, value: Any = None,
                traceback_text: str | None = None) -> Any:
@@ -173,8 +182,10 @@ class Watch:
             started=self.started, ended=self.started + self.elapsed, host=ctx.get("host") or host_name(),
             notebook=ctx.get("notebook", ""), execution_count=ctx.get("execution_count"),
             output=self.tail.text(self.options.tail), value=safe_repr(value), traceback=tb, lang=language(),
+            peak_memory=self.monitor.peak_memory if self.monitor else None,  # issue 10
+            gpu_peaks=self.monitor.gpu_peaks if self.monitor else {},
         )
-        if self.figure is not None and status != "running":
+        if self.figure is not None and status not in ("running", "stalled"):
             n = replace(n, figure_type=self.figure[0], figure=self.figure[1])
         return n.without_output() if self.options.no_output else n
 
