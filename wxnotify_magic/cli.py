@@ -12,6 +12,7 @@ import argparse
 import codecs
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -27,16 +28,25 @@ from .i18n import tr
 from .providers import DestinationError
 from .ranks import secondary_rank, with_rank
 from .receipts import Ticket, report, skipped, summarize
-from .redact import redact, redact_url
+from .redact import redact, redact_url, shorten
 from .session import OptionError, current
 from .settings import NoDestinationError
 from .watch import Watch
 
 FLUSH_TIMEOUT = 5.0
+NAME = re.compile(r"[\w.-]{1,24}")
 
 
 class Usage(Exception):
     """A usage problem found after parsing: one line on stderr, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its complaints (which quote what was typed) redacted and capped to one line."""
+
+    def error(self, message: str) -> Any:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {shorten(message, 200, strict=True)}\n")
 
 
 def duration(text: str) -> float:
@@ -47,8 +57,8 @@ def duration(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="wxnotify", description=tr("Push WeChat notifications (WxPusher, PushPlus, "
-                                                                     "ServerChan, WeCom bots) from the command line."))
+    top = Parser(prog="wxnotify", description=tr("Push WeChat notifications (WxPusher, PushPlus, "
+                                                    "ServerChan, WeCom bots) from the command line."))
     top.add_argument("--version", action="version", version=f"wxnotify {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -121,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (DestinationError, NoDestinationError, Usage) as exc:
-        print(f"wxnotify {args.command}: {redact(str(exc), strict=True)}", file=sys.stderr)
+        print(f"wxnotify {args.command}: {shorten(str(exc), 300, strict=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"wxnotify {args.command}: {tr('interrupted')}", file=sys.stderr)
@@ -233,6 +243,8 @@ def cmd_config(args: argparse.Namespace) -> int:
         return 0
     if not args.name:
         raise Usage(tr("config {action} needs a NAME", action=args.action))
+    if not NAME.fullmatch(args.name):
+        raise Usage(tr("NAME is a short name of letters, digits, _ . or - (the URL is asked for next, hidden)"))
     if args.action == "remove":
         path = session.file.remove_destination(args.name)
         print(tr("wxnotify: removed {name} from {path}", name=args.name, path=path))
@@ -313,7 +325,7 @@ class Runner:
                 readers = [self.pump(self.proc.stdout, sys.stdout), self.pump(self.proc.stderr, sys.stderr)]
                 returncode = self.proc.wait()
         if self.proc is None:
-            print(f"wxnotify run: {why}: {self.cmd[0]}", file=sys.stderr, flush=True)
+            print(f"wxnotify run: {why}: {shorten(self.cmd[0], 80, strict=True)}", file=sys.stderr, flush=True)
             done(RuntimeError(why), f"{why}: {self.cmd[0]}")
             return code
         for reader in readers:

@@ -10,6 +10,8 @@ from .i18n import language, tr
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)?", re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
 MAX_SECONDS = 366 * 86400.0  # a year: anything longer is a typo
+# what a mistyped duration looks like (5mins, 1h30, 2 hours, soon): echoed; anything else (a token) is not
+_ECHO = re.compile(r"[+-]?(?:[\d.]{1,8}(?:e[+-]?\d{1,4})?[A-Za-z]{0,8}){1,3}|[A-Za-z]{1,10}", re.IGNORECASE)
 
 
 def parse_duration(text: str | float | int) -> float:
@@ -26,14 +28,21 @@ def parse_duration(text: str | float | int) -> float:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2) and match.group(2).lower()]
         pos = match.end()
     if pos != len(spec):
-        shown = spec if len(spec) <= 20 else spec[:20] + "…"
-        raise ValueError(tr("not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)", text=shown))
+        raise _not_a_duration(spec)
     return _checked(total, spec)
+
+
+def _not_a_duration(text: str) -> ValueError:
+    """The error for ``text``, quoting it only when it looks like a duration attempt (``5mins``, ``soon``):
+    whatever else was typed there (a token pasted in the wrong place) is not repeated."""
+    if len(text) <= 16 and _ECHO.fullmatch(text):
+        return ValueError(tr("not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)", text=text))
+    return ValueError(tr("not a duration (use e.g. 90, 90s, 5m, 1h30m)"))
 
 
 def _checked(seconds: float, text: str) -> float:
     if not math.isfinite(seconds):
-        raise ValueError(tr("not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)", text=text[:20]))
+        raise _not_a_duration(text)
     if seconds < 0:
         raise ValueError(tr("duration must not be negative: {text}", text=text[:20]))
     if seconds > MAX_SECONDS:

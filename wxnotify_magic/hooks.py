@@ -27,6 +27,7 @@ from .settings import Route
 from .watch import Watch, WatchOptions
 
 CELL_LINE = re.compile(r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$")
+OURS = re.compile(r"wxnotify|wxsend|WxNotify")  # cells worth checking for a token written in them
 ParseCell = Callable[[str], "tuple[WatchOptions, Route]"]
 
 
@@ -55,6 +56,7 @@ class CellHooks:
         self.cell: WatchedCell | None = None
         self.auto: AutoMode | None = None
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
+        self._token_warned = False
 
     def register(self) -> None:
         self.shell.input_transformers_cleanup.append(self.rewrite_cell)
@@ -99,6 +101,7 @@ class CellHooks:
             raw = (getattr(info, "raw_cell", "") or "").lstrip("\n")
             if self.cell is not None or getattr(info, "silent", False):
                 return
+            self._warn_literal_token(raw)
             if self.auto is not None:
                 self.auto.cell_started()
             options, route, auto = self._options_for(raw)
@@ -110,6 +113,18 @@ class CellHooks:
         except Exception as exc:  # never break the user's cell
             self.cell = None
             _warn(tr("wxnotify: could not watch this cell ({problem})", problem=_problem(exc)))
+
+    def _warn_literal_token(self, raw: str) -> None:
+        """Say once that a token typed into a cell is saved with the notebook and in IPython's history."""
+        if self._token_warned or not OURS.search(raw):
+            return
+        from .redact import carries_secret
+
+        if carries_secret(raw):
+            self._token_warned = True
+            _warn(tr("wxnotify: warning: a token is written in this cell, so it is saved in the notebook and in "
+                     "IPython's history. Keep it out: save it once with %wxnotify config (panel) or `wxnotify "
+                     "config add NAME` in a terminal and use --to NAME, or export WXNOTIFY_TO."))
 
     def _options_for(self, raw: str) -> tuple[WatchOptions | None, Route | None, bool]:
         """The options of a ``%%wxnotify`` cell, or auto mode's for any other cell, or (None, None, False)."""

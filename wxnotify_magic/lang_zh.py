@@ -469,4 +469,14 @@ ZH: dict[str, str] = {
         "被监视的任务持续这么久没有任何输出时发一条消息（0：关闭）。",
     "Report a kernel that dies while a watched cell runs (a small helper process outlives the kernel).":
         "被监视的单元格运行时内核崩溃也会通知（由一个比内核活得久的小辅助进程负责）。",
+    # --- secrets and resilience (issue 9)
+    "wxnotify: warning: a token is written in this cell, so it is saved in the notebook and in IPython's history. "
+    "Keep it out: save it once with %wxnotify config (panel) or `wxnotify config add NAME` in a terminal and use "
+    "--to NAME, or export WXNOTIFY_TO.":
+        "wxnotify：警告：这个单元格里写着令牌，它会随笔记本保存，也会留在 IPython 的历史记录里。"
+        "请不要这样写：用 %wxnotify config（设置面板）或在终端运行 `wxnotify config add 名称` 保存一次，"
+        "然后用 --to 名称；或者设置环境变量 WXNOTIFY_TO。",
+    "NAME is a short name of letters, digits, _ . or - (the URL is asked for next, hidden)":
+        "名称应是由字母、数字、_ . 或 - 组成的短名字（URL 会在下一步以隐藏输入的方式询问）",
+    "not a duration (use e.g. 90, 90s, 5m, 1h30m)": "不是有效的时长（例如 90、90s、5m、1h30m）",
 }

@@ -15,18 +15,19 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .cellinfo import notebook_name
 from .i18n import tr
-from .redact import redact, unlinked
+from .redact import shorten, unlinked
 from .session import OptionError, Session
 from .settings import NoDestinationError, Route
 from .watch import WatchOptions
 
+USAGE_LIMIT = 200  # characters of an error line; what the user typed is redacted first, then cut
 SEND_OPTION = re.compile(r"""^\s*(-t|--title|--to)(?:\s+|=)("[^"]*"|'[^']*'|\S+)""")
 
 
 def _usage(who: str, exc: BaseException) -> UsageError:
     """A one-line UsageError naming the problem, with secrets and bare keys hidden."""
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-    return UsageError(f"{who}: {redact(text, strict=True)}")
+    return UsageError(f"{who}: {shorten(text, USAGE_LIMIT, strict=True)}")
 
 
 def _parse(func: Any, line: str, who: str) -> Any:
@@ -103,7 +104,7 @@ class WxNotifyMagics(Magics):
         handler = COMMANDS.get(word or "status")
         if handler is None:
             raise UsageError(tr("%wxnotify: unknown command {word}; try %wxnotify? for the commands",
-                                word=redact(word, strict=True)[:30]))
+                                word=shorten(word, 30, strict=True)))
         return getattr(self, handler)(rest)
 
     @magic_arguments(name="wxnotify status")
@@ -193,7 +194,7 @@ class WxNotifyMagics(Magics):
             raise UsageError(tr("%wxsend: nothing to send (usage: %wxsend [-t TITLE] [--to DEST] text)"))
         if text.startswith("-") and text.split()[0] not in ("-", "--"):
             raise UsageError(tr("%wxsend: unknown option {option} (options: -t TITLE, --to DEST)",
-                                option=redact(text.split()[0], strict=True)[:30]))
+                                option=shorten(text.split()[0], 30, strict=True)))
         route = self._route([_unquote(t) for t in args.to], "%wxsend")
         note = self.session.message(text, _unquote(args.title or ""), notebook_name(self.shell))
         self.hooks.report(self.session.submit(note, route), WatchOptions())

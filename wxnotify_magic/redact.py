@@ -53,8 +53,9 @@ def redact_url(target: str) -> str:
 
 
 def _redact_http(url: str) -> str:
+    """Keys in the query (``key=…``), in ``/KEY.send``, and any long word of letters and digits (a key in the path)."""
     url = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=…", url)
-    return _PATH_KEY.sub("/….send", url)
+    return _BARE.sub("…", _PATH_KEY.sub("/….send", url))
 
 
 def _looks_secret(text: str) -> bool:
@@ -81,6 +82,15 @@ def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
 def shorten(text: str, limit: int = 300, secrets: Iterable[str] = (), strict: bool = False) -> str:
     """Redact, then cut to ``limit`` characters: a cut never leaves part of a secret behind."""
     return cut_end(redact(text, secrets, strict), limit)
+
+
+def carries_secret(text: str) -> bool:
+    """True when ``text`` holds a token: a provider's token shape, or a destination URL with a secret in it."""
+    shapes = _shapes()
+    if shapes is not None and shapes.search(text):
+        return True
+    return any(provider_for(m.group(0)) is not None and redact_url(m.group(0)) != m.group(0)
+               for m in _URL.finditer(text))
 
 
 WORD_JOINER = "\u2060"
@@ -128,5 +138,5 @@ def guard_http_logs() -> None:
             logger.addFilter(_FILTER)
 
 
-__all__ = ["RedactingFilter", "echo", "guard_http_logs", "redact", "redact_url", "redact_value", "shorten",
-           "unlinked"]
+__all__ = ["RedactingFilter", "carries_secret", "echo", "guard_http_logs", "redact", "redact_url", "redact_value",
+           "shorten", "unlinked"]

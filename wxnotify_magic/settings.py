@@ -85,6 +85,56 @@ class SettingsFile:
         return self.write({**self.read(), **values})
 
 
+class ShownList(list[Any]):
+    """A list of destinations (URLs or names) whose repr shows every URL redacted (``%config WxNotify``)."""
+
+    def __repr__(self) -> str:
+        return repr([redact_url(str(v)) for v in self])
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+class ShownDict(dict[Any, Any]):
+    """A dict of name -> destination whose repr shows every URL redacted."""
+
+    def __repr__(self) -> str:
+        return repr({k: redact_url(str(v)) for k, v in self.items()})
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+def _redacted_error(exc: TraitError) -> TraitError:
+    return TraitError(redact(str(exc), strict=True))
+
+
+class Destinations(List):
+    """A list trait of destinations: traitlets shows its value (``Current: ...``) and its errors redacted."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        return ShownList(super().validate(obj, value) or [])
+
+    def error(self, obj: Any, value: Any, error: Exception | None = None, info: str | None = None) -> Any:
+        try:
+            super().error(obj, value, error, info)
+        except TraitError as exc:
+            raise _redacted_error(exc) from None
+
+
+class NamedDestinations(Dict):
+    """A dict trait of name -> destination, shown redacted like ``Destinations``."""
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        return ShownDict(super().validate(obj, value) or {})
+
+    def error(self, obj: Any, value: Any, error: Exception | None = None, info: str | None = None) -> Any:
+        try:
+            super().error(obj, value, error, info)
+        except TraitError as exc:
+            raise _redacted_error(exc) from None
+
+
 def _finite_seconds(value: float, name: str, maximum: float) -> float:
     if not math.isfinite(value) or value < 0 or value > maximum:
         raise TraitError(tr("{name} must be between 0 and {maximum:g} seconds", name=name, maximum=maximum))
@@ -94,13 +144,13 @@ def _finite_seconds(value: float, name: str, maximum: float) -> float:
 class WxNotify(Configurable):
     """Settings of the wxnotify magics (``%config WxNotify.after = 60``)."""
 
-    to = List(Unicode(), help=tr("Default destinations: URLs or names from `destinations`.")).tag(config=True)
-    destinations = Dict(
+    to = Destinations(Unicode(), help=tr("Default destinations: URLs or names from `destinations`.")).tag(config=True)
+    destinations = NamedDestinations(
         value_trait=Unicode(), help=tr("Named destinations, e.g. {'me': 'wxpusher://AT_.../UID_...'}.")
     ).tag(config=True)
-    fallbacks = Dict(value_trait=Unicode(),
-                     help=tr("Fallback per destination name: {'me': 'team'} takes over when 'me' fails "
-                             "permanently or is over quota.")).tag(config=True)
+    fallbacks = NamedDestinations(value_trait=Unicode(),
+                                  help=tr("Fallback per destination name: {'me': 'team'} takes over when 'me' fails "
+                                          "permanently or is over quota.")).tag(config=True)
     after = Union([Float(), Unicode()], default_value=0.0,
                   help=tr("Notify only for cells that ran at least this long (seconds or '5m').")).tag(config=True)
     tail = Int(20, help=tr("Lines of output to include.")).tag(config=True)

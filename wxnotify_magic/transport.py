@@ -86,6 +86,7 @@ class Transport:
     def send(self, request: HttpRequest, secrets: list[str]) -> HttpResponse:
         """Send one request; raise TransportError (redacted) when no full answer came in time."""
         import requests
+        import urllib3
 
         api_base = self.api_base if self.api_base is not None else os.environ.get("WXNOTIFY_API_BASE")
         if api_base:
@@ -103,9 +104,9 @@ class Transport:
                 body = self._read(resp, started)
             finally:
                 resp.close()
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise TransportError(tr("no answer within {seconds:g} s (timeout)", seconds=self.timeout[1])) from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise TransportError(redact(tr("connection failed: {why}", why=_short(exc)), secrets)) from None
         except (ValueError, OSError) as exc:  # a malformed URL or socket trouble below requests
             raise TransportError(redact(tr("request failed: {why}", why=_short(exc)), secrets)) from None
@@ -113,12 +114,16 @@ class Transport:
         return HttpResponse(resp.status_code, body.decode(encoding, "replace"), dict(resp.headers))
 
     def _read(self, resp: Any, started: float) -> bytes:
+        """At most MAX_BODY bytes, taking what arrives as it arrives, so a trickling server meets the deadline."""
+        raw = resp.raw
+        read1 = getattr(raw, "read1", None)  # urllib3 2: returns as soon as any bytes are there
         chunks, size = [], 0
-        for chunk in resp.iter_content(16):  # small reads, so a trickling server meets the deadline
+        while size <= MAX_BODY:
+            chunk = read1(65536, decode_content=True) if read1 else raw.read(16, decode_content=True)
+            if not chunk:
+                break
             chunks.append(chunk)
             size += len(chunk)
-            if size > MAX_BODY:
-                break
             if time.monotonic() - started > self.deadline:
                 raise TransportError(tr("the answer took longer than {seconds:g} s (too slow)",
                                         seconds=self.deadline))

@@ -38,6 +38,12 @@ class WatchOptions:
     start: bool = False  # also send a "started" message when the job starts
     stall: float | None = None  # one message when the job prints nothing for this long
 
+    def __repr__(self) -> str:  # ``to`` may hold tokens: show them redacted
+        from .redact import redact_url
+
+        shown = {**self.__dict__, "to": [redact_url(t) for t in self.to]}
+        return f"WatchOptions({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
 
 def should_notify(status: str, duration: float, options: WatchOptions) -> bool:
     """Failures always count (unless ``--on success``); success and interrupts only past ``after``."""

@@ -431,7 +431,7 @@ def _safe_key(key: str) -> str:
 
 # --------------------------------------------------------------------------------------------- redaction
 
-_PREFIX = re.compile(r"^(AT_|UID_|SPT_|sctp\d+t|SCT)", re.IGNORECASE)
+_PREFIX = re.compile(r"^(AT_|UID_|SPT_|sctp|SCT)", re.IGNORECASE)  # never the digits after them
 
 
 def redact_value(value: str) -> str:
