@@ -133,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     except (DestinationError, NoDestinationError, Usage) as exc:
         print(f"wxnotify {args.command}: {shorten(str(exc), 300, strict=True)}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the settings file or its folder cannot be written (read-only, full, a file)
+        print(tr("wxnotify {command}: cannot write {path}: {why}", command=args.command,
+                 path=exc.filename or "", why=exc.strerror or type(exc).__name__), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"wxnotify {args.command}: {tr('interrupted')}", file=sys.stderr)
         return 130

@@ -28,6 +28,7 @@ from .redact import shorten
 from .status import Status
 
 LEASE = 120.0
+CLAIM_WAIT = 0.25  # seconds the loop waits for another process's write lock (a cell may wait behind it)
 KEEP_DAYS = 30  # history and call log kept this long
 PROGRESS = ("ping", "stall")  # kinds that only say "still running": dropped first, one pending per destination
 REASON_LIMIT = 300
@@ -53,6 +54,7 @@ class Sender:
         self._warned: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
         self._stop = False
+        outbox.on_renamed = self._rekey
 
     @property
     def transport(self) -> Any:
@@ -65,8 +67,12 @@ class Sender:
     # -- public --------------------------------------------------------------------------------------------
 
     def submit(self, notification: Notification, destinations: Sequence[Destination], kind: str = "final",
-               fallbacks: dict[str, Destination] | None = None, quotas: dict[str, int] | None = None) -> Ticket:
-        """Write to the outbox (before any attempt) and wake the sender; the ticket settles as items do."""
+               fallbacks: dict[str, Destination] | None = None, quotas: dict[str, int] | None = None,
+               wait: float | None = None) -> Ticket:
+        """Write to the outbox (before any attempt) and wake the sender; the ticket settles as items do.
+
+        With ``wait``, an item another process keeps from being written within ``wait`` waits in memory.
+        """
         ticket = Ticket()
         with self._lock:  # a fast worker cannot report before the ticket knows its items
             for dest in destinations:
@@ -74,9 +80,10 @@ class Sender:
                 item_id = self.outbox.add(
                     provider=dest.provider.name, dest_key=dest.key, dest_label=dest.redacted, dest_url=dest.url,
                     notification=notification.to_dict(), kind=kind, fallback_url=fallback.url if fallback else "",
-                    now=self.clock(), lane=dest.provider.lane(dest), quotas=quotas)
+                    now=self.clock(), lane=dest.provider.lane(dest), quotas=quotas, wait=wait)
+                queued = self.outbox.get(item_id) if item_id < 0 else None
                 self._register(ticket, item_id, Result(dest.redacted, dest.service, Status.PENDING,
-                                                       wechat=dest.provider.wechat))
+                                                       queued.reason if queued else "", wechat=dest.provider.wechat))
         if kind != "final":  # at most one progress message pending per destination: drop the older ones
             self._drop_older(kind, ticket.ids, [d.url for d in destinations])
         self.start()
@@ -135,7 +142,7 @@ class Sender:
     def run_once(self) -> int:
         """Attempt every item due now, lane by lane, in this thread (tests, and exit); return how many."""
         done = 0
-        while items := self.outbox.claim(LEASE, now=self.clock(), limit=100):
+        while items := self.outbox.claim(LEASE, now=self.clock(), limit=100, wait=CLAIM_WAIT):
             for item in items:
                 self._attempt_safely(item)
             done += len(items)
@@ -145,13 +152,14 @@ class Sender:
 
     def _run(self) -> None:
         with contextlib.suppress(Exception):  # housekeeping must never stop delivery
-            self.outbox.prune(self.clock() - KEEP_DAYS * 86400)
+            self.outbox.prune(self.clock() - KEEP_DAYS * 86400, wait=CLAIM_WAIT)
         while not self._stop:
             lanes: dict[str, list[Item]] = {}
             try:
                 with self._lock:
                     busy = set(self._busy)
-                    for item in self.outbox.claim(LEASE, now=self.clock(), busy_lanes=busy):
+                    for item in self.outbox.claim(LEASE, now=self.clock(), busy_lanes=busy,
+                                                  wait=CLAIM_WAIT):
                         lanes.setdefault(item.lane, []).append(item)
                     self._busy.update(lanes)
             except Exception:  # a locked or broken database: try again shortly, the outbox keeps everything
@@ -363,6 +371,16 @@ class Sender:
 
     # -- bookkeeping -----------------------------------------------------------------------------------------
 
+    def _rekey(self, old: int, new: int) -> None:
+        """An item queued in memory (``old``, negative) was written to the outbox as ``new``."""
+        with self._lock:
+            ticket = self._tickets.pop(old, None)
+            if ticket is None:
+                return
+            ticket.ids[ticket.ids.index(old)] = new
+            ticket.results[new] = ticket.results.pop(old)
+            self._tickets[new] = ticket
+
     def _register(self, ticket: Ticket, item_id: int, result: Result) -> None:
         with self._lock:
             ticket.ids.append(item_id)
@@ -449,6 +467,10 @@ def flush_and_stop(timeout: float) -> int:
             with contextlib.suppress(Exception):
                 if sender.outbox.next_due() is not None:
                     sender.flush(timeout)
+                if sender.outbox.queued:  # another process kept the file locked: send them now rather than lose them
+                    sender.stop()
+                    sender.outbox.use_memory(tr("the outbox is locked by another process"))
+                    sender.run_once()
                 pending += sender.outbox.unsettled()
     finally:
         reset_sender()

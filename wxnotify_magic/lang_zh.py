@@ -479,4 +479,12 @@ ZH: dict[str, str] = {
     "NAME is a short name of letters, digits, _ . or - (the URL is asked for next, hidden)":
         "名称应是由字母、数字、_ . 或 - 组成的短名字（URL 会在下一步以隐藏输入的方式询问）",
     "not a duration (use e.g. 90, 90s, 5m, 1h30m)": "不是有效的时长（例如 90、90s、5m、1h30m）",
+    "wxnotify: the outbox {path} could not be read ({why}); kept it as {aside} and started a new one":
+        "wxnotify：发件箱 {path} 无法读取（{why}）；已保留为 {aside}，并新建了一个发件箱",
+    "wxnotify: cannot write the outbox in {folder} ({why}); sending from memory: pending messages will not survive "
+    "a restart":
+        "wxnotify：无法在 {folder} 写入发件箱（{why}）；改为在内存中发送：尚未发出的消息在重启后将不复存在",
+    "the outbox is locked by another process": "发件箱正被另一个进程锁定",
+    "waiting for the outbox: another process is writing it": "正在等待发件箱：另一个进程正在写入",
+    "wxnotify {command}: cannot write {path}: {why}": "wxnotify {command}：无法写入 {path}：{why}",
 }

@@ -3,24 +3,37 @@
 Several kernels share one file safely: items are claimed with a lease inside ``BEGIN IMMEDIATE``
 transactions, and every call a service answered is logged under the keys the service counts it by
 (token, bot key, recipient), for the rate limits and daily quotas.
+
+It degrades instead of failing, and says so once (``notify``):
+- a corrupt, truncated or wrong-schema file is moved aside (kept, under a name it shows) and a new one started;
+- when nothing can be written there (a read-only folder, a full disk, a ``WXNOTIFY_HOME`` that is a file), it
+  carries on in memory with what it could still read: messages are delivered, but pending ones will not
+  survive a restart;
+- while another process holds the write lock, ``add(wait=...)`` returns within ``wait`` with the item queued in
+  memory (a negative id); the next ``claim`` that gets the lock writes it and reports its real id
+  (``on_renamed``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from .i18n import tr
 from .paths import make_private_dir
 from .status import Status
 
+T = TypeVar("T")
 SCHEMA_VERSION = 2
 
 SCHEMA = """
@@ -75,7 +88,7 @@ class Item:
     quotas: dict[str, int] | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Item:
+    def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> Item:
         data = {k: row[k] for k in row.keys() if k not in ("lease_until", "owner")}  # noqa: SIM118
         data["notification"] = json.loads(data["notification"])
         data["quotas"] = json.loads(data["quotas"] or "{}")
@@ -86,26 +99,70 @@ class Item:
         return f"Item(id={self.id}, {self.dest_label}, {self.status}, attempts={self.attempts})"
 
 
-class Outbox:
-    """One SQLite file under the state folder; a connection per thread."""
+class OutboxBusy(Exception):
+    """Another process holds the outbox's write lock for longer than the caller can wait."""
 
-    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+
+COLUMNS = ("created", "updated", "kind", "provider", "dest_key", "dest_label", "dest_url", "fallback_url",
+           "notification", "next_try", "lane", "quotas")
+CALL_COLUMNS = {"key", "ts", "digest"}
+
+
+class Outbox:
+    """One SQLite file under the state folder (a connection per thread), or memory when the file cannot be used."""
+
+    def __init__(self, path: Path, timeout: float = 30.0, notify: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.timeout = timeout
+        self.notify = notify or _say
+        self.on_renamed: Callable[[int, int], None] | None = None  # queued id -> id in the file
+        self.in_memory = False
         self._local = threading.local()
-        make_private_dir(path.parent)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._generation = 0  # bumped when the storage changes: threads reconnect
+        self._connections: list[sqlite3.Connection] = []
+        self._memory: sqlite3.Connection | None = None
+        self._lock = threading.RLock()  # one write (and, in memory, one statement) at a time in this process
+        self._queue: list[dict[str, Any]] = []  # items waiting for another process's write lock
+        self._queue_lock = threading.Lock()
+        self._last_queued = 0
+        self._max_id = 0
+        self._open()
+
+    # -- storage -------------------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Open the file; move a corrupt one aside; carry on in memory when it cannot be written."""
+        try:
+            self._open_file()
+        except Exception as exc:
+            if _kind(exc) != "corrupt":
+                self._use_memory(exc)
+                return
+            try:
+                self._move_aside(exc)
+                self._open_file()
+            except Exception as again:
+                self._use_memory(again)
+
+    def _open_file(self) -> None:
+        make_private_dir(self.path.parent)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._generation += 1
         self._migrate()
+        self._verify()  # before WAL, so that a file found broken is kept exactly as it was
+        self._db().execute("PRAGMA journal_mode=WAL")
 
     def _db(self) -> sqlite3.Connection:
+        if self._memory is not None:
+            return self._memory
         db = getattr(self._local, "db", None)
-        if db is None:
+        if db is None or getattr(self._local, "generation", None) != self._generation:
             db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
+            self._local.db, self._local.generation = db, self._generation
+            self._connections.append(db)
             db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
         return db
 
     def _migrate(self) -> None:
@@ -127,12 +184,153 @@ class Outbox:
             db.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
+    def _verify(self) -> None:
+        """Raise ``sqlite3.DatabaseError`` (seen as corrupt) unless the file is sound and has our tables."""
+        db = self._db()
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
+        for table, needed in (("outbox", {"id", "status", "lease_until", "owner", *COLUMNS}), ("calls", CALL_COLUMNS),
+                              ("lanes", {"lane", "held_until"})):
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            if not needed <= have:
+                raise sqlite3.DatabaseError(f"no such column in {table}: {', '.join(sorted(needed - have))}")
+
+    def _move_aside(self, exc: BaseException) -> None:
+        """Keep a corrupt file (and its journal) under a new name, and say where."""
+        self._close_connections()
+        aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(f"{self.path}{suffix}")
+            if old.exists():
+                os.replace(old, Path(f"{aside}{suffix}"))
+        self.notify(tr("wxnotify: the outbox {path} could not be read ({why}); kept it as {aside} and started a new "
+                       "one", path=self.path, why=_why(exc), aside=aside.name))
+
+    def _use_memory(self, exc: BaseException) -> None:
+        """Carry on in memory, with the pending items and recent calls that can still be read from the file."""
+        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        memory.row_factory = sqlite3.Row
+        for statement in _statements():
+            memory.execute(statement)
+        memory.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._copy_readable(memory)
+        if self._max_id:  # ids already handed out stay unique
+            memory.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (self._max_id,))
+        self._close_connections()
+        self._memory, self.in_memory = memory, True
+        self._generation += 1
+        self.notify(tr("wxnotify: cannot write the outbox in {folder} ({why}); sending from memory: pending "
+                       "messages will not survive a restart", folder=self.path.parent, why=_why(exc)))
+
+    def _copy_readable(self, memory: sqlite3.Connection) -> None:
+        for mode in ("ro", "ro&immutable=1"):
+            try:
+                source = sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True)
+            except Exception:
+                continue
+            try:
+                source.row_factory = sqlite3.Row
+                rows = source.execute("SELECT * FROM outbox WHERE status IN ('pending','sending')").fetchall()
+                calls = source.execute("SELECT key, ts, digest FROM calls WHERE ts>=?", (time.time() - 2 * 86400,))
+                calls_rows = calls.fetchall()
+                top = source.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
+            except Exception:
+                continue
+            finally:
+                source.close()
+            names = ("id", "status", "attempts", "parts_done", "reason", *COLUMNS)
+            memory.executemany(f"INSERT INTO outbox ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                               [tuple(r["status"] if n == "status" else r[n] for n in names) for r in rows])
+            memory.executemany("INSERT INTO calls (key, ts, digest) VALUES (?,?,?)", [tuple(c) for c in calls_rows])
+            memory.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox")
+            self._max_id = max(self._max_id, int(top))
+            return
+
+    def _close_connections(self) -> None:
+        for db in self._connections:
+            try:
+                db.close()
+            except Exception:
+                continue
+        self._connections.clear()
+
+    def _recover(self, exc: BaseException, generation: int) -> bool:
+        """After ``exc``: True when the storage was repaired (or already was, by another thread): try again."""
+        kind = _kind(exc)
+        if kind == "busy":
+            raise OutboxBusy(tr("the outbox is locked by another process")) from None
+        if self._generation != generation:  # another thread changed the storage under this one
+            return True
+        if kind not in ("corrupt", "unwritable"):
+            return False
+        with self._lock:
+            if self._generation != generation:
+                return True
+            if self.in_memory:
+                return False
+            if kind == "corrupt":
+                try:
+                    self._move_aside(exc)
+                    self._open_file()
+                    return True
+                except Exception as again:
+                    exc = again
+            self._use_memory(exc)
+            return True
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T], wait: float | None = None) -> T:
+        """Run ``fn`` in one IMMEDIATE transaction; OutboxBusy when the lock is not ours within ``wait``."""
+        for attempt in (1, 2):
+            generation = self._generation
+            try:
+                return self._transaction(fn, wait)
+            except OutboxBusy:
+                raise
+            except Exception as exc:
+                if attempt == 2 or not self._recover(exc, generation):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T], wait: float | None) -> T:
+        if not self._lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
+            raise OutboxBusy(tr("the outbox is locked by another process"))
+        try:
+            db = self._db()
+            if wait is not None and not self.in_memory:
+                db.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            try:
+                with _Tx(db):
+                    return fn(db)
+            finally:
+                if wait is not None and not self.in_memory:
+                    db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        finally:
+            self._lock.release()
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        for attempt in (1, 2):
+            generation = self._generation
+            try:
+                with self._lock if self.in_memory else _NO_LOCK:
+                    return fn(self._db())
+            except Exception as exc:
+                if attempt == 2 or _kind(exc) == "busy" or not self._recover(exc, generation):
+                    raise
+        raise AssertionError("unreachable")
+
+    def use_memory(self, why: str) -> None:
+        """Stop waiting for the file (another process keeps it locked): carry on in memory."""
+        with self._lock:
+            if not self.in_memory:
+                self._use_memory(RuntimeError(why))
+
     def _tx(self) -> _Tx:
         return _Tx(self._db())
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
-        if db is not None:
+        if db is not None and self._memory is None:
             db.close()
             self._local.db = None
 
@@ -140,28 +338,48 @@ class Outbox:
 
     def add(self, *, provider: str, dest_key: str, dest_label: str, dest_url: str, notification: dict[str, Any],
             kind: str = "final", fallback_url: str = "", now: float | None = None, lane: str = "",
-            quotas: dict[str, int] | None = None) -> int:
+            quotas: dict[str, int] | None = None, wait: float | None = None) -> int:
+        """Write one item and return its id; with ``wait``, an item that cannot be written within ``wait``
+        (another process holds the lock) is queued in memory instead, under a negative id."""
         now = time.time() if now is None else now
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO outbox (created, updated, kind, provider, dest_key, dest_label, dest_url, "
-                "fallback_url, notification, next_try, lane, quotas) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (now, now, kind, provider, dest_key, dest_label, dest_url, fallback_url,
-                 json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
-                 json.dumps(quotas or {})))
-            db.execute("INSERT OR IGNORE INTO lanes (lane) VALUES (?)", (lane or dest_key,))
-            return int(cur.lastrowid or 0)
+        row = dict(zip(COLUMNS, (now, now, kind, provider, dest_key, dest_label, dest_url, fallback_url,
+                                 json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
+                                 json.dumps(quotas or {})), strict=True))
+        try:
+            return self._write(lambda db: self._insert(db, row), wait)
+        except OutboxBusy:
+            if wait is None:
+                raise
+            with self._queue_lock:
+                self._last_queued -= 1
+                self._queue.append({**row, "id": self._last_queued, "status": "pending", "attempts": 0,
+                                    "parts_done": 0, "reason": tr("waiting for the outbox: another process is "
+                                                                  "writing it")})
+                return self._last_queued
+
+    def _insert(self, db: sqlite3.Connection, row: dict[str, Any]) -> int:
+        cur = db.execute(f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                         tuple(row[c] for c in COLUMNS))
+        db.execute("INSERT OR IGNORE INTO lanes (lane) VALUES (?)", (row["lane"],))
+        item_id = int(cur.lastrowid or 0)
+        self._max_id = max(self._max_id, item_id)
+        return item_id
 
     def claim(self, lease: float, now: float | None = None, limit: int = 20,
-              busy_lanes: Iterable[str] = ()) -> list[Item]:
+              busy_lanes: Iterable[str] = (), wait: float | None = None) -> list[Item]:
         """Take the first due item of up to ``limit`` lanes for ``lease`` seconds: a pending one, or a 'sending'
         one whose sender died or whose lease ran out. A lane held for pacing, busy in this process
         (``busy_lanes``) or being sent by another live sender is left alone; the rest of a lane waits its turn,
-        so a burst can be merged into the item sent first."""
+        so a burst can be merged into the item sent first. Items queued while another process held the lock
+        are written first (``on_renamed`` learns their ids)."""
         now = time.time() if now is None else now
         busy = set(busy_lanes)
-        picked: list[sqlite3.Row] = []
-        with self._tx() as db:
+        with self._queue_lock:
+            queued = list(self._queue)
+
+        def take(db: sqlite3.Connection) -> tuple[list[tuple[int, int]], list[sqlite3.Row]]:
+            renamed = [(int(row["id"]), self._insert(db, row)) for row in queued]
+            picked: list[sqlite3.Row] = []
             for (lane,) in db.execute("SELECT lane FROM lanes WHERE held_until<=?", (now,)).fetchall():
                 if lane in busy:
                     continue
@@ -177,30 +395,46 @@ class Outbox:
                         break
             db.executemany("UPDATE outbox SET status='sending', lease_until=?, owner=?, updated=? WHERE id=?",
                            [(now + lease, _me(), now, r["id"]) for r in picked])
-        return [Item.from_row(r) for r in picked]
+            return renamed, picked
+
+        renamed, rows = self._write(take, wait)
+        if renamed:
+            with self._queue_lock:
+                del self._queue[:len(renamed)]
+            for old, new in renamed:
+                if self.on_renamed is not None:
+                    self.on_renamed(old, new)
+        return [Item.from_row(r) for r in rows]
+
+    @property
+    def queued(self) -> int:
+        """How many items wait in memory for another process to release the write lock."""
+        return len(self._queue)
 
     def update(self, item_id: int, **fields: Any) -> None:
         fields["updated"] = time.time()
         cols = ", ".join(f"{k}=?" for k in fields)
         values = [str(v) if isinstance(v, Status) else v for v in fields.values()]
-        with self._tx() as db:
-            db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id))
+        self._write(lambda db: db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id)))
 
     def hold_lane(self, lane: str, until: float) -> None:
         """Hold every item of ``lane`` until ``until`` (pacing), in one update."""
-        with self._tx() as db:
-            db.execute("INSERT INTO lanes (lane, held_until) VALUES (?, ?) "
-                       "ON CONFLICT(lane) DO UPDATE SET held_until=excluded.held_until", (lane, until))
+        self._write(lambda db: db.execute("INSERT INTO lanes (lane, held_until) VALUES (?, ?) ON CONFLICT(lane) "
+                                          "DO UPDATE SET held_until=excluded.held_until", (lane, until)))
 
     def get(self, item_id: int) -> Item | None:
-        row = self._db().execute("SELECT * FROM outbox WHERE id=?", (item_id,)).fetchone()
+        if item_id < 0:
+            return next((Item.from_row(r) for r in list(self._queue) if r["id"] == item_id), None)
+        row = self._read(lambda db: db.execute("SELECT * FROM outbox WHERE id=?", (item_id,)).fetchone())
         return Item.from_row(row) if row else None
 
     def items(self, status: Status | str | None = None, limit: int = 50) -> list[Item]:
-        """Newest first."""
+        """Newest first (items queued in memory first of all)."""
         where, args = ("WHERE status=?", (str(status),)) if status else ("", ())
-        rows = self._db().execute(f"SELECT * FROM outbox {where} ORDER BY id DESC LIMIT ?", (*args, limit))
-        return [Item.from_row(r) for r in rows.fetchall()]
+        queued = [Item.from_row(r) for r in reversed(list(self._queue)) if status in (None, "pending")]
+        rows = self._read(lambda db: db.execute(f"SELECT * FROM outbox {where} ORDER BY id DESC LIMIT ?",
+                                                (*args, limit)).fetchall())
+        return (queued + [Item.from_row(r) for r in rows])[:limit]
 
     def take_pending(self, dest_url: str, *, kinds: Sequence[str], status: Status, reason: str,
                      exclude: int | None = None, keep: Sequence[int] = (), limit: int = 500) -> list[Item]:
@@ -210,16 +444,21 @@ class Outbox:
         """
         skip = {*keep, *([exclude] if exclude is not None else [])}
         marks = ",".join("?" * len(kinds))
-        with self._tx() as db:
+
+        def take(db: sqlite3.Connection) -> list[sqlite3.Row]:
             rows = db.execute(f"SELECT * FROM outbox WHERE status='pending' AND dest_url=? AND kind IN ({marks}) "
                               "ORDER BY id LIMIT ?", (dest_url, *kinds, limit + len(skip))).fetchall()
             rows = [r for r in rows if r["id"] not in skip][:limit]
             db.executemany("UPDATE outbox SET status=?, reason=?, updated=? WHERE id=?",
                            [(str(status), reason, time.time(), r["id"]) for r in rows])
-        return [Item.from_row(r) for r in rows]
+            return rows
+
+        return [Item.from_row(r) for r in self._write(take)]
 
     def count(self, status: Status | str) -> int:
-        return int(self._db().execute("SELECT COUNT(*) FROM outbox WHERE status=?", (str(status),)).fetchone()[0])
+        found = self._read(lambda db: db.execute("SELECT COUNT(*) FROM outbox WHERE status=?",
+                                                 (str(status),)).fetchone()[0])
+        return int(found) + (len(self._queue) if str(status) == "pending" else 0)
 
     def unsettled(self) -> int:
         """How many items are still waiting or being sent."""
@@ -227,63 +466,69 @@ class Outbox:
 
     def next_due(self) -> float | None:
         """When the next item may be attempted (by any sender), or None when nothing is pending or sending."""
-        db = self._db()
-        times = []
-        for lane, held in db.execute("SELECT lane, held_until FROM lanes").fetchall():
-            first = db.execute("SELECT MIN(next_try) FROM outbox WHERE lane=? AND status='pending'",
-                               (lane,)).fetchone()[0]
-            if first is not None:
-                times.append(max(first, held))
-        for r in db.execute("SELECT lease_until, owner FROM outbox WHERE status='sending'").fetchall():
-            times.append(0.0 if _dead(r["owner"]) else r["lease_until"])
+        def due(db: sqlite3.Connection) -> list[float]:
+            times = []
+            for lane, held in db.execute("SELECT lane, held_until FROM lanes").fetchall():
+                first = db.execute("SELECT MIN(next_try) FROM outbox WHERE lane=? AND status='pending'",
+                                   (lane,)).fetchone()[0]
+                if first is not None:
+                    times.append(max(first, held))
+            for r in db.execute("SELECT lease_until, owner FROM outbox WHERE status='sending'").fetchall():
+                times.append(0.0 if _dead(r["owner"]) else r["lease_until"])
+            return times
+
+        times = self._read(due) + [r["next_try"] for r in list(self._queue)]
         return min(times) if times else None
 
     def requeue_failed(self, now: float | None = None) -> int:
         """Put failed items back in the queue (``%wxnotify retry``), and make pending ones due now."""
         now = time.time() if now is None else now
-        with self._tx() as db:
+
+        def requeue(db: sqlite3.Connection) -> int:
             cur = db.execute("UPDATE outbox SET status='pending', next_try=?, attempts=0, updated=? "
                              "WHERE status='failed' AND kind='final'", (now, now))
             db.execute("UPDATE outbox SET next_try=? WHERE status='pending'", (now,))
             db.execute("UPDATE lanes SET held_until=0")
-            return cur.rowcount
+            return int(cur.rowcount)
+
+        return self._write(requeue)
 
     # -- calls, for rate limits and quotas -----------------------------------------------------------------
 
     def log_call(self, keys: Sequence[str], digest: str = "", now: float | None = None) -> list[int]:
         """Count one call against each of ``keys``; return the rows (``forget_calls`` them if it got no answer)."""
         now = time.time() if now is None else now
-        with self._tx() as db:
-            ids = []
-            for key in dict.fromkeys(keys):
-                cur = db.execute("INSERT INTO calls (key, ts, digest) VALUES (?,?,?)", (key, now, digest))
-                ids.append(int(cur.lastrowid or 0))
-            return ids
+
+        def log(db: sqlite3.Connection) -> list[int]:
+            return [int(db.execute("INSERT INTO calls (key, ts, digest) VALUES (?,?,?)",
+                                   (key, now, digest)).lastrowid or 0) for key in dict.fromkeys(keys)]
+
+        return self._write(log)
 
     def forget_calls(self, ids: Sequence[int]) -> None:
-        with self._tx() as db:
-            db.executemany("DELETE FROM calls WHERE rowid=?", [(i,) for i in ids])
+        self._write(lambda db: db.executemany("DELETE FROM calls WHERE rowid=?", [(i,) for i in ids]))
 
     def stamp_calls(self, ids: Sequence[int], when: float) -> None:
         """Move calls to the time their answer came (later than they left, never earlier)."""
-        with self._tx() as db:
-            db.executemany("UPDATE calls SET ts=MAX(ts, ?) WHERE rowid=?", [(when, i) for i in ids])
+        self._write(lambda db: db.executemany("UPDATE calls SET ts=MAX(ts, ?) WHERE rowid=?",
+                                              [(when, i) for i in ids]))
 
     def calls_since(self, since: Mapping[str, float]) -> dict[str, list[tuple[float, str]]]:
         """For each key, the (time, content digest) of its calls since its own time, oldest first."""
-        db = self._db()
-        return {key: [(ts, digest) for ts, digest in db.execute(
+        return self._read(lambda db: {key: [(ts, digest) for ts, digest in db.execute(
             "SELECT ts, digest FROM calls WHERE key=? AND ts>=? ORDER BY ts", (key, start)).fetchall()]
-            for key, start in since.items()}
+            for key, start in since.items()})
 
-    def prune(self, older_than: float) -> None:
+    def prune(self, older_than: float, wait: float | None = None) -> None:
         """Forget calls and finished items older than ``older_than`` (pending ones are always kept)."""
-        with self._tx() as db:
+        def prune(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM calls WHERE ts<?", (older_than,))
             db.execute("DELETE FROM outbox WHERE updated<? AND status IN ('delivered','failed','dropped','merged')",
                        (older_than,))
             db.execute("DELETE FROM lanes WHERE lane NOT IN (SELECT lane FROM outbox WHERE status IN "
                        "('pending','sending'))")
+
+        self._write(prune, wait)
 
 
 def _statements() -> list[str]:
@@ -308,6 +553,37 @@ def _dead(owner: str) -> bool:
     return False
 
 
+def _kind(exc: BaseException) -> str:
+    """What an error says about the storage: busy (locked by another process), corrupt (not our database, or
+    damaged), unwritable (read-only, full, missing folder) or other."""
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        text = f"{name} {exc}".lower()
+        if "busy" in text or "locked" in text:
+            return "busy"
+        if any(w in text for w in ("corrupt", "notadb", "malformed", "not a database", "no such table",
+                                   "no such column", "has no column")):
+            return "corrupt"
+        if isinstance(exc, sqlite3.ProgrammingError):
+            return "other"
+        return "unwritable"
+    return "unwritable" if isinstance(exc, OSError) else "other"
+
+
+def _why(exc: BaseException) -> str:
+    """A short, secret-free description of a storage error."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc).split("\n", 1)[0][:80] or type(exc).__name__
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+_NO_LOCK = contextlib.nullcontext()
+
+
 class _Tx:
     """``with`` block running one IMMEDIATE transaction (serialised across processes)."""
 
@@ -319,4 +595,8 @@ class _Tx:
         return self.db
 
     def __exit__(self, exc_type: Any, *_: Any) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self.db.execute("COMMIT")
+            return
+        with contextlib.suppress(sqlite3.Error):  # the transaction may be gone already (full disk, closed)
+            self.db.execute("ROLLBACK")

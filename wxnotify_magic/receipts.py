@@ -128,13 +128,12 @@ def summarize(results: Sequence[Result], elapsed: float) -> Receipt:
 
 
 def wait_for(ticket: Ticket, timeout: float) -> Receipt:
-    """Wait at most ``timeout`` seconds for ``ticket``; Ctrl-C while waiting just stops the wait."""
-    started = time.monotonic()
+    """Wait until ``timeout`` seconds after the ticket was made (writing it counts); Ctrl-C just stops the wait."""
     try:
-        results = ticket.wait(timeout)
+        results = ticket.wait(timeout - (time.monotonic() - ticket.started))
     except KeyboardInterrupt:
         results = ticket.current()
-    return summarize(results, time.monotonic() - started)
+    return summarize(results, time.monotonic() - ticket.started)
 
 
 def report(receipt: Receipt, quiet: bool = False, stream: Any = None) -> None:

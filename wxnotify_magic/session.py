@@ -20,7 +20,7 @@ from .message import Notification
 from .paths import settings_path
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
-from .redact import redact_url
+from .redact import redact, redact_url
 from .settings import NoDestinationError, Route, SettingsFile, WxNotify, resolve, source_word
 from .status import Status, status_word
 from .watch import Watch, WatchOptions, host_name
@@ -85,7 +85,8 @@ class Session:
         """Hand ``note`` to the outbox for every destination of ``route``."""
         from .delivery import get_sender
 
-        return get_sender().submit(note, route.destinations, kind, route.fallbacks, self.quotas)
+        return get_sender().submit(note, route.destinations, kind, route.fallbacks, self.quotas,
+                                   wait=self.settings.wait)
 
     def submitter(self, route: Route) -> Callable[[Notification, str], Ticket]:
         return lambda note, kind: self.submit(note, route, kind)
@@ -161,7 +162,8 @@ class Session:
             note = Notification.from_dict(item.notification)
             when = time.strftime("%m-%d %H:%M:%S", time.localtime(item.created))
             reason = f" — {item.reason}" if item.reason else ""
-            lines.append(f"#{item.id} {when} {status_word(item.status):<9} {item.dest_label}  {note.summary}{reason}")
+            line = f"#{item.id} {when} {status_word(item.status):<9} {item.dest_label}  {note.summary}{reason}"
+            lines.append(redact(line))
         return lines or [tr("wxnotify: no notifications yet")]
 
     # -- text for the fronts -------------------------------------------------------------------------------
