@@ -59,6 +59,57 @@ def test_config_type_errors_do_not_echo_the_value(ip, capsys, caplog):
     assert_no_secret(out.out, out.err, caplog.text)
 
 
+# -- 2. the mistakes named in the issue: one line each, no secret -----------------------------------------------
+
+SC_URL = f"schan://{SC_KEY}"
+CELL_MISTAKES = [
+    f"%%wxnotify {WX_URL}\n1",  # forgot --to
+    f"%%wxnotify --to {WX_URL.replace('://', ':/')}\n1",  # one slash
+    f"%%wxnotify --to {SC_KEY}\n1",  # a bare key
+    f"%%wxnotify --tail {WX_URL}\n1",
+    f"%%wxnotify --after {PP_TOKEN}\n1",
+    f"%%wxnotify --to schan://x/{SC_KEY}\n1",  # an extra segment
+    f"%%wxnotify --to wecombot://a/{WECOM_KEY}\n1",
+    f"%wxnotify {WX_URL}",
+    f"%wxnotify history {WX_URL}",
+    f"%wxnotify auto on {WX_URL}",
+    f"%wxsend --too {SC_URL} hi",
+]
+
+
+@pytest.mark.parametrize("cell", CELL_MISTAKES, ids=range(len(CELL_MISTAKES)))
+def test_the_issues_mistakes_show_one_line_and_no_secret(ip, capsys, cell):
+    result = ip.run_cell(cell)
+    out = capsys.readouterr()
+    assert not result.success
+    errors = [str(e) for e in (result.error_before_exec, result.error_in_exec) if e is not None]
+    assert len(errors) == 1 and "\n" not in errors[0].strip()
+    for secret in (WX_URL.split("//")[1].split("/")[0], "UID_test_user_0001", SC_KEY, WECOM_KEY, PP_TOKEN):
+        no_part_of(secret, out.out, out.err, *errors)
+
+
+def test_a_bare_key_in_wxnotify_to_is_never_printed(ip, monkeypatch, capsys):
+    monkeypatch.setenv("WXNOTIFY_TO", SC_KEY)
+    ip.run_cell("%%wxnotify\n1")
+    ip.run_cell("%wxnotify")
+    proc = subprocess.run([PY, "-m", "wxnotify_magic.cli", "status"], capture_output=True, text=True, timeout=60,
+                          env=os.environ)
+    out = capsys.readouterr()
+    assert "unknown destination name (value hidden)" in out.err + out.out + proc.stdout
+    no_part_of(SC_KEY, out.out, out.err, proc.stdout, proc.stderr)
+
+
+def test_cli_mistakes_show_no_secret(home):
+    for argv in (["send", "hi", WX_URL], ["send", "hi", "--to", SC_KEY], ["test", "--to", f"schan://x/{SC_KEY}"],
+                 ["run", "--after", PP_TOKEN, "--", "true"], ["config", "add", WX_URL], ["sned", WX_URL]):
+        proc = subprocess.run([PY, "-m", "wxnotify_magic.cli", *argv], capture_output=True, text=True, timeout=60,
+                              env=os.environ)
+        assert proc.returncode == 2, (argv, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        for secret in (SC_KEY, PP_TOKEN, "AT_test_token_0123456789abcdef"):
+            no_part_of(secret, proc.stdout, proc.stderr)
+
+
 # -- 3. the HTTP libraries' debug logs --------------------------------------------------------------------
 
 
