@@ -54,9 +54,9 @@ def statuses(db: Path) -> list[str]:
 def outbox_with_items(path: Path, n: int) -> None:
     """A real outbox holding ``n`` pending items (large enough to span many pages), checkpointed and closed."""
     box = Outbox(path)
-    for i in range(n):
+    for i in range(n):  # to n bots, so that they are not merged into one message
         note = Notification(status="success", title=f"old {i}", output="x" * 3000)
-        box.add(provider="wecombot", dest_key="k", dest_label="wecombot://…", dest_url=WECOM,
+        box.add(provider="wecombot", dest_key=f"k{i}", dest_label="wecombot://…", dest_url=f"{WECOM}{i}",
                 notification=note.to_dict())
     box._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     box.close()

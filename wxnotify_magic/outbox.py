@@ -4,36 +4,29 @@ Several kernels share one file safely: items are claimed with a lease inside ``B
 transactions, and every call a service answered is logged under the keys the service counts it by
 (token, bot key, recipient), for the rate limits and daily quotas.
 
-It degrades instead of failing, and says so once (``notify``):
-- a corrupt, truncated or wrong-schema file is moved aside (kept, under a name it shows) and a new one started;
-- when nothing can be written there (a read-only folder, a full disk, a ``WXNOTIFY_HOME`` that is a file), it
-  carries on in memory with what it could still read: messages are delivered, but pending ones will not
-  survive a restart;
-- while another process holds the write lock, ``add(wait=...)`` returns within ``wait`` with the item queued in
-  memory (a negative id); the next ``claim`` that gets the lock writes it and reports its real id
-  (``on_renamed``).
+The file degrades instead of failing (``storage.py``: a broken one is moved aside, an unwritable one is
+replaced by memory). While another process holds the write lock, ``add(wait=...)`` returns within ``wait`` with
+the item queued in memory under a negative id; the next ``claim`` that gets the lock writes it and tells
+``on_renamed`` its real id.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from .i18n import tr
-from .paths import make_private_dir
 from .status import Status
+from .storage import Busy, Store, Tx
 
-T = TypeVar("T")
 SCHEMA_VERSION = 2
 
 SCHEMA = """
@@ -99,78 +92,57 @@ class Item:
         return f"Item(id={self.id}, {self.dest_label}, {self.status}, attempts={self.attempts})"
 
 
-class OutboxBusy(Exception):
-    """Another process holds the outbox's write lock for longer than the caller can wait."""
-
-
+OutboxBusy = Busy
 COLUMNS = ("created", "updated", "kind", "provider", "dest_key", "dest_label", "dest_url", "fallback_url",
            "notification", "next_try", "lane", "quotas")
-CALL_COLUMNS = {"key", "ts", "digest"}
+NEEDED = {"outbox": {"id", "status", "attempts", "parts_done", "reason", "lease_until", "owner", *COLUMNS},
+          "calls": {"key", "ts", "digest"}, "lanes": {"lane", "held_until"}}
+SALVAGED_CALLS = 2 * 86400.0  # seconds of call history copied into memory (for the limits)
 
 
 class Outbox:
-    """One SQLite file under the state folder (a connection per thread), or memory when the file cannot be used."""
+    """The outbox, over a ``Store``: a file in the state folder, or memory when the file cannot be used."""
 
     def __init__(self, path: Path, timeout: float = 30.0, notify: Callable[[str], None] | None = None) -> None:
         self.path = path
-        self.timeout = timeout
-        self.notify = notify or _say
         self.on_renamed: Callable[[int, int], None] | None = None  # queued id -> id in the file
-        self.in_memory = False
-        self._local = threading.local()
-        self._generation = 0  # bumped when the storage changes: threads reconnect
-        self._connections: list[sqlite3.Connection] = []
-        self._memory: sqlite3.Connection | None = None
-        self._lock = threading.RLock()  # one write (and, in memory, one statement) at a time in this process
         self._queue: list[dict[str, Any]] = []  # items waiting for another process's write lock
         self._queue_lock = threading.Lock()
         self._last_queued = 0
         self._max_id = 0
-        self._open()
+        self.store = Store(path, self._prepare, self._salvage, timeout, notify)
+        self._write, self._read = self.store.write, self.store.read
 
-    # -- storage -------------------------------------------------------------------------------------------
+    @property
+    def in_memory(self) -> bool:
+        return self.store.in_memory
 
-    def _open(self) -> None:
-        """Open the file; move a corrupt one aside; carry on in memory when it cannot be written."""
-        try:
-            self._open_file()
-        except Exception as exc:
-            if _kind(exc) != "corrupt":
-                self._use_memory(exc)
-                return
-            try:
-                self._move_aside(exc)
-                self._open_file()
-            except Exception as again:
-                self._use_memory(again)
+    def use_memory(self, why: str) -> None:
+        """Stop waiting for the file (another process keeps it locked): carry on in memory."""
+        self.store.use_memory(why)
 
-    def _open_file(self) -> None:
-        make_private_dir(self.path.parent)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._generation += 1
-        self._migrate()
-        self._verify()  # before WAL, so that a file found broken is kept exactly as it was
-        self._db().execute("PRAGMA journal_mode=WAL")
+    def close(self) -> None:
+        self.store.close()
 
     def _db(self) -> sqlite3.Connection:
-        if self._memory is not None:
-            return self._memory
-        db = getattr(self._local, "db", None)
-        if db is None or getattr(self._local, "generation", None) != self._generation:
-            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            self._local.db, self._local.generation = db, self._generation
-            self._connections.append(db)
-            db.execute("PRAGMA synchronous=NORMAL")
-        return db
+        return self.store.db()
 
-    def _migrate(self) -> None:
-        db = self._db()
+    def _prepare(self, db: sqlite3.Connection) -> None:
+        """Make or migrate the schema; raise ``sqlite3.DatabaseError`` when the file is damaged or not ours."""
+        self._migrate(db)
+        check = db.execute("PRAGMA quick_check").fetchone()[0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
+        for table, needed in NEEDED.items():
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            if not needed <= have:
+                raise sqlite3.DatabaseError(f"no such column in {table}: {', '.join(sorted(needed - have))}")
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
-        with _Tx(db):
+        with Tx(db):
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if "outbox" in tables and version < 2:  # 0.1: calls keyed by destination; items without lanes
                 columns = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
@@ -184,155 +156,21 @@ class Outbox:
             db.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox")
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
-    def _verify(self) -> None:
-        """Raise ``sqlite3.DatabaseError`` (seen as corrupt) unless the file is sound and has our tables."""
-        db = self._db()
-        check = db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
-        for table, needed in (("outbox", {"id", "status", "lease_until", "owner", *COLUMNS}), ("calls", CALL_COLUMNS),
-                              ("lanes", {"lane", "held_until"})):
-            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-            if not needed <= have:
-                raise sqlite3.DatabaseError(f"no such column in {table}: {', '.join(sorted(needed - have))}")
-
-    def _move_aside(self, exc: BaseException) -> None:
-        """Keep a corrupt file (and its journal) under a new name, and say where."""
-        self._close_connections()
-        aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        for suffix in ("", "-wal", "-shm"):
-            old = Path(f"{self.path}{suffix}")
-            if old.exists():
-                os.replace(old, Path(f"{aside}{suffix}"))
-        self.notify(tr("wxnotify: the outbox {path} could not be read ({why}); kept it as {aside} and started a new "
-                       "one", path=self.path, why=_why(exc), aside=aside.name))
-
-    def _use_memory(self, exc: BaseException) -> None:
-        """Carry on in memory, with the pending items and recent calls that can still be read from the file."""
-        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        memory.row_factory = sqlite3.Row
-        for statement in _statements():
-            memory.execute(statement)
-        memory.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        self._copy_readable(memory)
-        if self._max_id:  # ids already handed out stay unique
-            memory.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (self._max_id,))
-        self._close_connections()
-        self._memory, self.in_memory = memory, True
-        self._generation += 1
-        self.notify(tr("wxnotify: cannot write the outbox in {folder} ({why}); sending from memory: pending "
-                       "messages will not survive a restart", folder=self.path.parent, why=_why(exc)))
-
-    def _copy_readable(self, memory: sqlite3.Connection) -> None:
-        for mode in ("ro", "ro&immutable=1"):
-            try:
-                source = sqlite3.connect(f"file:{self.path}?mode={mode}", uri=True)
-            except Exception:
-                continue
-            try:
-                source.row_factory = sqlite3.Row
-                rows = source.execute("SELECT * FROM outbox WHERE status IN ('pending','sending')").fetchall()
-                calls = source.execute("SELECT key, ts, digest FROM calls WHERE ts>=?", (time.time() - 2 * 86400,))
-                calls_rows = calls.fetchall()
-                top = source.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
-            except Exception:
-                continue
-            finally:
-                source.close()
+    def _salvage(self, source: sqlite3.Connection | None, memory: sqlite3.Connection) -> None:
+        """Copy the pending items (ids kept) and recent calls that ``source`` still has; ids stay unique."""
+        if source is not None:
+            rows = source.execute("SELECT * FROM outbox WHERE status IN ('pending','sending')").fetchall()
+            calls = source.execute("SELECT key, ts, digest FROM calls WHERE ts>=?",
+                                   (time.time() - SALVAGED_CALLS,)).fetchall()
+            top = source.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
             names = ("id", "status", "attempts", "parts_done", "reason", *COLUMNS)
             memory.executemany(f"INSERT INTO outbox ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                               [tuple(r["status"] if n == "status" else r[n] for n in names) for r in rows])
-            memory.executemany("INSERT INTO calls (key, ts, digest) VALUES (?,?,?)", [tuple(c) for c in calls_rows])
+                               [tuple(r[n] for n in names) for r in rows])
+            memory.executemany("INSERT INTO calls (key, ts, digest) VALUES (?,?,?)", [tuple(c) for c in calls])
             memory.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox")
             self._max_id = max(self._max_id, int(top))
-            return
-
-    def _close_connections(self) -> None:
-        for db in self._connections:
-            try:
-                db.close()
-            except Exception:
-                continue
-        self._connections.clear()
-
-    def _recover(self, exc: BaseException, generation: int) -> bool:
-        """After ``exc``: True when the storage was repaired (or already was, by another thread): try again."""
-        kind = _kind(exc)
-        if kind == "busy":
-            raise OutboxBusy(tr("the outbox is locked by another process")) from None
-        if self._generation != generation:  # another thread changed the storage under this one
-            return True
-        if kind not in ("corrupt", "unwritable"):
-            return False
-        with self._lock:
-            if self._generation != generation:
-                return True
-            if self.in_memory:
-                return False
-            if kind == "corrupt":
-                try:
-                    self._move_aside(exc)
-                    self._open_file()
-                    return True
-                except Exception as again:
-                    exc = again
-            self._use_memory(exc)
-            return True
-
-    def _write(self, fn: Callable[[sqlite3.Connection], T], wait: float | None = None) -> T:
-        """Run ``fn`` in one IMMEDIATE transaction; OutboxBusy when the lock is not ours within ``wait``."""
-        for attempt in (1, 2):
-            generation = self._generation
-            try:
-                return self._transaction(fn, wait)
-            except OutboxBusy:
-                raise
-            except Exception as exc:
-                if attempt == 2 or not self._recover(exc, generation):
-                    raise
-        raise AssertionError("unreachable")
-
-    def _transaction(self, fn: Callable[[sqlite3.Connection], T], wait: float | None) -> T:
-        if not self._lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
-            raise OutboxBusy(tr("the outbox is locked by another process"))
-        try:
-            db = self._db()
-            if wait is not None and not self.in_memory:
-                db.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-            try:
-                with _Tx(db):
-                    return fn(db)
-            finally:
-                if wait is not None and not self.in_memory:
-                    db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-        finally:
-            self._lock.release()
-
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        for attempt in (1, 2):
-            generation = self._generation
-            try:
-                with self._lock if self.in_memory else _NO_LOCK:
-                    return fn(self._db())
-            except Exception as exc:
-                if attempt == 2 or _kind(exc) == "busy" or not self._recover(exc, generation):
-                    raise
-        raise AssertionError("unreachable")
-
-    def use_memory(self, why: str) -> None:
-        """Stop waiting for the file (another process keeps it locked): carry on in memory."""
-        with self._lock:
-            if not self.in_memory:
-                self._use_memory(RuntimeError(why))
-
-    def _tx(self) -> _Tx:
-        return _Tx(self._db())
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None and self._memory is None:
-            db.close()
-            self._local.db = None
+        if self._max_id:  # ids already handed out are never given again
+            memory.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (self._max_id,))
 
     # -- items -------------------------------------------------------------------------------------------
 
@@ -551,52 +389,3 @@ def _dead(owner: str) -> bool:
     except PermissionError:
         return False
     return False
-
-
-def _kind(exc: BaseException) -> str:
-    """What an error says about the storage: busy (locked by another process), corrupt (not our database, or
-    damaged), unwritable (read-only, full, missing folder) or other."""
-    if isinstance(exc, sqlite3.Error):
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        text = f"{name} {exc}".lower()
-        if "busy" in text or "locked" in text:
-            return "busy"
-        if any(w in text for w in ("corrupt", "notadb", "malformed", "not a database", "no such table",
-                                   "no such column", "has no column")):
-            return "corrupt"
-        if isinstance(exc, sqlite3.ProgrammingError):
-            return "other"
-        return "unwritable"
-    return "unwritable" if isinstance(exc, OSError) else "other"
-
-
-def _why(exc: BaseException) -> str:
-    """A short, secret-free description of a storage error."""
-    if isinstance(exc, OSError):
-        return exc.strerror or type(exc).__name__
-    return str(exc).split("\n", 1)[0][:80] or type(exc).__name__
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-_NO_LOCK = contextlib.nullcontext()
-
-
-class _Tx:
-    """``with`` block running one IMMEDIATE transaction (serialised across processes)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type: Any, *_: Any) -> None:
-        if exc_type is None:
-            self.db.execute("COMMIT")
-            return
-        with contextlib.suppress(sqlite3.Error):  # the transaction may be gone already (full disk, closed)
-            self.db.execute("ROLLBACK")

@@ -1,0 +1,254 @@
+"""Where the outbox lives: one SQLite file that degrades instead of failing, and says so once (``notify``).
+
+- A corrupt, truncated or wrong-schema file (``prepare`` raises ``sqlite3.DatabaseError``) is moved aside, kept
+  under a name it shows, and a new one started.
+- When nothing can be written there (a read-only folder, a full disk, a folder that is a file), it carries on
+  in memory, with what ``salvage`` can still read from the file.
+- Another process holding the write lock longer than a caller can wait raises ``Busy``.
+
+Every read and write goes through ``read`` and ``write``, which repair the storage and try once more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from .i18n import tr
+from .paths import make_private_dir
+
+T = TypeVar("T")
+
+
+class Busy(Exception):
+    """Another process holds the write lock for longer than the caller can wait."""
+
+
+class Store:
+    """A SQLite file (a connection per thread), or memory (one connection, one statement at a time)."""
+
+    def __init__(self, path: Path, prepare: Callable[[sqlite3.Connection], None],
+                 salvage: Callable[[sqlite3.Connection | None, sqlite3.Connection], None], timeout: float = 30.0,
+                 notify: Callable[[str], None] | None = None) -> None:
+        """``prepare(db)`` makes or checks the schema; ``salvage(file or None, memory)`` copies what it can."""
+        self.path = path
+        self.prepare = prepare
+        self.salvage = salvage
+        self.timeout = timeout
+        self.notify = notify or _say
+        self.in_memory = False
+        self._local = threading.local()
+        self._generation = 0  # bumped when the storage changes: threads reconnect
+        self._connections: list[sqlite3.Connection] = []
+        self._memory: sqlite3.Connection | None = None
+        self._lock = threading.RLock()  # one write (and, in memory, one statement) at a time in this process
+        try:
+            self._open_file()
+        except Exception as exc:
+            self._repair(exc)
+
+    def _open_file(self) -> None:
+        make_private_dir(self.path.parent)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+        self._generation += 1
+        self.prepare(self.db())  # before WAL, so that a file found broken is kept exactly as it was
+        self.db().execute("PRAGMA journal_mode=WAL")
+
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (in memory: the one connection; hold ``lock`` around its use)."""
+        if self._memory is not None:
+            return self._memory
+        db = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "generation", None) != self._generation:
+            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            self._local.db, self._local.generation = db, self._generation
+            self._connections.append(db)
+            db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    # -- repairs -------------------------------------------------------------------------------------------
+
+    def _repair(self, exc: BaseException) -> None:
+        """A corrupt file is moved aside and a new one started; anything else (or a failed restart): memory."""
+        if _kind(exc) == "corrupt":
+            try:
+                self._move_aside(exc)
+                self._open_file()
+                return
+            except Exception as again:
+                exc = again
+        self._use_memory(exc)
+
+    def _move_aside(self, exc: BaseException) -> None:
+        """Keep a corrupt file (and its journal) under a new name, and say where."""
+        self._close_connections()
+        aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(f"{self.path}{suffix}")
+            if old.exists():
+                os.replace(old, Path(f"{aside}{suffix}"))
+        self.notify(tr("wxnotify: the outbox {path} could not be read ({why}); kept it as {aside} and started a new "
+                       "one", path=self.path, why=_why(exc), aside=aside.name))
+
+    def _use_memory(self, exc: BaseException) -> None:
+        """Carry on in memory, with what ``salvage`` can still read from the file."""
+        memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        memory.row_factory = sqlite3.Row
+        self.prepare(memory)
+        source = _read_only(self.path)
+        try:
+            self.salvage(source, memory)
+        except Exception:  # nothing readable: start empty
+            self.salvage(None, memory)
+        finally:
+            if source is not None:
+                source.close()
+        self._close_connections()
+        self._memory, self.in_memory = memory, True
+        self._generation += 1
+        self.notify(tr("wxnotify: cannot write the outbox in {folder} ({why}); sending from memory: pending "
+                       "messages will not survive a restart", folder=self.path.parent, why=_why(exc)))
+
+    def use_memory(self, why: str) -> None:
+        """Stop waiting for the file (another process keeps it locked): carry on in memory."""
+        with self._lock:
+            if not self.in_memory:
+                self._use_memory(RuntimeError(why))
+
+    def _close_connections(self) -> None:
+        for db in self._connections:
+            with contextlib.suppress(Exception):
+                db.close()
+        self._connections.clear()
+
+    def _recover(self, exc: BaseException, generation: int) -> bool:
+        """After ``exc``: True when the storage was repaired (or already was, by another thread): try again."""
+        kind = _kind(exc)
+        if kind == "busy":
+            raise Busy(tr("the outbox is locked by another process")) from None
+        if self._generation != generation:  # another thread changed the storage under this one
+            return True
+        if kind not in ("corrupt", "unwritable"):
+            return False
+        with self._lock:
+            if self._generation == generation and not self.in_memory:
+                self._repair(exc)
+            return self._generation != generation
+
+    # -- use -----------------------------------------------------------------------------------------------
+
+    def write(self, fn: Callable[[sqlite3.Connection], T], wait: float | None = None) -> T:
+        """Run ``fn`` in one IMMEDIATE transaction; ``Busy`` when the lock is not ours within ``wait``."""
+        for attempt in (1, 2):
+            generation = self._generation
+            try:
+                return self._transaction(fn, wait)
+            except Busy:
+                raise
+            except Exception as exc:
+                if attempt == 2 or not self._recover(exc, generation):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T], wait: float | None) -> T:
+        if not self._lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
+            raise Busy(tr("the outbox is locked by another process"))
+        try:
+            db = self.db()
+            if wait is not None and not self.in_memory:
+                db.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            try:
+                with Tx(db):
+                    return fn(db)
+            finally:
+                if wait is not None and not self.in_memory:
+                    db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+        finally:
+            self._lock.release()
+
+    def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        for attempt in (1, 2):
+            generation = self._generation
+            try:
+                with self._lock if self.in_memory else contextlib.nullcontext():
+                    return fn(self.db())
+            except Exception as exc:
+                if attempt == 2 or _kind(exc) == "busy" or not self._recover(exc, generation):
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Close this thread's connection to the file (memory stays open: it holds the data)."""
+        db = getattr(self._local, "db", None)
+        if db is not None and self._memory is None:
+            db.close()
+            self._local.db = None
+
+
+def _read_only(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to ``path`` that can read it (even without its -shm), or None."""
+    for mode in ("ro", "ro&immutable=1"):
+        db = None
+        try:
+            db = sqlite3.connect(f"file:{quote(str(path))}?mode={mode}", uri=True)
+            db.row_factory = sqlite3.Row
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except Exception:
+            if db is not None:
+                db.close()
+    return None
+
+
+def _kind(exc: BaseException) -> str:
+    """What an error says about the storage: busy (locked by another process), corrupt (not our database, or
+    damaged), unwritable (read-only, full, missing folder) or other."""
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        text = f"{name} {exc}".lower()
+        if "busy" in text or "locked" in text:
+            return "busy"
+        if any(w in text for w in ("corrupt", "notadb", "malformed", "not a database", "no such table",
+                                   "no such column", "has no column")):
+            return "corrupt"
+        return "other" if isinstance(exc, sqlite3.ProgrammingError) else "unwritable"
+    return "unwritable" if isinstance(exc, OSError) else "other"
+
+
+def _why(exc: BaseException) -> str:
+    """A short, secret-free description of a storage error."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc).split("\n", 1)[0][:80] or type(exc).__name__
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Tx:
+    """``with`` block running one IMMEDIATE transaction (serialised across processes)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+            return
+        with contextlib.suppress(sqlite3.Error):  # the transaction may be gone already (full disk, closed)
+            self.db.execute("ROLLBACK")
