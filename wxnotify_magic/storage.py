@@ -50,10 +50,20 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._memory: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # one write (and, in memory, one statement) at a time in this process
-        try:
-            self._open_file()
-        except Exception as exc:
-            self._repair(exc)
+        self._open()
+
+    def _open(self) -> None:
+        """Open the file (another process making it at the same moment is waited for), else repair."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self._open_file()
+                return
+            except Exception as exc:
+                if _kind(exc) != "busy" or time.monotonic() > deadline:
+                    self._repair(exc)
+                    return
+            time.sleep(0.05)
 
     def _open_file(self) -> None:
         make_private_dir(self.path.parent)
