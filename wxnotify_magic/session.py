@@ -162,8 +162,8 @@ class Session:
             note = Notification.from_dict(item.notification)
             when = time.strftime("%m-%d %H:%M:%S", time.localtime(item.created))
             reason = f" — {item.reason}" if item.reason else ""
-            line = f"#{item.id} {when} {status_word(item.status):<9} {item.dest_label}  {note.summary}{reason}"
-            lines.append(redact(line))
+            summary = redact(note.summary)  # the label and the reason were redacted when stored
+            lines.append(f"#{item.id} {when} {status_word(item.status):<9} {item.dest_label}  {summary}{reason}")
         return lines or [tr("wxnotify: no notifications yet")]
 
     # -- text for the fronts -------------------------------------------------------------------------------
