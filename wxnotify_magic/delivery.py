@@ -29,6 +29,7 @@ from .status import Status
 
 LEASE = 120.0
 CLAIM_WAIT = 0.25  # seconds the loop waits for another process's write lock (a cell may wait behind it)
+LOCK_GRACE = 1.0  # seconds an exiting process waits for another's write lock before sending from memory
 KEEP_DAYS = 30  # history and call log kept this long
 PROGRESS = ("ping", "stall")  # kinds that only say "still running": dropped first, one pending per destination
 REASON_LIMIT = 300
@@ -465,12 +466,11 @@ def flush_and_stop(timeout: float) -> int:
     try:
         for sender in senders:
             with contextlib.suppress(Exception):
+                if sender.outbox.queued and not sender.flush(min(timeout, LOCK_GRACE)) and sender.outbox.queued:
+                    sender.stop()  # another process keeps the file locked: send from memory rather than lose them
+                    sender.outbox.use_memory(tr("the outbox is locked by another process"))
                 if sender.outbox.next_due() is not None:
                     sender.flush(timeout)
-                if sender.outbox.queued:  # another process kept the file locked: send them now rather than lose them
-                    sender.stop()
-                    sender.outbox.use_memory(tr("the outbox is locked by another process"))
-                    sender.run_once()
                 pending += sender.outbox.unsettled()
     finally:
         reset_sender()
