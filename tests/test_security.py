@@ -271,7 +271,7 @@ def test_plain_http_api_base_off_loopback_warns_once(home):
     proc = run(f"""
         from wxnotify_magic import send
         for _ in range(2):
-            send("hi", to={'wecombot://' + WECOM_KEY!r}, wait=5)
+            send("hi", to={'wecombot://' + WECOM_KEY!r}, wait=0.5)
     """, env={"WXNOTIFY_API_BASE": base})
     assert proc.stderr.count("plain http") == 1, proc.stderr
     assert_no_secret(proc.stderr, proc.stdout)
