@@ -279,3 +279,57 @@ def test_send_raises_for_bad_or_missing_destination(home: Path, monkeypatch: pyt
     with pytest.raises(NoDestinationError):
         send("x")
     assert_no_secret(str(bad.value))
+
+
+# -- issue 8: forks, exits, and the receipt race ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["with", "decorator"])
+def test_a_forked_child_never_sends(home: Path, inbox: Any, tmp_path: Path, form: str) -> None:
+    job = textwrap.dedent("""
+        import os, sys
+        def work():
+            print("parent working", flush=True)
+            pid = os.fork()
+            if pid == 0:
+                print("child working", flush=True)
+                sys.exit(0)  # the child leaves the block (and runs the exit handlers) like any script
+            os.waitpid(pid, 0)
+    """)
+    body = ("with notify('forking job'):\n    work()\n" if form == "with"
+            else "@notify('forking job')\ndef run():\n    work()\nrun()\n")
+    proc = script(tmp_path, job + body)
+    assert proc.returncode == 0, proc.stderr
+    assert "child working" in proc.stdout
+    titles = summaries(inbox)
+    assert len(titles) == 1 and titles[0].startswith("✅ forking job finished"), titles
+
+
+@pytest.mark.parametrize("code,status,shown", [("0", "finished", ""), ("", "finished", ""),
+                                               ("None", "finished", ""), ("3", "failed", "SystemExit: 3"),
+                                               ("'bad config'", "failed", "SystemExit: bad config")])
+def test_sys_exit_inside_notify(home: Path, inbox: Any, tmp_path: Path, code: str, status: str, shown: str) -> None:
+    proc = script(tmp_path, f"""
+        import sys
+        with notify("exiting job"):
+            sys.exit({code})
+    """)
+    [message] = inbox.messages
+    assert message["title"].startswith(f"{'✅' if status == 'finished' else '❌'} exiting job {status}"), message
+    if shown:
+        assert shown in message["content"]
+    assert proc.returncode == (0 if status == "finished" else (3 if code == "3" else 1))
+
+
+def test_three_hundred_sends_all_get_their_receipt(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        from collections import Counter
+        statuses = Counter()
+        for i in range(300):  # each with its own token: nothing waits on pacing or a quota
+            receipt = send(f"n{i}", to=f"wxpusher://AT_test_race_{i}/UID_test_race", wait=30)
+            statuses[receipt.status] += 1
+        print(dict(statuses))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "{'delivered': 300}"
+    assert len(inbox.wait_for(300, timeout=30)) == 300

@@ -240,3 +240,24 @@ def test_output_capture_patches_write_and_restores_it():
         sys.stdout, sys.stderr = saved
     assert out.getvalue() == "to stdout\nafter\n" and err.getvalue() == "to stderr\n"
     assert capture.tail.text() == "to stdout\nto stderr" and "write" not in vars(out)
+
+
+def test_merging_a_digest_again_keeps_every_cell_and_the_first_failure() -> None:
+    from wxnotify_magic.message import digest
+
+    def cell(n: int, status: str = "success", **kw: str) -> Notification:
+        return Notification(status=status, title=f"cell {n}", started=100.0 + n, ended=101.0 + n,
+                            execution_count=n, **kw)
+
+    first = digest([cell(1), cell(2, "failed", traceback="ValueError: bad 2"), cell(3, output="out 3")])
+    again = digest([first, cell(4), cell(5, "failed", traceback="KeyError: 5")])  # a failed send merged again
+    for n in range(1, 6):
+        assert f"[{n}] cell {n}" in again.text
+    assert again.text.startswith("5 cells ran") and "not finished: [2] failed, [5] failed" in again.text
+    assert again.traceback == "ValueError: bad 2" and again.output == "out 3" and again.status == "failed"
+
+
+def test_text_that_cannot_be_encoded_is_replaced() -> None:
+    note = Notification(title="run \udcff", output="bad\udcfe.txt", extra={"k": ["x\udc80"]}).cleaned()
+    assert note.title == "run \ufffd" and note.output == "bad\ufffd.txt" and note.extra == {"k": ["x\ufffd"]}
+    note.to_dict()["output"].encode("utf-8")  # encodable now

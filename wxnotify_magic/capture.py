@@ -21,6 +21,13 @@ def collapse_carriage_returns(text: str) -> str:
     return "\n".join(lines)
 
 
+def without_end(text: str, end: str) -> str:
+    """``text`` without ``end`` when it ends with it (trailing newlines aside), else ``text``."""
+    end = end.rstrip("\n")
+    body = text.rstrip("\n")
+    return body[: len(body) - len(end)] if end and body.endswith(end) else text
+
+
 def _joined(chunks: list[str]) -> str:
     """Join written chunks, skipping anything that is not text (bytes written by mistake)."""
     try:
@@ -54,12 +61,12 @@ class Tail:
         self.chunks = [kept]
         self.size = len(kept)
 
-    def text(self, lines: int | None = None) -> str:
-        """The last ``lines`` lines (default: this tail's size), progress bars collapsed."""
+    def text(self, lines: int | None = None, drop_end: str = "") -> str:
+        """The last ``lines`` lines (default: this tail's size), progress bars collapsed, without ``drop_end``."""
         n = self.lines if lines is None else lines
         if n <= 0:
             return ""
-        text = collapse_carriage_returns(_joined(self.chunks)).rstrip("\n")
+        text = without_end(collapse_carriage_returns(_joined(self.chunks)), drop_end).rstrip("\n")
         return "\n".join(text.split("\n")[-n:])
 
     def last_line(self) -> str:
@@ -201,11 +208,11 @@ class HistoryTail:
                     return picked[::-1]
         return picked[::-1]
 
-    def text(self, lines: int | None = None) -> str:
+    def text(self, lines: int | None = None, drop_end: str = "") -> str:
         tail = Tail(self.lines if lines is None else lines, max_chars=self.BUDGET)
         for chunk in self._chunks():
             tail.write(chunk)
-        return tail.text()
+        return tail.text(drop_end=drop_end)
 
     def last_line(self) -> str:
         return self.text(1)

@@ -9,7 +9,9 @@ destination that had to wait is merged into one digest. What to do with each ite
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -75,6 +77,7 @@ class Sender:
         With ``wait``, an item another process keeps from being written within ``wait`` waits in memory.
         """
         ticket = Ticket()
+        notification = notification.cleaned()  # any text a job printed can be stored and sent
         with self._lock:  # a fast worker cannot report before the ticket knows its items
             for dest in destinations:
                 fallback = (fallbacks or {}).get(dest.name)
@@ -96,7 +99,10 @@ class Sender:
         if self._thread is not None and self._thread.is_alive():
             return True
         self._stop = False
-        thread = threading.Thread(target=self._run, name="wxnotify-sender", daemon=True)
+        # An empty context: the loop and its workers (which report receipts to the fronts) must not carry the
+        # context of the cell that started them (ipykernel keeps the message parent in a ContextVar).
+        thread = threading.Thread(target=contextvars.Context().run, args=(self._run,), name="wxnotify-sender",
+                                  daemon=True)
         try:
             thread.start()
         except RuntimeError:  # Python 3.12+ starts no thread from atexit handlers
@@ -247,7 +253,7 @@ class Sender:
         if decision.lane_wide:  # the whole lane waits as long: one update, not one per item
             self.outbox.hold_lane(item.lane, decision.until)
         self.outbox.update(item.id, status=Status.PENDING, next_try=decision.until, reason=decision.reason)
-        self._report(item.id, Status.PENDING, decision.reason)
+        self._report(item.id, Status.PENDING, decision.reason, until=decision.until)
 
     def _split(self, item: Item, dest: Destination, decision: policy.Decision) -> Destination:
         """Send now to the recipients with room today; the others get their own item, due tomorrow."""
@@ -265,7 +271,8 @@ class Sender:
             ticket = self._tickets.get(item.id)
             if ticket is not None:
                 self._register(ticket, held, Result(later.redacted, dest.service, Status.PENDING,
-                                                    decision.reason, wechat=dest.provider.wechat))
+                                                    decision.reason, wechat=dest.provider.wechat,
+                                                    until=decision.until))
                 old = ticket.results[item.id]
                 ticket.results[item.id] = replace(old, dest_label=now_dest.redacted)
         return now_dest
@@ -326,7 +333,7 @@ class Sender:
             wait = verdict.retry_after if verdict.retry_after is not None else policy.backoff(item.attempts + 1)
             self.outbox.update(item.id, status=Status.PENDING, attempts=item.attempts + 1, parts_done=parts_done,
                                next_try=self.clock() + wait, reason=reason)
-            self._report(item.id, Status.PENDING, reason)
+            self._report(item.id, Status.PENDING, reason, until=self.clock() + wait)
             return
         if verdict.outcome == "retry":
             reason = tr("{why} (gave up after {n} attempts)", why=reason, n=item.attempts + 1)
@@ -402,19 +409,22 @@ class Sender:
         self._report(item.id, status, reason, note)
         self._notify_changed()
 
-    def _report(self, item_id: int, status: Status, reason: str, note: str = "") -> None:
+    def _report(self, item_id: int, status: Status, reason: str, note: str = "", until: float = 0.0) -> None:
         with self._lock:
             ticket = self._tickets.get(item_id)
             if ticket is None:
                 return
             old = ticket.results.get(item_id)
-            ticket.results[item_id] = (replace(old, status=status, reason=reason, note=note) if old else
-                                       Result("", "", status, reason, note))
-            if not all(r.settled for r in ticket.results.values()):
-                return
-            for i in ticket.ids:
-                self._tickets.pop(i, None)
-        ticket.settle()
+            ticket.results[item_id] = (replace(old, status=status, reason=reason, note=note, until=until) if old else
+                                       Result("", "", status, reason, note, until=until))
+            settled = all(r.settled for r in ticket.results.values())
+            if settled:
+                for i in ticket.ids:
+                    self._tickets.pop(i, None)
+        if settled:
+            ticket.settle()
+        else:
+            ticket.changed()
 
 
 def _dumps(data: dict[str, Any]) -> str:
@@ -446,6 +456,20 @@ def current_sender() -> Sender | None:
     """The sender of this process if one was made, without making one."""
     with _lock:
         return next(iter(_senders.values()), None)
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: never touch the parent's sender, threads or SQLite connections (children never send
+    what the parent queued). They are kept referenced, so no connection is closed from the child either."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    _orphans.extend(_senders.values())
+    _senders.clear()
+
+
+_orphans: list[Sender] = []
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def reset_sender() -> None:

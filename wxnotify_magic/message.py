@@ -27,11 +27,29 @@ STATUS_WORDS = {
 STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "started": "🚀",
                 "message": "💬", "died": "💀", "stalled": "⚠️"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 ELLIPSIS = "…"
 SEP = " · "
 TITLE_MIN = 8  # characters of the title the card keeps before it gives up the exception line
 EXCEPTION_MIN = 12  # characters of the exception line worth showing on the card
 EXCEPTION_LIMIT = 300  # the exception line leading the body
+TEXT_FIELDS = ("title", "text", "host", "notebook", "output", "value", "traceback", "cause")
+
+
+def clean_text(text: str) -> str:
+    """``text`` as any service can take it: lone surrogates (what ``os.listdir`` returns for a file name that is
+    not UTF-8, or text decoded with ``surrogateescape``) become U+FFFD, as a notebook shows them."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,13 @@ class Notification:
 
     def without_output(self) -> Notification:
         return replace(self, output="", value="")
+
+    def cleaned(self) -> Notification:
+        """The same notification with every text encodable (see ``clean_text``)."""
+        changes: dict[str, Any] = {name: clean_text(str(getattr(self, name))) for name in TEXT_FIELDS}
+        if self.extra:
+            changes["extra"] = _clean(self.extra)
+        return replace(self, **changes)
 
 
 def strip_ansi(text: str) -> str:
@@ -361,10 +386,15 @@ def render_title(n: Notification, limit: int, unit: Unit = "chars") -> str:
 _WORST = ("failed", "interrupted", "running", "success", "message")
 
 
+_PART_FIELDS = ("status", "title", "started", "ended", "execution_count", "host", "notebook")
+
+
 def digest(notes: list[Notification], title: str = "") -> Notification:
     """Several notifications as one: how many, which did not finish (and the first failure's traceback),
     one line per message, the last output and the last figure. Used for a Run All in auto mode and for a burst
-    held by pacing; it speaks the language of the latest notification."""
+    held by pacing; it speaks the language of the latest notification. A digest among ``notes`` counts as the
+    messages it holds, so merging again never hides one."""
+    notes = [part for n in notes for part in _parts(n)]
     if len(notes) == 1 and not title:
         return notes[0]
     lang = notes[-1].lang or None
@@ -385,12 +415,26 @@ def digest(notes: list[Notification], title: str = "") -> Notification:
     first = next((n for n in unfinished if n.traceback), None)
     last_output = next((n.output for n in reversed(notes) if n.output), "")
     pictured = next((n for n in reversed(notes) if n.figure), None)
+    parts = [{**{k: getattr(n, k) for k in _PART_FIELDS}, "text": n.text.split("\n", 1)[0][:80]} for n in notes]
     return Notification(status=status, title=title or tr("{count} notifications", lang=lang, count=len(notes)),
                         text="\n".join(lines), started=min(starts, default=None), ended=max(ends, default=None),
                         host=notes[-1].host, notebook=notes[-1].notebook, execution_count=notes[-1].execution_count,
                         output=last_output, traceback=first.traceback if first else "", lang=notes[-1].lang,
                         figure=pictured.figure if pictured else "",
-                        figure_type=pictured.figure_type if pictured else "")
+                        figure_type=pictured.figure_type if pictured else "", extra={"parts": parts})
+
+
+def _parts(n: Notification) -> list[Notification]:
+    """The messages a digest holds (its first failure keeps the traceback, its last the output), else ``[n]``."""
+    stored = n.extra.get("parts") if isinstance(n.extra, dict) else None
+    if not stored:
+        return [n]
+    parts = [Notification.from_dict({**p, "lang": n.lang}) for p in stored]
+    failed = next((i for i, p in enumerate(parts) if p.status in ("failed", "interrupted")), None)
+    if failed is not None:
+        parts[failed] = replace(parts[failed], traceback=n.traceback)
+    parts[-1] = replace(parts[-1], output=n.output, figure=n.figure, figure_type=n.figure_type)
+    return parts
 
 
 def _digest_line(n: Notification, lang: str | None) -> str:

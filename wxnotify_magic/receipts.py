@@ -27,6 +27,7 @@ class Result:
     reason: str = ""
     note: str = ""
     wechat: bool = True  # the service reaches WeChat (apprise's others do not)
+    until: float = 0.0  # while pending: when the next attempt is due (epoch seconds), 0 if now
 
     @property
     def settled(self) -> bool:
@@ -39,13 +40,14 @@ class Result:
 
 @dataclass
 class Ticket:
-    """Handed back by ``submit``: wait on it, or ask to be called when every destination has settled."""
+    """Handed back by ``submit``: wait on it, or ask to be called when a result changes or all have settled."""
 
     ids: list[int] = field(default_factory=list)
     results: dict[int, Result] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     _callbacks: list[Callable[[Ticket], None]] = field(default_factory=list)
+    _watchers: list[Callable[[Ticket], None]] = field(default_factory=list)
 
     def wait(self, timeout: float) -> list[Result]:
         self.done.wait(max(0.0, timeout))
@@ -65,15 +67,31 @@ class Ticket:
         else:
             self._callbacks.append(callback)
 
+    def on_change(self, callback: Callable[[Ticket], None]) -> None:
+        """Call ``callback(ticket)`` after each change of a result that leaves the ticket unsettled (a hold)."""
+        self._watchers.append(callback)
+
+    def changed(self) -> None:
+        if not self.done.is_set():
+            _call_all(self._watchers, self)
+
     def settle(self) -> None:
         if self.done.is_set():
             return
         self.done.set()
-        for callback in self._callbacks:
-            try:
-                callback(self)
-            except Exception:  # a front's display must never stop the sender
-                continue
+        _call_all(self._callbacks, self)
+
+    def summary(self) -> Receipt:
+        """The receipt as it stands now, timed from the submit."""
+        return summarize(self.current(), time.monotonic() - self.started)
+
+
+def _call_all(callbacks: list[Callable[[Ticket], None]], ticket: Ticket) -> None:
+    for callback in list(callbacks):
+        try:
+            callback(ticket)
+        except Exception:  # a front's display must never stop the sender
+            continue
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import reprlib
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -56,34 +58,56 @@ def should_notify(status: str, duration: float, options: WatchOptions) -> bool:
     return duration >= options.after
 
 
+def is_interrupt(error: BaseException | None) -> bool:
+    """Ctrl-C, or a kernel interrupt during ``await`` (ipykernel cancels the cell's task)."""
+    asyncio = sys.modules.get("asyncio")  # a CancelledError can only come from a loaded asyncio
+    return isinstance(error, KeyboardInterrupt) or (asyncio is not None and isinstance(error, asyncio.CancelledError))
+
+
 def status_of(error: BaseException | None) -> str:
-    if error is None:
+    """success, interrupted or failed; ``SystemExit`` with code 0 or None is a success, as for the shell."""
+    if error is None or (isinstance(error, SystemExit) and error.code in (None, 0)):
         return "success"
-    return "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+    return "interrupted" if is_interrupt(error) else "failed"
 
 
 def format_traceback(error: BaseException, hide: Callable[[str], bool] | None = None,
                      rename: Callable[[str], str] | None = None) -> str:
-    """The traceback as plain text, without frames of IPython or of this package."""
+    """The traceback as plain text, without frames of IPython or of this package; never raises."""
     hide = hide or _internal_file
-    te = traceback.TracebackException(type(error), error, error.__traceback__, capture_locals=False)
-    for exc in _chain(te):
-        kept = [f for f in exc.stack if not hide(f.filename)]
-        if rename:
-            for frame in kept:
-                frame.filename = rename(frame.filename)
-        exc.stack = traceback.StackSummary.from_list(kept)
-    return "".join(te.format())
+    try:
+        te = traceback.TracebackException(type(error), error, error.__traceback__, capture_locals=False)
+        for exc in _chain(te):
+            kept = [f for f in exc.stack if not hide(f.filename)]
+            if rename:
+                for frame in kept:
+                    frame.filename = rename(frame.filename)
+                if getattr(exc, "filename", None):  # only a SyntaxError's has one
+                    exc.filename = rename(exc.filename)  # where a SyntaxError points: the cell, not a temp file
+            exc.stack = traceback.StackSummary.from_list(kept)
+        return "".join(te.format())
+    except Exception:  # an exception that defeats the traceback module still gets its name reported
+        return f"{_type_name(error)}: <the traceback could not be formatted>"
+
+
+def _type_name(value: object) -> str:
+    try:
+        return str(type(value).__qualname__)
+    except Exception:
+        return "object"
 
 
 def _chain(te: traceback.TracebackException) -> list[traceback.TracebackException]:
-    seen, todo = [], [te]
+    """``te``, its causes and contexts, and the members of exception groups, each once."""
+    seen: list[traceback.TracebackException] = []
+    todo = [te]
     while todo:
         exc = todo.pop()
-        if exc in seen:
+        if any(exc is s for s in seen):
             continue
         seen.append(exc)
         todo += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+        todo += list(getattr(exc, "exceptions", None) or [])
     return seen
 
 
@@ -98,13 +122,23 @@ def _internal_file(filename: str) -> bool:
 
 
 def safe_repr(value: Any, limit: int = VALUE_LIMIT) -> str:
-    """A shortened repr that never raises."""
+    """A shortened repr that never raises, and stays cheap for huge built-in containers and strings."""
     if value is None:
         return ""
     try:
-        return cut_end(repr(value), limit)
+        return cut_end(_bounded_repr(limit).repr(value), limit)
     except Exception as exc:  # a broken __repr__ must not break the report
-        return f"<{type(value).__name__}: repr failed with {type(exc).__name__}>"
+        return f"<{_type_name(value)}: repr failed with {_type_name(exc)}>"
+
+
+def _bounded_repr(limit: int) -> reprlib.Repr:
+    """``repr`` for anything a message can show; containers beyond that are cut (``...``) before being built."""
+    bounded = reprlib.Repr()
+    bounded.maxlevel = 10
+    bounded.maxstring = bounded.maxother = bounded.maxlong = limit + 2
+    bounded.maxtuple = bounded.maxlist = bounded.maxarray = bounded.maxdict = limit // 4
+    bounded.maxset = bounded.maxfrozenset = bounded.maxdeque = limit // 4
+    return bounded
 
 
 def host_name() -> str:
@@ -128,6 +162,7 @@ class Watch:
         self.capture = OutputCapture(self.tail) if capture and tail is None else None
         self.started = 0.0
         self._t0 = 0.0
+        self._pid = os.getpid()
         self._stop_pings = threading.Event()
         self._pinger: threading.Thread | None = None
         # -- issue 10: the watchdog and the per-job monitor (monitor.py) ------------------------------------
@@ -137,6 +172,7 @@ class Watch:
     def start(self) -> Watch:
         from . import monitor  # issue 10: arm the watchdog, watch for stalls, sample memory
 
+        self._pid = os.getpid()
         self.started = time.time()
         self.monitor = monitor.start(self)  # before the clock starts: our setup is not the job's time
         self._t0 = time.perf_counter()
@@ -166,11 +202,18 @@ class Watch:
             self.monitor.stop()
 
     def finish(self, error: BaseException | None = None, value: Any = None,
-               traceback_text: str | None = None) -> Any:
-        """Stop watching; when the options say so, build and submit the notification and return the ticket."""
+               traceback_text: str | None = None, status: str | None = None, printed_error: str = "") -> Any:
+        """Stop watching; when the options say so, build and submit the notification and return the ticket.
+
+        ``status`` overrides the one read from ``error`` (a kernel's verdict on a cell); ``printed_error`` is
+        what the shell printed for the error itself, left out of the output tail. A process forked during the
+        job never sends: the job is the parent's to report.
+        """
         self.stop_capture()
         self._stop_pings.set()
-        status = status_of(error)
+        if os.getpid() != self._pid:
+            return None
+        status = status or status_of(error)
         if not should_notify(status, self.elapsed, self.options):
             return None
         tb = ""
@@ -178,17 +221,17 @@ class Watch:
             tb = traceback_text if traceback_text is not None else format_traceback(error)
         elif status == "interrupted":
             tb = "KeyboardInterrupt"
-        note = self.notification(status, tb, value)
+        note = self.notification(status, tb, value, printed_error)
         return self.submit(note, "final")
 
-    def notification(self, status: str, tb: str = "", value: Any = None) -> Notification:
+    def notification(self, status: str, tb: str = "", value: Any = None, printed_error: str = "") -> Notification:
         ctx = self.context
         n = Notification(
             status=status, title=self.options.title or ctx.get("title", "") or "wxnotify",
             started=self.started, ended=self.started + self.elapsed, host=ctx.get("host") or host_name(),
             notebook=ctx.get("notebook", ""), execution_count=ctx.get("execution_count"),
-            output=self.tail.text(self.options.tail), value=safe_repr(value), traceback=tb, lang=language(),
-            peak_memory=self.monitor.peak_memory if self.monitor else None,  # issue 10
+            output=self.tail.text(self.options.tail, drop_end=printed_error), value=safe_repr(value), traceback=tb,
+            lang=language(), peak_memory=self.monitor.peak_memory if self.monitor else None,  # issue 10
             gpu_peaks=self.monitor.gpu_peaks if self.monitor else {},
         )
         if self.figure is not None and status not in ("running", "stalled"):
