@@ -15,10 +15,10 @@ LAYERS = {  # the lowest layer first; a module may import only its own layer or 
     "engine": {"redact", "transport", "storage", "outbox", "policy", "receipts", "delivery", "settings", "watch",
                "auto", "cellinfo", "monitor", "watchdog", "watchdog_process"},
     "session": {"session"},
-    "fronts": {"magics", "hooks", "settings_panel", "api", "cli", "__main__"},
+    "fronts": {"magics", "hooks", "receipt_view", "settings_panel", "api", "cli", "__main__"},
 }
 TOOLS = {"inbox"}  # the local emulator: stands on the values only, any front may run it
-FRONTS = {"ipython": {"magics", "hooks", "settings_panel"}, "api": {"api"}, "cli": {"cli", "__main__"}}
+FRONTS = {"ipython": {"magics", "hooks", "receipt_view", "settings_panel"}, "api": {"api"}, "cli": {"cli", "__main__"}}
 
 
 def modules() -> dict[str, Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -321,3 +322,58 @@ def test_file_and_config_destinations_combine(shell, home, inbox):
     finally:
         shell.run_line_magic("unload_ext", "wxnotify_magic")
         shell.config.pop("WxNotify", None)
+
+
+# -- issue 8 in the terminal shell ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["%%time\n%%wxnotify -t stacked\nx = 1\nprint('ran once')",
+                                    "%%wxnotify -t stacked\n%%time\nx = 1\nprint('ran once')",
+                                    "%%timeit -n 4 -r 2\n%%wxnotify -t stacked\nx = 1",
+                                    "%%wxnotify -t stacked\n%%timeit -n 4 -r 2\nx = 1"])
+def test_stacked_cell_magics_send_one_message(ip, inbox, capsys, source):
+    res = ip.run_cell(source)
+    assert res.success, res.error_in_exec
+    out = capsys.readouterr().out
+    assert "Wall time" in out or "per loop" in out
+    ip.run_cell("%wxnotify wait 10").raise_error()
+    assert [m["title"].split(" in ")[0] for m in inbox.messages] == ["✅ stacked finished"]
+    if "print" in source:
+        assert "ran once" in inbox.messages[0]["content"]
+
+
+def test_help_in_the_terminal(ip, inbox, capsys):
+    ip.run_cell("%%wxnotify --help\nran_help = 1").raise_error()
+    ip.run_cell("%wxnotify -h").raise_error()
+    out = capsys.readouterr().out
+    assert out.count("Push a WeChat notification when this cell ends") == 2 and "ran_help" not in ip.user_ns
+    assert inbox.messages == []
+
+
+def test_expanded_options_in_the_terminal(ip, inbox):
+    ip.user_ns["lr"] = 0.5
+    ip.run_cell("%%wxnotify -t run-lr={lr}\nx = 1").raise_error()
+    assert messages(inbox)[0]["title"].startswith("✅ run-lr=0.5 finished")
+
+
+def test_wait_in_the_terminal_says_what_is_left(ip, inbox, capsys):
+    ip.run_cell("%config WxNotify.wait = 0.1").raise_error()
+    inbox.add_fault("delay", seconds=1.0)
+    ip.run_cell("%%wxnotify -t 'slow one'\nx = 1").raise_error()
+    assert "still sending in the background" in capsys.readouterr().out
+    ip.run_cell("%wxnotify wait 20").raise_error()
+    assert "settled" in capsys.readouterr().out
+    res = ip.run_cell("%wxnotify wait soon")
+    assert "not a duration" in str(res.error_in_exec)
+
+
+def test_ipython_runs_an_ipy_script_and_it_notifies(home, inbox, tmp_path):
+    script = tmp_path / "train.ipy"
+    script.write_text("%%wxnotify -t 'from a script'\nprint('epoch 1')\n", encoding="utf-8")
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")}
+    out = subprocess.run([sys.executable, "-m", "IPython", "--ext=wxnotify_magic", "--no-banner", str(script)],
+                         capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "epoch 1" in out.stdout and "wxnotify: sent to WeChat" in out.stdout
+    [message] = inbox.wait_for(1)
+    assert message["title"].startswith("✅ from a script finished") and "epoch 1" in message["content"]

@@ -32,13 +32,15 @@ class AutoMode:
         with self._lock:
             self._cancel_timer()
 
-    def cell_finished(self, watch: Watch, error: BaseException | None, value: Any, tb: str | None) -> None:
-        """Notify now (one message per cell), or add the cell to the digest and wait for the run to go idle."""
+    def cell_finished(self, watch: Watch, error: BaseException | None, value: Any, tb: str | None,
+                      status: str | None = None, printed_error: str = "") -> None:
+        """Notify now (one message per cell), or add the cell to the digest and wait for the run to go idle.
+        ``status`` is the kernel's verdict when it differs from the error's; ``printed_error`` see ``Watch``."""
         if not self.batch:
-            self.report(watch.finish(error, value, tb))
+            self.report(watch.finish(error, value, tb, status=status, printed_error=printed_error))
             return
         watch.stop_capture()
-        note = watch.notification(status_of(error), tb or "", value)
+        note = watch.notification(status or status_of(error), tb or "", value, printed_error)
         with self._lock:
             self.cells.append(note)
             self._context = watch.context

@@ -4,6 +4,12 @@ A ``%%wxnotify ARGS`` cell runs as a plain cell: the transformer turns its first
 ``# %%wxnotify ARGS`` (same line count), ``pre_run_cell`` starts the watch and ``post_run_cell`` finishes it.
 ``Out[n]``, ``_``, names, top-level ``await``, tracebacks and Run All stopping on failure are therefore
 exactly IPython's own. Auto mode uses the same two events. One record holds the cell being watched.
+
+Stacked with another cell magic, the cell still runs as that magic alone would: ``%%wxnotify`` above it is
+dropped so the other magic heads the cell; ``%%wxnotify`` below it is dropped from the body that magic runs,
+and the running cell is watched from there. Cells run without run-cell events (``%run x.ipy``,
+``ipython x.ipy``) keep their ``%%wxnotify`` line, so the magic itself runs and watches the body.
+Receipts go through ``ReceiptView``: in a kernel a cell never waits for delivery.
 """
 
 from __future__ import annotations
@@ -13,14 +19,14 @@ import contextlib
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .auto import AutoMode
 from .capture import HistoryTail, LastImage
-from .cellinfo import default_title, notebook_name, traceback_text
+from .cellinfo import cell_count, default_title, notebook_name, outcome, printed_error, traceback_text
 from .i18n import tr
-from .receipts import report, wait_for
+from .receipt_view import ReceiptView
 from .redact import redact
 from .session import Session
 from .settings import Route
@@ -28,6 +34,8 @@ from .watch import Watch, WatchOptions
 
 CELL_LINE = re.compile(r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$")
 OURS = re.compile(r"wxnotify|wxsend|WxNotify")  # cells worth checking for a token written in them
+HELP = re.compile(r"(?:^|\s)(?:-h|--help)(?:\s|$)")
+HELP_CALL = "get_ipython().run_line_magic('wxnotify', 'help')\n"
 ParseCell = Callable[[str], "tuple[WatchOptions, Route]"]
 
 
@@ -38,12 +46,36 @@ class WatchedCell:
     info: Any
     watch: Watch
     auto: bool
+    raw: str = ""
+    earlier_error: Any = field(default=None, repr=False)  # sys.last_value when the watch began
 
 
 def cell_args(first_line: str) -> str | None:
     """The ARGS of a ``%%wxnotify ARGS`` first line, or None when it is not one."""
     m = CELL_LINE.match(first_line.rstrip("\r\n"))
     return (m.group("args") or "") if m else None
+
+
+def wants_help(args: str) -> bool:
+    return bool(HELP.search(args))
+
+
+def transforming_for() -> str:
+    """Who is transforming a ``%%wxnotify`` cell: ``top`` (the shell, about to run it with run-cell events),
+    ``magic`` (another cell magic, for its body, inside such a run), ``silent`` (a run without events:
+    ``%run x.ipy``, ``ipython x.ipy``), or ``other`` (a completeness check). Read from the calling frames."""
+    frame = sys._getframe(2)
+    in_magic = False
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "run_cell_magic":
+            in_magic = True
+        elif code.co_name in ("_run_cell", "run_cell", "do_execute") and "silent" in code.co_varnames:
+            if frame.f_locals.get("silent"):
+                return "silent"
+            return "magic" if in_magic else "top"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "magic" if in_magic else "other"
 
 
 class CellHooks:
@@ -55,8 +87,10 @@ class CellHooks:
         self.parse = parse
         self.cell: WatchedCell | None = None
         self.auto: AutoMode | None = None
+        self.receipts = ReceiptView(shell)
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
+        self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
 
     def register(self) -> None:
         self.shell.input_transformers_cleanup.append(self.rewrite_cell)
@@ -84,32 +118,60 @@ class CellHooks:
     # -- the plain-cell path -----------------------------------------------------------------------------
 
     def rewrite_cell(self, lines: list[str]) -> list[str]:
-        """Cleanup transformer: ``%%wxnotify ARGS`` -> ``# %%wxnotify ARGS`` when ARGS are valid."""
+        """Cleanup transformer: ``%%wxnotify ARGS`` -> ``# %%wxnotify ARGS`` when ARGS are valid (see above)."""
         if not lines or not lines[0].startswith("%%wxnotify"):
             return lines
         args = cell_args(lines[0])
         if args is None:
             return lines
+        caller = transforming_for()
+        if caller == "silent":
+            return lines  # no run-cell events will come: the registered magic runs and watches the body
+        expanded = self.expand(args)
+        if wants_help(expanded):
+            return [HELP_CALL]  # the help, as %%wxnotify? shows it; the body does not run
         try:
-            self._checked = (args, self.parse(args))  # pre_run_cell reuses it: parse once per cell
+            parsed = self.parse(expanded)
         except Exception:
             return lines  # the registered magic raises the UsageError and the body never runs
-        return ["# " + lines[0], *lines[1:]]
+        if caller == "magic":
+            if not self._watch_running_cell(parsed):
+                return lines
+        else:
+            self._checked = (args, parsed)  # pre_run_cell reuses it: parse once per cell
+        body = lines[1:]
+        if body and body[0].startswith("%%"):
+            return body  # another cell magic below: it heads the cell and runs as if alone
+        return ["# " + lines[0], *body]
+
+    def expand(self, args: str) -> str:
+        """``{expr}`` and ``$var`` in the options, expanded in the user's namespace as IPython does for every
+        magic's line (left as written when they cannot be)."""
+        if "{" not in args and "$" not in args:
+            return args
+        try:
+            from IPython.utils.text import DollarFormatter
+
+            return str(DollarFormatter().vformat(args, args=[], kwargs=dict(self.shell.user_ns)))
+        except Exception:
+            return args
 
     def pre_run_cell(self, info: Any) -> None:
+        self._running.append(info)
+        outermost = len(self._running) == 1
+        if outermost:
+            self.receipts.cell_started()
         try:
-            raw = (getattr(info, "raw_cell", "") or "").lstrip("\n")
-            if self.cell is not None or getattr(info, "silent", False):
+            if self.cell is not None:  # a watched cell is running: the cells it runs are part of it
                 return
+            raw = (getattr(info, "raw_cell", "") or "").lstrip("\n")
             self._warn_literal_token(raw)
-            if self.auto is not None:
+            if self.auto is not None and outermost:
                 self.auto.cell_started()
-            options, route, auto = self._options_for(raw)
+            options, route, auto = self._options_for(raw, outermost)
             if options is None or route is None:
                 return
-            watch = self._new_watch(options, route, raw, plain_cell=True)
-            self.cell = WatchedCell(info, watch, auto)
-            watch.start()
+            self._watch(info, raw, options, route, auto)
         except Exception as exc:  # never break the user's cell
             self.cell = None
             _warn(tr("wxnotify: could not watch this cell ({problem})", problem=_problem(exc)))
@@ -126,7 +188,7 @@ class CellHooks:
                      "IPython's history. Keep it out: save it once with %wxnotify config (panel) or `wxnotify "
                      "config add NAME` in a terminal and use --to NAME, or export WXNOTIFY_TO."))
 
-    def _options_for(self, raw: str) -> tuple[WatchOptions | None, Route | None, bool]:
+    def _options_for(self, raw: str, outermost: bool) -> tuple[WatchOptions | None, Route | None, bool]:
         """The options of a ``%%wxnotify`` cell, or auto mode's for any other cell, or (None, None, False)."""
         if raw.startswith("%%wxnotify"):
             args = cell_args(raw.split("\n", 1)[0])
@@ -136,28 +198,59 @@ class CellHooks:
             if checked is not None and checked[0] == args:
                 return (*checked[1], False)
             try:
-                return (*self.parse(args), False)
+                return (*self.parse(self.expand(args)), False)
             except Exception:
                 return None, None, False  # the registered magic reports it
-        if self.auto is not None:
+        if self.auto is not None and outermost:
             return self.auto.options, self.auto.route, True
         return None, None, False
 
+    def _watch(self, info: Any, raw: str, options: WatchOptions, route: Route, auto: bool) -> None:
+        # a cell run by another cell (%%capture runs its body so) has the number of the outermost one
+        count = cell_count(self.shell, self._running[0] if self._running else info)
+        watch = self._new_watch(options, route, raw, count, plain_cell=True)
+        self.cell = WatchedCell(info, watch, auto, raw, getattr(sys, "last_value", None))
+        watch.start()
+
+    def _watch_running_cell(self, parsed: tuple[WatchOptions, Route]) -> bool:
+        """``%%wxnotify`` below another cell magic: watch the running cell it belongs to (once)."""
+        if not self._running:
+            return False
+        if self.cell is not None and not self.cell.auto:
+            return True  # watched already: one notification per cell
+        if self.cell is not None:
+            self.cell.watch.stop_capture()  # the cell's own options replace auto mode's
+            self.cell = None
+        info = self._running[-1]
+        self._watch(info, (getattr(info, "raw_cell", "") or "").lstrip("\n"), *parsed, False)
+        return True
+
     def post_run_cell(self, result: Any) -> None:
-        cell = self.cell
-        if cell is None or getattr(result, "info", None) is not cell.info:
-            return
-        self.cell = None  # first: whatever happens below, the next cell is watched afresh
+        info = self._running.pop() if self._running else None
+        try:
+            cell = self.cell
+            if cell is not None and info is not None and cell.info is info:
+                self.cell = None  # first: whatever happens below, the next cell is watched afresh
+                self._finish(cell, result)
+        finally:
+            if not self._running:
+                self.receipts.cell_ended()
+
+    def _finish(self, cell: WatchedCell, result: Any) -> None:
         watch = cell.watch
         try:
-            count = getattr(result, "execution_count", None)
-            watch.context["execution_count"] = count
-            error = getattr(result, "error_before_exec", None) or getattr(result, "error_in_exec", None)
+            error, status, value = outcome(self.shell, result, cell.info, cell.earlier_error)
+            own = getattr(result, "info", None) is cell.info and not self._running  # the outermost cell's result
+            count = getattr(result, "execution_count", None) if own else None
+            if count is not None:
+                watch.context["execution_count"] = count
+                watch.context["title"] = default_title(cell.raw, count, watch.context.get("notebook", ""))
             tb = traceback_text(self.shell, error) if error is not None else None
+            printed = printed_error(error)
             if cell.auto and self.auto is not None:
-                self.auto.cell_finished(watch, error, getattr(result, "result", None), tb)
+                self.auto.cell_finished(watch, error, value, tb, status, printed)
                 return
-            self.report(watch.finish(error, getattr(result, "result", None), tb), watch.options)
+            self.report(watch.finish(error, value, tb, status=status, printed_error=printed), watch.options)
             if self.auto is not None:
                 self.auto.rearm()
         except Exception as exc:
@@ -169,7 +262,7 @@ class CellHooks:
     def run_body(self, options: WatchOptions, route: Route, cell: str) -> Any:
         """Run ``cell`` in the user namespace as ``%%time`` does, watched; return its last value."""
         __tracebackhide__ = True
-        watch = self._new_watch(options, route, cell).start()
+        watch = self._new_watch(options, route, cell, self.shell.execution_count).start()
         try:
             value = self._execute(cell)
         except BaseException as error:
@@ -206,27 +299,26 @@ class CellHooks:
 
     # -- shared ----------------------------------------------------------------------------------------------
 
-    def _new_watch(self, options: WatchOptions, route: Route, raw_cell: str, plain_cell: bool = False) -> Watch:
+    def _new_watch(self, options: WatchOptions, route: Route, raw_cell: str, count: int | None,
+                   plain_cell: bool = False) -> Watch:
         notebook = notebook_name(self.shell)
         # IPython 9 tees output into its history already: read that copy instead of teeing again
         tail = HistoryTail.of(self.shell, max(options.tail, 1)) if plain_cell else None
-        # the tee files output under the cell's own number (ipykernel moves the shell's count on before the cell)
-        count = tail.count if tail is not None else self.shell.execution_count
         context = {"title": default_title(raw_cell, count, notebook), "notebook": notebook,
                    "execution_count": count}
         images = LastImage(self.shell) if options.figure else None
         return self.session.watch(options, route, context, tail=tail, images=images)
 
     def report(self, ticket: Any, options: WatchOptions) -> None:
-        """Wait at most ``WxNotify.wait`` for the receipt, then print one status line."""
+        """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``."""
         if ticket is not None:
-            report(wait_for(ticket, self.session.settings.wait), options.quiet)
+            self.receipts.show(ticket, options.quiet, self.session.settings.wait)
 
 
 def _problem(exc: BaseException) -> str:
     try:
         text = f"{type(exc).__name__}: {exc}"
-    except Exception:
+    except Exception:  # an exception whose __str__ raises
         text = type(exc).__name__
     return redact(text, strict=True)[:200]
 

@@ -487,4 +487,11 @@ ZH: dict[str, str] = {
     "the outbox is locked by another process": "发件箱正被另一个进程锁定",
     "waiting for the outbox: another process is writing it": "正在等待发件箱：另一个进程正在写入",
     "wxnotify {command}: cannot write {path}: {why}": "wxnotify {command}：无法写入 {path}：{why}",
+    # receipts in a notebook, updated in place; %wxnotify wait
+    "wxnotify: sending…": "wxnotify：发送中…",
+    "wxnotify: every notification has settled": "wxnotify：所有通知都已有结果",
+    "wxnotify: {n} notification(s) settled": "wxnotify：{n} 条通知已有结果",
+    "{n} held ({why})": "{n} 条暂缓发送（{why}）",
+    "{n} held": "{n} 条暂缓发送",
+    "{n} still sending after {seconds:g} s": "等了 {seconds:g} 秒，仍有 {n} 条在发送",
 }

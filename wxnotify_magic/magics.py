@@ -6,6 +6,8 @@ Running a cell is the hooks' job (``hooks.py``); sending, status and settings ar
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from typing import Any
 
@@ -14,10 +16,12 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .cellinfo import notebook_name
+from .hooks import wants_help
 from .i18n import tr
+from .receipts import report
 from .redact import shorten, unlinked
 from .session import OptionError, Session
-from .settings import NoDestinationError, Route
+from .settings import MAX_WAIT, NoDestinationError, Route
 from .watch import WatchOptions
 
 USAGE_LIMIT = 200  # characters of an error line; what the user typed is redacted first, then cut
@@ -35,6 +39,12 @@ def _parse(func: Any, line: str, who: str) -> Any:
         return parse_argstring(func, line)
     except (UsageError, ValueError) as exc:  # argparse's complaint, or an unterminated quote
         raise _usage(who, exc) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _cell_args(line: str) -> Any:
+    """``%%wxnotify`` options parsed (a Run All repeats the same line; argparse is the cost of a cell)."""
+    return _parse(WxNotifyMagics.wxnotify, line, "%%wxnotify")
 
 
 def _unquote(text: str) -> str:
@@ -72,16 +82,18 @@ class WxNotifyMagics(Magics):
     def wxnotify(self, line: str, cell: str | None = None) -> Any:
         """Push a WeChat notification when this cell ends.
 
-        Line form: ``%wxnotify [status|config|test|retry|history|auto]``, see below.
+        Line form: ``%wxnotify [status|config|test|retry|history|auto|wait|help]``, see below.
         """
         if cell is None:
             return self._command(line)
+        if wants_help(line):
+            return self.cmd_help("")  # like %%wxnotify?: the body does not run
         options, route = self.cell_options(line)  # raises UsageError before the body runs
         return self.hooks.run_body(options, route, cell)
 
     def cell_options(self, line: str) -> tuple[WatchOptions, Route]:
         """Parse and check ``%%wxnotify`` options; raise UsageError with a one-line reason."""
-        args = _parse(self.wxnotify, line, "%%wxnotify")
+        args = _cell_args(line)
         try:
             options = self.session.options(title=_unquote(args.title or ""), after=args.after, on=args.on,
                                            to=[_unquote(t) for t in args.to or []], tail=args.tail, every=args.every,
@@ -101,7 +113,7 @@ class WxNotifyMagics(Magics):
 
     def _command(self, line: str) -> Any:
         word, _, rest = line.strip().partition(" ")
-        handler = COMMANDS.get(word or "status")
+        handler = COMMANDS.get(word or "status") or ("cmd_help" if word in ("-h", "--help") else None)
         if handler is None:
             raise UsageError(tr("%wxnotify: unknown command {word}; try %wxnotify? for the commands",
                                 word=shorten(word, 30, strict=True)))
@@ -143,6 +155,29 @@ class WxNotifyMagics(Magics):
         from .settings_panel import show
 
         return show(self.session)
+
+    @magic_arguments(name="wxnotify wait")
+    @argument("seconds", nargs="?", default="60", help="Wait at most this long (default 60 s; 90, 5m, 1h).")
+    def cmd_wait(self, line: str) -> None:
+        """Wait until every notification sent from here has settled, and say how it went. In a notebook, end with
+        it to keep the final receipts (the cells themselves never wait for delivery)."""
+        args = _parse(self.cmd_wait, line, "%wxnotify wait")
+        from .durations import parse_duration
+
+        try:
+            seconds = min(parse_duration(args.seconds), MAX_WAIT)
+        except ValueError as exc:
+            raise _usage("%wxnotify wait", exc) from None
+        for item in self.hooks.receipts.wait(seconds):
+            if isinstance(item, str):
+                print(item)
+            else:
+                report(item)
+
+    @magic_arguments(name="wxnotify help")
+    def cmd_help(self, line: str) -> None:
+        """Show this help (also ``%%wxnotify -h`` and ``%wxnotify --help``)."""
+        print(inspect.cleandoc(WxNotifyMagics.wxnotify.__doc__ or ""))
 
     @magic_arguments(name="wxnotify auto")
     @argument("switch", choices=["on", "off"], help=tr("Turn auto mode on or off."))
@@ -200,7 +235,7 @@ class WxNotifyMagics(Magics):
         self.hooks.report(self.session.submit(note, route), WatchOptions())
 
 
-COMMANDS = {name: f"cmd_{name}" for name in ("status", "test", "retry", "history", "config", "auto")}
+COMMANDS = {name: f"cmd_{name}" for name in ("status", "test", "retry", "history", "config", "auto", "wait", "help")}
 
 
 def _help() -> str:
