@@ -337,7 +337,7 @@ def test_stacked_cell_magics_send_one_message(ip, inbox, capsys, source):
     out = capsys.readouterr().out
     assert "Wall time" in out or "per loop" in out
     ip.run_cell("%wxnotify wait 10").raise_error()
-    assert [m["title"].split(" in ")[0] for m in inbox.messages] == ["✅ stacked finished"]
+    assert [m["title"].split(" · ")[0] for m in inbox.messages] == ["✅ stacked finished"]
     if "print" in source:
         assert "ran once" in inbox.messages[0]["content"]
 
