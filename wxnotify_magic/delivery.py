@@ -54,6 +54,7 @@ class Sender:
         self._tickets: dict[int, Ticket] = {}
         self._followers: dict[int, list[int]] = {}  # digest item -> items merged into it
         self._busy: set[str] = set()
+        self._held: dict[str, float] = {}  # lane -> until: this sender's latest pacing hold of it
         self._warned: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
         self._stop = False
@@ -78,20 +79,26 @@ class Sender:
         """
         ticket = Ticket()
         notification = notification.cleaned()  # any text a job printed can be stored and sent
+        now, wake = self.clock(), False
         with self._lock:  # a fast worker cannot report before the ticket knows its items
             for dest in destinations:
                 fallback = (fallbacks or {}).get(dest.name)
+                lane = dest.provider.lane(dest)
                 item_id = self.outbox.add(
                     provider=dest.provider.name, dest_key=dest.key, dest_label=dest.redacted, dest_url=dest.url,
                     notification=notification.to_dict(), kind=kind, fallback_url=fallback.url if fallback else "",
-                    now=self.clock(), lane=dest.provider.lane(dest), quotas=quotas, wait=wait)
+                    now=now, lane=lane, quotas=quotas, wait=wait)
+                # a lane this sender holds for pacing goes out when the hold ends (a burst as one digest): the
+                # loop already sleeps until then, so waking it now for this item would only cost a claim
+                wake = wake or item_id < 0 or self._held.get(lane, 0.0) <= now
                 queued = self.outbox.get(item_id) if item_id < 0 else None
                 self._register(ticket, item_id, Result(dest.redacted, dest.service, Status.PENDING,
                                                        queued.reason if queued else "", wechat=dest.provider.wechat))
         if kind != "final":  # at most one progress message pending per destination: drop the older ones
             self._drop_older(kind, ticket.ids, [d.url for d in destinations])
         self.start()
-        self.kick()
+        if wake:
+            self.kick()
         return ticket
 
     def start(self) -> bool:
@@ -252,6 +259,7 @@ class Sender:
     def _hold(self, item: Item, decision: policy.Decision) -> None:
         if decision.lane_wide:  # the whole lane waits as long: one update, not one per item
             self.outbox.hold_lane(item.lane, decision.until)
+            self._held[item.lane] = decision.until
         self.outbox.update(item.id, status=Status.PENDING, next_try=decision.until, reason=decision.reason)
         self._report(item.id, Status.PENDING, decision.reason, until=decision.until)
 

@@ -91,6 +91,7 @@ class CellHooks:
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
+        self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
 
     def register(self) -> None:
         self.shell.input_transformers_cleanup.append(self.rewrite_cell)
@@ -127,6 +128,9 @@ class CellHooks:
         caller = transforming_for()
         if caller == "silent":
             return lines  # no run-cell events will come: the registered magic runs and watches the body
+        if caller == "top" and self._rewritten is not None and self._rewritten[0] == lines:
+            self._checked = self._rewritten[1]  # ipykernel transforms a cell twice before it runs
+            return list(self._rewritten[2])
         expanded = self.expand(args)
         if wants_help(expanded):
             return [HELP_CALL]  # the help, as %%wxnotify? shows it; the body does not run
@@ -140,9 +144,10 @@ class CellHooks:
         else:
             self._checked = (args, parsed)  # pre_run_cell reuses it: parse once per cell
         body = lines[1:]
-        if body and body[0].startswith("%%"):
-            return body  # another cell magic below: it heads the cell and runs as if alone
-        return ["# " + lines[0], *body]
+        rewritten = body if body and body[0].startswith("%%") else ["# " + lines[0], *body]  # another cell
+        if caller == "top":  # magic below heads the cell and runs as if alone
+            self._rewritten = (list(lines), self._checked, list(rewritten))
+        return rewritten
 
     def expand(self, args: str) -> str:
         """``{expr}`` and ``$var`` in the options, expanded in the user's namespace as IPython does for every
@@ -157,6 +162,7 @@ class CellHooks:
             return args
 
     def pre_run_cell(self, info: Any) -> None:
+        self._rewritten = None
         self._running.append(info)
         outermost = len(self._running) == 1
         if outermost:

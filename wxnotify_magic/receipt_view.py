@@ -10,6 +10,7 @@ ids: there a cell waits at most ``WxNotify.wait`` and prints one line, as before
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 from .i18n import tr
 from .receipts import Receipt, Ticket, report, wait_for
+from .status import Status
 
 
 @dataclass
@@ -42,6 +44,8 @@ class ReceiptView:
         self._in_cell = False
         self._stale: dict[str, dict[str, str]] = {}  # display id -> last update published while no cell ran
         self._open: dict[int, _Shown] = {}
+        self._ids = itertools.count(1)
+        self._prefix = f"wxnotify-{uuid.uuid4().hex[:12]}-"  # display ids unique across kernels and restarts
 
     # -- around each cell (main thread) ---------------------------------------------------------------------
 
@@ -74,14 +78,15 @@ class ReceiptView:
             ticket.on_done(self._settled)
 
     def _display(self, ticket: Ticket, quiet: bool) -> None:
-        shown = _Shown(ticket, uuid.uuid4().hex, quiet)
+        shown = _Shown(ticket, f"{self._prefix}{next(self._ids)}", quiet)
         shown.text = "" if quiet else tr("wxnotify: sending…")
         with self._lock:
             self._open[id(ticket)] = shown
             _publish(self.shell, {"text/plain": shown.text}, shown.display_id, update=False)
         ticket.on_change(lambda t: self._update(shown))
         ticket.on_done(lambda t: self._update(shown))
-        self._update(shown)  # in case it changed before the callbacks were in place
+        if any(r.status != Status.PENDING or r.reason for r in ticket.current()):
+            self._update(shown)  # it changed before the callbacks were in place
 
     def _update(self, shown: _Shown) -> None:
         """Show the receipt as it stands now (any thread); forget it once it has settled."""
