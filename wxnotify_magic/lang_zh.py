@@ -489,6 +489,7 @@ ZH: dict[str, str] = {
     "wxnotify {command}: cannot write {path}: {why}": "wxnotify {command}：无法写入 {path}：{why}",
     # receipts in a notebook, updated in place; %wxnotify wait
     "wxnotify: sending…": "wxnotify：发送中…",
+    "Wait at most this long (default 60 s; 90, 5m, 1h).": "最多等待这么久（默认 60 秒；可写 90、5m、1h）。",
     "wxnotify: every notification has settled": "wxnotify：所有通知都已有结果",
     "wxnotify: {n} notification(s) settled": "wxnotify：{n} 条通知已有结果",
     "{n} held ({why})": "{n} 条暂缓发送（{why}）",

@@ -157,7 +157,7 @@ class WxNotifyMagics(Magics):
         return show(self.session)
 
     @magic_arguments(name="wxnotify wait")
-    @argument("seconds", nargs="?", default="60", help="Wait at most this long (default 60 s; 90, 5m, 1h).")
+    @argument("seconds", nargs="?", default="60", help=tr("Wait at most this long (default 60 s; 90, 5m, 1h)."))
     def cmd_wait(self, line: str) -> None:
         """Wait until every notification sent from here has settled, and say how it went. In a notebook, end with
         it to keep the final receipts (the cells themselves never wait for delivery)."""
