@@ -78,7 +78,7 @@ def test_run_all_burst_is_merged_and_lists_every_cell(inbox, tmp_path):
         assert all(len(displays(c)) == 1 and not [o for o in c.outputs if o.output_type == "stream"] for c in cells)
         kernel.run("%wxnotify wait 60")
         messages = [m for m in inbox.messages if "burst" in m["content"] or "burst" in m["title"]]
-        assert 1 < len(messages) < 10  # merged, not 31 messages one by one
+        assert len(messages) < 10  # merged, not 31 messages one by one
         everything = "\n".join(m["content"] for m in messages)
         for cell in [*cells, failing]:
             assert f"[{cell.execution_count}]" in everything
