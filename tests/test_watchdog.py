@@ -232,7 +232,7 @@ def test_restart_while_an_interruptible_cell_runs_reports_the_interrupt_only(ker
 
 def test_normal_shutdown_and_idle_restart_send_nothing(kernels, home, inbox):
     kernel = kernels()
-    reply = kernel.run(CELL + "time.sleep(0.1)")
+    reply = kernel.run(CELL + "time.sleep(0.6)")  # long enough to arm it (a quarter second in)
     assert reply["status"] == "ok"
     inbox.wait_for(1)
     assert watchdogs(home), "the watchdog stays while the kernel lives"
@@ -406,7 +406,7 @@ def test_a_burst_of_quick_cells_keeps_its_watchdog_and_the_next_long_cell_is_arm
     """Thousands of back-to-back watched cells (auto mode, Run All) fill no pipe and lose no watchdog."""
     from wxnotify_magic import watchdog
 
-    ip.run_cell("%%wxnotify --after 1h --quiet\nx = 0").raise_error()
+    ip.run_cell("%%wxnotify --after 1h --quiet\nimport time\ntime.sleep(0.6)").raise_error()  # armed: it runs on
     first = wait_until(lambda: watchdog.client().pid, what="the watchdog to start")
     for _ in range(2000):
         ip.run_cell("%%wxnotify --after 1h --quiet\nx = 1")

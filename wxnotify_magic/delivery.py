@@ -30,6 +30,7 @@ from .redact import shorten
 from .status import Status
 
 LEASE = 120.0
+MAX_PAUSE = 2.0  # the longest a front may hold the sender off at a time
 CLAIM_WAIT = 0.25  # seconds the loop waits for another process's write lock (a cell may wait behind it)
 LOCK_GRACE = 1.0  # seconds an exiting process waits for another's write lock before sending from memory
 KEEP_DAYS = 30  # history and call log kept this long
@@ -58,6 +59,7 @@ class Sender:
         self._warned: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
         self._stop = False
+        self.pause: Callable[[], float] | None = None  # set by a front that is busy now and then (a kernel)
         outbox.on_renamed = self._rekey
 
     @property
@@ -168,6 +170,9 @@ class Sender:
         with contextlib.suppress(Exception):  # housekeeping must never stop delivery
             self.outbox.prune(self.clock() - KEEP_DAYS * 86400, wait=CLAIM_WAIT)
         while not self._stop:
+            with self._wake:  # the front is busy (a Run All): hold off while it says so (kicks too), then send
+                while not self._stop and (left := self._paused_for()) > 0:
+                    self._wake.wait(left)
             lanes: dict[str, list[Item]] = {}
             try:
                 with self._lock:
@@ -190,6 +195,16 @@ class Sender:
             with self._wake:
                 if not self._stop:
                     self._wake.wait(self._sleep_time(bool(busy)))
+
+    def _paused_for(self) -> float:
+        """Seconds the front asks the sender to hold off (``pause()`` is a ``time.monotonic()`` deadline, which
+        the front caps: a Run All that goes on still lets the sender take a turn every second)."""
+        if self.pause is None:
+            return 0.0
+        try:
+            return min(MAX_PAUSE, max(0.0, self.pause() - time.monotonic()))
+        except Exception:
+            return 0.0
 
     def _sleep_time(self, busy: bool) -> float:
         try:

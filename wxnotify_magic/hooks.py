@@ -88,6 +88,8 @@ class CellHooks:
         self.cell: WatchedCell | None = None
         self.auto: AutoMode | None = None
         self.receipts = ReceiptView(shell)
+        if self.receipts.kernel:  # in a kernel receipts never hold a cell: sending waits for a quiet moment
+            session.pause_sending = self.receipts.quiet_until
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
@@ -256,7 +258,8 @@ class CellHooks:
             if cell.auto and self.auto is not None:
                 self.auto.cell_finished(watch, error, value, tb, status, printed)
                 return
-            self.report(watch.finish(error, value, tb, status=status, printed_error=printed), watch.options)
+            self.report(watch.finish(error, value, tb, status=status, printed_error=printed), watch.options,
+                        count, status == "failed")
             if self.auto is not None:
                 self.auto.rearm()
         except Exception as exc:
@@ -315,10 +318,10 @@ class CellHooks:
         images = LastImage(self.shell) if options.figure else None
         return self.session.watch(options, route, context, tail=tail, images=images)
 
-    def report(self, ticket: Any, options: WatchOptions) -> None:
+    def report(self, ticket: Any, options: WatchOptions, cell: int | None = None, failed: bool = False) -> None:
         """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``."""
         if ticket is not None:
-            self.receipts.show(ticket, options.quiet, self.session.settings.wait)
+            self.receipts.show(ticket, options.quiet, self.session.settings.wait, cell, failed)
 
 
 def _problem(exc: BaseException) -> str:

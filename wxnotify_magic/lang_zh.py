@@ -495,4 +495,7 @@ ZH: dict[str, str] = {
     "{n} held ({why})": "{n} 条暂缓发送（{why}）",
     "{n} held": "{n} 条暂缓发送",
     "{n} still sending after {seconds:g} s": "等了 {seconds:g} 秒，仍有 {n} 条在发送",
+    "wxnotify: {subject}: {line}": "wxnotify：{subject}：{line}",
+    "{n} notifications from cells {cells}": "单元格 {cells} 的 {n} 条通知",
+    "{n} notifications": "{n} 条通知",
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
 from typing import Any
 
@@ -62,6 +63,7 @@ class WxNotifyMagics(Magics):
         super().__init__(shell)
         self.session = session
         self.hooks: Any = None
+        self._parsed: tuple[tuple[str, int, str], tuple[WatchOptions, Route]] | None = None
 
     # -- %%wxnotify -----------------------------------------------------------------------------------------
 
@@ -92,7 +94,18 @@ class WxNotifyMagics(Magics):
         return self.hooks.run_body(options, route, cell)
 
     def cell_options(self, line: str) -> tuple[WatchOptions, Route]:
-        """Parse and check ``%%wxnotify`` options; raise UsageError with a one-line reason."""
+        """Parse and check ``%%wxnotify`` options; raise UsageError with a one-line reason.
+
+        The result is reused while the line, the settings and ``WXNOTIFY_TO`` stay the same (a Run All of many
+        cells with the same options parses them once)."""
+        key = (line, self.session.generation, os.environ.get("WXNOTIFY_TO", ""))
+        if self._parsed is not None and self._parsed[0] == key:
+            return self._parsed[1]
+        parsed = self._cell_options(line)
+        self._parsed = (key, parsed)
+        return parsed
+
+    def _cell_options(self, line: str) -> tuple[WatchOptions, Route]:
         args = _cell_args(line)
         try:
             options = self.session.options(title=_unquote(args.title or ""), after=args.after, on=args.on,

@@ -63,19 +63,26 @@ class Monitor:
         self._tail_due = 0.0  # when the tail may next be handed over
         self._tail_dirty = False  # output came since the last hand-over
         self._fed_usage: dict[str, Any] = {}
+        self._arming = threading.Lock()  # the sampler arms, the job's thread stops: never both at once
 
     # -- life -------------------------------------------------------------------------------------------
 
     def start(self) -> Monitor:
+        """Start the peak memory meter and sampling. The watchdog is armed at the first sample (FIRST seconds in),
+        from the sampler thread: the many quick cells of a Run All never arm it (a death in a cell's first
+        quarter second goes unreported)."""
         self.memory.start()
         self._last_output = time.monotonic()
         self._mark = self._activity()
-        route = getattr(self.watch, "route", None)
-        if route:
-            self.job_id = watchdog.arm(self.job(route))
         self.due = self._last_output + min(self.tick, FIRST)
         _sampler.add(self)
         return self
+
+    def _arm(self) -> None:
+        route = getattr(self.watch, "route", None)
+        with self._arming:
+            if route and self.job_id is None and not self.stopped:
+                self.job_id = watchdog.arm(self.job(route))
 
     def follow(self, pid: int) -> None:
         """Measure the child process ``pid`` (``wxnotify run``'s command) rather than this process."""
@@ -83,9 +90,10 @@ class Monitor:
 
     def stop(self) -> None:
         """The job ended: disarm at once, stop sampling, take the final peaks. Idempotent."""
-        if self.stopped:
-            return
-        self.stopped = True
+        with self._arming:
+            if self.stopped:
+                return
+            self.stopped = True
         _sampler.remove(self)
         if self.job_id is not None:
             watchdog.disarm(self.job_id)
@@ -115,6 +123,8 @@ class Monitor:
 
     def sample(self) -> None:
         """One look: output activity, memory, GPUs; feed the watchdog; the stall alarm when it is due."""
+        if self.job_id is None:
+            self._arm()
         now = time.monotonic()
         mark = self._activity()
         changed = mark != self._mark

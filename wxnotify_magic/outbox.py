@@ -27,7 +27,7 @@ from .i18n import tr
 from .status import Status
 from .storage import Busy, Store, Tx
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -184,7 +184,7 @@ class Outbox:
                                  json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
                                  json.dumps(quotas or {})), strict=True))
         try:
-            return self._write(lambda db: self._insert(db, row), wait)
+            return self._write(lambda db: self._insert(db, row), wait, atomic=True)
         except OutboxBusy:
             if wait is None:
                 raise
@@ -196,9 +196,7 @@ class Outbox:
                 return self._last_queued
 
     def _insert(self, db: sqlite3.Connection, row: dict[str, Any]) -> int:
-        cur = db.execute(f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                         tuple(row[c] for c in COLUMNS))
-        db.execute("INSERT OR IGNORE INTO lanes (lane) VALUES (?)", (row["lane"],))
+        cur = db.execute(INSERT_ITEM, tuple(row[c] for c in COLUMNS))  # one statement: the trigger adds the lane
         item_id = int(cur.lastrowid or 0)
         self._max_id = max(self._max_id, item_id)
         return item_id
@@ -369,8 +367,14 @@ class Outbox:
         self._write(prune, wait)
 
 
+INSERT_ITEM = f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+# Every lane with an item is known to the lanes table: kept by SQLite itself, so adding an item is one statement
+LANE_TRIGGER = ("CREATE TRIGGER IF NOT EXISTS outbox_lane_known AFTER INSERT ON outbox "
+                "BEGIN INSERT OR IGNORE INTO lanes (lane) VALUES (NEW.lane); END")
+
+
 def _statements() -> list[str]:
-    return [s.strip() for s in SCHEMA.split(";") if s.strip()]
+    return [s.strip() for s in SCHEMA.split(";") if s.strip()] + [LANE_TRIGGER]
 
 
 def _me() -> str:

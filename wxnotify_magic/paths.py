@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 SETTINGS_FILE = "settings.json"
@@ -19,10 +20,15 @@ def config_dir() -> Path:
 
 def state_dir() -> Path:
     """``$WXNOTIFY_HOME``, else ``$XDG_STATE_HOME/wxnotify`` (``~/.local/state/wxnotify``)."""
-    home = os.environ.get("WXNOTIFY_HOME")
+    env = os.environ
+    return _state_dir(env.get("WXNOTIFY_HOME", ""), env.get("XDG_STATE_HOME", ""), env.get("HOME", ""))
+
+
+@cache
+def _state_dir(home: str, xdg_state: str, user_home: str) -> Path:  # every send asks: computed once per env
     if home:
         return Path(home).expanduser()
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    base = xdg_state or Path.home() / ".local" / "state"
     return Path(base) / "wxnotify"
 
 

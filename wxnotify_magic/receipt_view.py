@@ -1,7 +1,9 @@
 """Receipts in IPython: shown at once and updated in place in a kernel, after a bounded wait in a terminal.
 
 In a kernel a cell returns as soon as its notification is in the outbox. Its receipt is displayed with a display
-id (``wxnotify: sending…``) and updated in place when delivery settles or is held. An update published while no
+id (``wxnotify: sending…``) and updated in place when delivery settles or is held. Cells that run back to back (a
+Run All) share the first one's receipt line (``wxnotify: 200 notifications from cells [2]–[201]: sent …``), so a
+burst costs one display, not one per cell; a failed cell always shows its own. An update published while no
 cell runs carries the finished cell's parent message, which nbclient drops, so it is published again from the
 next cell's ``pre_run_cell`` (JupyterLab applies both; the second is harmless). ``wait()`` (``%wxnotify wait``)
 blocks until every receipt has settled, so a notebook can end with its final receipts. A terminal has no display
@@ -15,22 +17,42 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .i18n import tr
-from .receipts import Receipt, Ticket, report, wait_for
+from .receipts import Receipt, Ticket, report, summarize, wait_for
 from .status import Status
 
 
 @dataclass
 class _Shown:
-    """One receipt being followed: its ticket, its display id (kernel) and the text shown last."""
+    """One receipt line being followed: its tickets (the cell's; a burst's cells join the first), its display id
+    (kernel) and the text shown last."""
 
     ticket: Ticket
     display_id: str = ""  # empty: printed in a terminal as still sending; wait() prints the outcome
     quiet: bool = False
     text: str = ""
+    others: list[Ticket] = field(default_factory=list)  # the tickets of the later cells of a burst
+    cells: list[int] = field(default_factory=list)
+
+    @property
+    def tickets(self) -> list[Ticket]:
+        return [self.ticket, *self.others]
+
+    @property
+    def finished(self) -> bool:
+        return all(t.finished for t in self.tickets)
+
+    def summary(self) -> Receipt:
+        if not self.others:
+            return self.ticket.summary()
+        cells = f"[{self.cells[0]}]–[{self.cells[-1]}]" if len(self.cells) > 1 else ""
+        subject = (tr("{n} notifications from cells {cells}", n=len(self.tickets), cells=cells) if cells
+                   else tr("{n} notifications", n=len(self.tickets)))
+        results = [r for t in self.tickets for r in t.current()]
+        return summarize(results, time.monotonic() - self.ticket.started, subject)
 
 
 class ReceiptView:
@@ -46,27 +68,53 @@ class ReceiptView:
         self._open: dict[int, _Shown] = {}
         self._ids = itertools.count(1)
         self._prefix = f"wxnotify-{uuid.uuid4().hex[:12]}-"  # display ids unique across kernels and restarts
+        self._last_activity = self._burst_started = 0.0
+        self._last_end = 0.0
+        self._burst: _Shown | None = None  # the receipt line that back-to-back cells join
 
     # -- around each cell (main thread) ---------------------------------------------------------------------
 
+    def quiet_until(self) -> float:
+        """When the kernel will be quiet (``time.monotonic()``): the sender holds off until then, so a Run All
+        of many cells is not slowed by sending, and what it notifies goes out merged when it ends (or each
+        ``BURST`` seconds while it goes on)."""
+        return min(self._last_activity + QUIET, self._burst_started + BURST)
+
+    def _active(self) -> None:
+        now = time.monotonic()
+        if now - self._last_activity > QUIET or now - self._burst_started > BURST:
+            self._burst_started = now
+        self._last_activity = now
+
     def cell_started(self) -> None:
         """Publish again, under this cell's parent, what was updated while the kernel was idle."""
+        self._active()
         with self._lock:
+            if time.monotonic() - self._last_end > QUIET:  # not back to back: a new receipt line
+                self._burst = None
             self._in_cell = True
             stale, self._stale = self._stale, {}
             for display_id, bundle in stale.items():
                 _publish(self.shell, bundle, display_id, update=True)
 
     def cell_ended(self) -> None:
+        self._active()
         with self._lock:
             self._in_cell = False
+            self._last_end = time.monotonic()
 
     # -- showing ----------------------------------------------------------------------------------------------
 
-    def show(self, ticket: Ticket, quiet: bool, wait: float) -> None:
-        """In a running kernel cell: display now and update later. Elsewhere: wait at most ``wait``, print."""
+    def show(self, ticket: Ticket, quiet: bool, wait: float, cell: int | None = None, failed: bool = False) -> None:
+        """In a running kernel cell: display now and update later (or join the receipt line of the cell before,
+        when cells run back to back). Elsewhere: wait at most ``wait``, print."""
         if self.kernel and self._in_cell and threading.current_thread() is threading.main_thread():
-            self._display(ticket, quiet)
+            burst = self._burst
+            if burst is not None and not failed and burst.quiet == quiet and not burst.finished:
+                self._join(burst, ticket, cell)
+                return
+            shown = self._display(ticket, quiet, cell)
+            self._burst = None if failed else shown
             return
         report(wait_for(ticket, wait), quiet)
         if not ticket.finished:
@@ -77,8 +125,16 @@ class ReceiptView:
                 self._open[id(ticket)] = _Shown(ticket, quiet=quiet)
             ticket.on_done(self._settled)
 
-    def _display(self, ticket: Ticket, quiet: bool) -> None:
-        shown = _Shown(ticket, f"{self._prefix}{next(self._ids)}", quiet)
+    def _join(self, burst: _Shown, ticket: Ticket, cell: int | None) -> None:
+        with self._lock:
+            burst.others.append(ticket)
+            if cell is not None:
+                burst.cells.append(cell)
+        ticket.on_change(lambda t: self._update(burst))
+        ticket.on_done(lambda t: self._update(burst))
+
+    def _display(self, ticket: Ticket, quiet: bool, cell: int | None = None) -> _Shown:
+        shown = _Shown(ticket, f"{self._prefix}{next(self._ids)}", quiet, cells=[cell] if cell is not None else [])
         shown.text = "" if quiet else tr("wxnotify: sending…")
         with self._lock:
             self._open[id(ticket)] = shown
@@ -87,18 +143,19 @@ class ReceiptView:
         ticket.on_done(lambda t: self._update(shown))
         if any(r.status != Status.PENDING or r.reason for r in ticket.current()):
             self._update(shown)  # it changed before the callbacks were in place
+        return shown
 
     def _update(self, shown: _Shown) -> None:
         """Show the receipt as it stands now (any thread); forget it once it has settled."""
         with self._lock:  # read under the lock: a late call never shows an older state than an earlier one
-            text = _text(shown.ticket.summary(), shown.quiet)
+            text = _text(shown.summary(), shown.quiet)
             if text != shown.text:
                 shown.text = text
                 bundle = {"text/plain": text}
                 _publish(self.shell, bundle, shown.display_id, update=True)
                 if not self._in_cell:
                     self._stale[shown.display_id] = bundle
-            if shown.ticket.finished:
+            if shown.finished:
                 self._open.pop(id(shown.ticket), None)
             self._changed.notify_all()
 
@@ -116,20 +173,23 @@ class ReceiptView:
             watched = list(self._open.values())
             while True:  # a shown receipt counts once its last update is out (it then leaves _open)
                 waiting = [s for s in self._open.values()
-                           if not (s.ticket.finished and not s.display_id) and not _held_past(s.ticket, deadline)]
+                           if not (s.finished and not s.display_id)
+                           and not _held(s, deadline)]
                 remaining = deadline - time.monotonic()
                 if not waiting or remaining <= 0:
                     break
                 self._changed.wait(min(remaining, 0.5))
             for shown in watched:
-                if shown.ticket.finished:
+                if shown.finished:
                     self._open.pop(id(shown.ticket), None)
         if not watched:
             return [tr("wxnotify: every notification has settled")]
-        late: list[Receipt | str] = [s.ticket.summary() for s in watched if not s.display_id and s.ticket.finished]
+        late: list[Receipt | str] = [s.summary() for s in watched if not s.display_id and s.finished]
         return [*late, _summary(watched, timeout)]
 
 
+QUIET = 0.05  # seconds without a cell starting or ending: the kernel is quiet, sending may start
+BURST = 1.0  # while cells keep running back to back, the sender still gets its turn this often
 KEEP = 200  # receipts followed at most (a terminal's late outcomes wait for %wxnotify wait)
 LONG_WAIT = 5.0  # a pending receipt says why only when the next attempt is at least this far off
 
@@ -155,13 +215,20 @@ def _held_past(ticket: Ticket, deadline: float) -> bool:
     return bool(open_results) and all(r.until > wall for r in open_results)
 
 
+def _held(shown: _Shown, deadline: float) -> bool:
+    """True when every notification of the line still open is held past ``deadline``."""
+    still_open = [t for t in shown.tickets if not t.finished]
+    return bool(still_open) and all(_held_past(t, deadline) for t in still_open)
+
+
 def _summary(watched: list[_Shown], timeout: float) -> str:
-    settled = [s for s in watched if s.ticket.finished]
-    held = [s for s in watched if _held_past(s.ticket, time.monotonic())]
-    sending = len(watched) - len(settled) - len(held)
+    tickets = [t for s in watched for t in s.tickets]
+    settled = [t for t in tickets if t.finished]
+    held = [t for t in tickets if _held_past(t, time.monotonic())]
+    sending = len(tickets) - len(settled) - len(held)
     parts = [tr("wxnotify: {n} notification(s) settled", n=len(settled))]
     if held:
-        why = "; ".join(dict.fromkeys(r.reason for s in held for r in s.ticket.current() if not r.settled and r.reason))
+        why = "; ".join(dict.fromkeys(r.reason for t in held for r in t.current() if not r.settled and r.reason))
         parts.append(tr("{n} held ({why})", n=len(held), why=why) if why else tr("{n} held", n=len(held)))
     if sending:
         parts.append(tr("{n} still sending after {seconds:g} s", n=sending, seconds=timeout))

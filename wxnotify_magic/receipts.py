@@ -112,8 +112,9 @@ class Receipt:
         return self.line
 
 
-def describe(results: Sequence[Result], elapsed: float) -> str:
-    """One status line: sent, failed with the reason, or still sending in the background."""
+def describe(results: Sequence[Result], elapsed: float, subject: str = "") -> str:
+    """One status line: sent, failed with the reason, or still sending in the background (about ``subject``,
+    e.g. "200 notifications from cells [2]–[201]", when it is not one message)."""
     sent = [r for r in results if r.ok]
     failed = [r for r in results if r.status in (Status.FAILED, Status.DROPPED)]
     waiting = [r for r in results if not r.settled]
@@ -131,10 +132,12 @@ def describe(results: Sequence[Result], elapsed: float) -> str:
         why = "; ".join(dict.fromkeys(f"{r.service}: {r.reason}" for r in waiting if r.reason))
         parts.append(tr("still sending in the background") + (f" ({why})" if why else ""))
     notes = list(dict.fromkeys([r.note for r in results if r.note] + [r.reason for r in sent if r.reason]))
-    return tr("wxnotify: {line}", line=tr("; ").join(parts + notes))
+    line = tr("; ").join(parts + notes)
+    return tr("wxnotify: {subject}: {line}", subject=subject, line=line) if subject else tr("wxnotify: {line}",
+                                                                                             line=line)
 
 
-def summarize(results: Sequence[Result], elapsed: float) -> Receipt:
+def summarize(results: Sequence[Result], elapsed: float, subject: str = "") -> Receipt:
     """Any failure fails the receipt, all delivered makes it ok, anything else is still pending."""
     if any(r.status in (Status.FAILED, Status.DROPPED) for r in results):
         status = "failed"
@@ -142,7 +145,7 @@ def summarize(results: Sequence[Result], elapsed: float) -> Receipt:
         status = "delivered"
     else:
         status = "pending"
-    return Receipt(status == "delivered", status, describe(results, elapsed), tuple(results))
+    return Receipt(status == "delivered", status, describe(results, elapsed, subject), tuple(results))
 
 
 def wait_for(ticket: Ticket, timeout: float) -> Receipt:

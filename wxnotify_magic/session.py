@@ -37,6 +37,12 @@ class Session:
 
     def __init__(self, settings: WxNotify | None = None) -> None:
         self.settings = settings if settings is not None else WxNotify()
+        self.generation = 0  # bumped by every change of a setting (the magics reuse a parse until then)
+        self.pause_sending: Callable[[], float] | None = None  # the front's "busy until" (monotonic), if any
+        self.settings.observe(self._changed)
+
+    def _changed(self, _: Any) -> None:
+        self.generation += 1
 
     # -- options and destinations --------------------------------------------------------------------------
 
@@ -85,8 +91,9 @@ class Session:
         """Hand ``note`` to the outbox for every destination of ``route``."""
         from .delivery import get_sender
 
-        return get_sender().submit(note, route.destinations, kind, route.fallbacks, self.quotas,
-                                   wait=self.settings.wait)
+        sender = get_sender()
+        sender.pause = self.pause_sending
+        return sender.submit(note, route.destinations, kind, route.fallbacks, self.quotas, wait=self.settings.wait)
 
     def submitter(self, route: Route) -> Callable[[Notification, str], Ticket]:
         return lambda note, kind: self.submit(note, route, kind)

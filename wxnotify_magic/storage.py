@@ -157,12 +157,13 @@ class Store:
 
     # -- use -----------------------------------------------------------------------------------------------
 
-    def write(self, fn: Callable[[sqlite3.Connection], T], wait: float | None = None) -> T:
-        """Run ``fn`` in one IMMEDIATE transaction; ``Busy`` when the lock is not ours within ``wait``."""
+    def write(self, fn: Callable[[sqlite3.Connection], T], wait: float | None = None, atomic: bool = False) -> T:
+        """Run ``fn`` in one IMMEDIATE transaction (``atomic``: ``fn`` is a single statement, atomic by itself,
+        run without one); ``Busy`` when the lock is not ours within ``wait``."""
         for attempt in (1, 2):
             generation = self._generation
             try:
-                return self._transaction(fn, wait)
+                return self._transaction(fn, wait, atomic)
             except Busy:
                 raise
             except Exception as exc:
@@ -170,21 +171,26 @@ class Store:
                     raise
         raise AssertionError("unreachable")
 
-    def _transaction(self, fn: Callable[[sqlite3.Connection], T], wait: float | None) -> T:
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T], wait: float | None, atomic: bool = False) -> T:
         if not self._lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
             raise Busy(tr("the outbox is locked by another process"))
         try:
             db = self.db()
-            if wait is not None and not self.in_memory:
-                db.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
-            try:
-                with Tx(db):
-                    return fn(db)
-            finally:
-                if wait is not None and not self.in_memory:
-                    db.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            if not self.in_memory:  # how long SQLite waits for another process: this caller's wait
+                self._busy_timeout(db, self.timeout if wait is None else wait)
+            if atomic:
+                return fn(db)
+            with Tx(db):
+                return fn(db)
         finally:
             self._lock.release()
+
+    def _busy_timeout(self, db: sqlite3.Connection, seconds: float) -> None:
+        """Set the connection's busy timeout, only when it changes (a cell writes with the same wait each time)."""
+        millis = int(seconds * 1000)
+        if getattr(self._local, "busy_ms", None) != (id(db), millis):
+            db.execute(f"PRAGMA busy_timeout={millis}")
+            self._local.busy_ms = (id(db), millis)
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         for attempt in (1, 2):
