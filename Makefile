@@ -37,12 +37,12 @@ lint: test-venv
 .venv-%/installed: pyproject.toml Makefile
 	rm -rf .venv-$*
 	$(PYTHON) -m venv .venv-$*
-	.venv-$*/bin/pip install $(PIP_QUIET) -e . $(STACK_$*) "pytest>=7" "requests>=2.25"
+	.venv-$*/bin/pip install $(PIP_QUIET) -e . $(STACK_$*) "pytest>=7" "pytest-xdist>=3.2" "requests>=2.25"
 	touch $@
 
 define run_old
 	@echo "== $(1): $$(.venv-$(1)/bin/python -c 'import IPython, ipywidgets; print("IPython", IPython.__version__, "ipywidgets", ipywidgets.__version__)')"
-	IPYTHONDIR=$(CURDIR)/.demo/ipython-$(1) .venv-$(1)/bin/pytest -q -p no:cacheprovider $(TESTS_$(1))
+	IPYTHONDIR=$(CURDIR)/.demo/ipython-$(1) .venv-$(1)/bin/pytest -q -p no:cacheprovider $(PARALLEL) $(TESTS_$(1))
 
 endef
 
@@ -50,9 +50,12 @@ test-old: $(foreach s,$(OLD_STACKS),.venv-$(s)/installed)
 	mkdir -p .demo
 	$(foreach s,$(OLD_STACKS),$(call run_old,$(s)))
 
+# The suite spends most of its time waiting on kernels, browsers and sockets: four workers on two cores.
+PARALLEL ?= -n 4 --dist worksteal
+
 test: lint
 	mkdir -p .demo
-	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q
+	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q $(PARALLEL)
 	$(MAKE) --no-print-directory test-old
 
 bench: test-venv

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("IPYTHONDIR", tempfile.mkdtemp(prefix="wxnotify-ipython-"))
+if os.environ.get("PYTEST_XDIST_WORKER"):  # parallel workers: each its own IPython profile and history
+    os.environ["IPYTHONDIR"] = f"{os.environ['IPYTHONDIR']}-{os.environ['PYTEST_XDIST_WORKER']}"
 for _name in ("WXNOTIFY_TO", "WXNOTIFY_API_BASE", "WXNOTIFY_HOME", "LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
 os.environ["LANG"] = "C.UTF-8"  # English unless a test chooses Chinese (WxNotify.lang = 'auto' reads the locale)

@@ -25,8 +25,11 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
      "killed by SIGKILL, likely out of memory (memory reached 95% of its 2.0 GiB limit)"),
     (Evidence(status=-signal.SIGABRT, peak_vm=int(3.8 * GiB), as_limit=4 * GiB), "oom",
      "killed by SIGABRT, likely out of memory (address space reached 95% of its 4.0 GiB limit (ulimit -v))"),
-    (Evidence(status=None, system_oom_kills=(3, 4)), "oom",
+    (Evidence(status=None, system_oom_kills=(3, 4), peak_rss=10 * GiB, mem_total=24 * GiB), "oom",
      "likely out of memory (the system's out-of-memory killer acted)"),
+    # another process's OOM kill on a shared machine is not this small job's cause
+    (Evidence(status=-signal.SIGKILL, system_oom_kills=(3, 4), peak_rss=GiB, mem_total=24 * GiB), "signal",
+     "killed by SIGKILL"),
     (Evidence(status=-signal.SIGKILL, oom_kills=(2, 2), peak_rss=GiB, cgroup_limit=4 * GiB), "signal",
      "killed by SIGKILL"),
     (Evidence(status=-signal.SIGSEGV, oom_kills=(0, 1)), "signal", "killed by SIGSEGV"),  # a crash is a crash

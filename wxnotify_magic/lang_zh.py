@@ -498,4 +498,5 @@ ZH: dict[str, str] = {
     "wxnotify: {subject}: {line}": "wxnotify：{subject}：{line}",
     "{n} notifications from cells {cells}": "单元格 {cells} 的 {n} 条通知",
     "{n} notifications": "{n} 条通知",
+    "{n} notifications from cell {cell}": "单元格 {cell} 起的 {n} 条通知",
 }

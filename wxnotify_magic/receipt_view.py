@@ -48,9 +48,13 @@ class _Shown:
     def summary(self) -> Receipt:
         if not self.others:
             return self.ticket.summary()
-        cells = f"[{self.cells[0]}]–[{self.cells[-1]}]" if len(self.cells) > 1 else ""
-        subject = (tr("{n} notifications from cells {cells}", n=len(self.tickets), cells=cells) if cells
-                   else tr("{n} notifications", n=len(self.tickets)))
+        first, last = (self.cells[0], self.cells[-1]) if self.cells else (None, None)
+        if first is not None and first != last:
+            subject = tr("{n} notifications from cells {cells}", n=len(self.tickets), cells=f"[{first}]–[{last}]")
+        elif first is not None:
+            subject = tr("{n} notifications from cell {cell}", n=len(self.tickets), cell=f"[{first}]")
+        else:
+            subject = tr("{n} notifications", n=len(self.tickets))
         results = [r for t in self.tickets for r in t.current()]
         return summarize(results, time.monotonic() - self.ticket.started, subject)
 

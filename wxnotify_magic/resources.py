@@ -297,6 +297,7 @@ class Evidence:
     peak_vm: int | None = None
     cgroup_limit: int | None = None
     as_limit: int | None = None
+    mem_total: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -330,9 +331,24 @@ def oom_evidence(ev: Evidence) -> str:
     if ev.peak_vm and ev.as_limit and ev.peak_vm >= NEAR_LIMIT * ev.as_limit:
         return tr("address space reached {percent}% of its {limit} limit (ulimit -v)",
                   percent=round(100 * ev.peak_vm / ev.as_limit), limit=human_bytes(ev.as_limit))
-    if _rose(ev.system_oom_kills):
+    if _rose(ev.system_oom_kills) and _big(ev):  # on a shared machine it may have killed someone else
         return tr("the system's out-of-memory killer acted")
     return ""
+
+
+SYSTEM_SHARE = 0.25  # a job holding this share of the machine's memory is a likely victim of its OOM killer
+
+
+def _big(ev: Evidence) -> bool:
+    return bool(ev.peak_rss and ev.mem_total and ev.peak_rss >= SYSTEM_SHARE * ev.mem_total)
+
+
+def mem_total() -> int | None:
+    """The machine's memory in bytes (``MemTotal`` in /proc/meminfo), or None."""
+    text = _read("/proc/meminfo") or ""
+    at = text.find("MemTotal:")
+    number = text[at + 9: text.find("kB", at)].strip() if at >= 0 else ""
+    return int(number) * 1024 if number.isdigit() else None
 
 
 def evidence(baseline: dict[str, Any], status: int | None, usage: dict[str, Any], request: str = "") -> Evidence:
@@ -343,7 +359,8 @@ def evidence(baseline: dict[str, Any], status: int | None, usage: dict[str, Any]
                     oom_kills=(baseline.get("oom_kills"), now["oom_kills"]),
                     system_oom_kills=(baseline.get("system_oom_kills"), now["system_oom_kills"]),
                     peak_rss=usage.get("rss_peak"), peak_vm=usage.get("vm_peak"),
-                    cgroup_limit=now["cgroup_limit"] or usage.get("cgroup_limit"), as_limit=usage.get("as_limit"))
+                    cgroup_limit=now["cgroup_limit"] or usage.get("cgroup_limit"), as_limit=usage.get("as_limit"),
+                    mem_total=mem_total())
 
 
 OOM_SIGNALS = (signal.SIGKILL, signal.SIGABRT)  # the OOM killer's signal; abort() on a failed allocation
