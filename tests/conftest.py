@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +124,62 @@ def last_output(content: str) -> list[str]:
         if head in content:
             return content.split(head, 1)[1].split("\n```")[0].strip("\n").splitlines()
     raise AssertionError(f"no last output in {content!r}")
+
+
+# -- shared helpers ------------------------------------------------------------------------------------------
+
+
+class Clock:
+    """A simulated clock, so retries and pacing need no sleeping."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sender(home: Path, clock: Clock) -> Iterator[delivery.Sender]:
+    """A sender on the simulated clock, over the test's outbox; the test drives ``run_once()`` itself."""
+    from wxnotify_magic.outbox import Outbox
+
+    s = delivery.Sender(Outbox(home / "outbox.sqlite3"), clock=clock)
+    s.start = lambda: True  # type: ignore[method-assign]
+    yield s
+    s.outbox.close()
+
+
+def wait_until(check: Any, timeout: float = 30.0, what: str = "a condition") -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def loaded(shell: Any) -> Iterator[Any]:
+    """The extension loaded on ``shell`` for the block, then unloaded with its config."""
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "wxnotify_magic")
+        shell.config.pop("WxNotify", None)

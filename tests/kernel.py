@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WX_URL
+from conftest import WX_URL, wait_until
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbformat import NotebookNode
@@ -76,17 +75,6 @@ def displays(cell: NotebookNode) -> list[str]:
 def errors(cell: NotebookNode) -> list[str]:
     return [o.ename for o in cell.outputs if o.output_type == "error"]
 
-
-def wait_until(check: Callable[[], Any], timeout: float = 30.0, what: str = "a condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def titled(inbox: Any, marker: str, n: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:

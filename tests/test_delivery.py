@@ -13,7 +13,6 @@ import time
 import pytest
 from conftest import WECOM_KEY, WX_TOKEN
 
-from wxnotify_magic.delivery import Sender
 from wxnotify_magic.message import Notification
 from wxnotify_magic.outbox import Outbox
 from wxnotify_magic.policy import WINDOW_PAD, WINDOW_STRETCH, backoff, pacing_wait
@@ -29,32 +28,6 @@ URLS = {
 }
 INBOX_SERVICE = {"wxpusher-spt": "wxpusher-spt", "serverchan": "serverchan"}
 BUSINESS_ERROR = {"wxpusher": 1001, "wxpusher-spt": 1001, "pushplus": 903, "serverchan": 40001, "wecombot": 93000}
-
-
-class Clock:
-    """A simulated clock, so retries and pacing need no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sender(home, clock):  # type: ignore[no-untyped-def]
-    s = Sender(Outbox(home / "outbox.sqlite3"), clock=clock)
-    s.start = lambda: None  # type: ignore[method-assign]  # tests drive run_once() themselves
-    yield s
-    s.outbox.close()
 
 
 def note(title: str = "job") -> Notification:

@@ -12,32 +12,9 @@ import pytest
 from conftest import WX_TOKEN
 
 from wxnotify_magic import policy
-from wxnotify_magic.delivery import Sender
 from wxnotify_magic.message import Notification
-from wxnotify_magic.outbox import Outbox
 from wxnotify_magic.policy import Action, decide, next_day
 from wxnotify_magic.providers import parse_destination
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sender(home, clock):  # type: ignore[no-untyped-def]
-    s = Sender(Outbox(home / "outbox.sqlite3"), clock=clock)
-    s.start = lambda: True  # type: ignore[method-assign]  # the tests drive run_once() themselves
-    yield s
-    s.outbox.close()
 
 
 def job(status: str = "success", title: str = "train") -> Notification:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WECOM_KEY
+from conftest import WECOM_KEY, loaded
 
 from wxnotify_magic.message import Notification
 from wxnotify_magic.outbox import Outbox
@@ -26,15 +26,6 @@ from wxnotify_magic.outbox import Outbox
 MEMORY_NOTICE = "pending messages will not survive a restart"
 WECOM = f"wecombot://{WECOM_KEY}"
 
-
-@contextlib.contextmanager
-def loaded(shell: Any) -> Iterator[Any]:
-    shell.run_line_magic("load_ext", "wxnotify_magic")
-    try:
-        yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "wxnotify_magic")
-        shell.config.pop("WxNotify", None)
 
 
 def wait_until(condition: Any, timeout: float = 30.0) -> bool:

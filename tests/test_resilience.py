@@ -9,43 +9,19 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import WECOM_KEY, WX_TOKEN, assert_no_secret
+from conftest import WECOM_KEY, WX_TOKEN, assert_no_secret, loaded
 from rawhttp import RawServer, dead_port_url, wxpusher_ok
 
-from wxnotify_magic.delivery import Sender
 from wxnotify_magic.message import Notification
-from wxnotify_magic.outbox import Outbox
 from wxnotify_magic.providers import parse_destination
 
 PP_TOKEN = "test0123456789abcdef0123456789ab"
 URLS = {"serverchan": "schan://SCT1234Ttest0123456789abc", "pushplus": f"pushplus://{PP_TOKEN}",
         "wecombot": f"wecombot://{WECOM_KEY}", "wxpusher": f"wxpusher://{WX_TOKEN}/UID_test_a"}
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sender(home, clock):  # type: ignore[no-untyped-def]
-    s = Sender(Outbox(home / "outbox.sqlite3"), clock=clock)
-    s.start = lambda: None  # type: ignore[method-assign]  # the test drives run_once() itself
-    yield s
-    s.outbox.close()
 
 
 def note(title: str = "job") -> Notification:
@@ -198,15 +174,6 @@ def test_wxpusher_pacing_holds_at_the_receiving_side(home, inbox):
 
 # -- 18. a bad settings file and bad durations -----------------------------------------------------------------
 
-
-@contextmanager
-def loaded(shell: Any) -> Iterator[Any]:
-    shell.run_line_magic("load_ext", "wxnotify_magic")
-    try:
-        yield shell
-    finally:
-        shell.run_line_magic("unload_ext", "wxnotify_magic")
-        shell.config.pop("WxNotify", None)
 
 
 BAD_FILE = {"tail": -5, "wait": 1e300, "after": "soon", "on": "never", "settle": "x", "to": 5,

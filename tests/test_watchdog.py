@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SECRETS, fact, last_output
+from conftest import SECRETS, fact, last_output, wait_until
 from jupyter_client import KernelManager
 
 from wxnotify_magic import resources
@@ -29,16 +29,6 @@ from wxnotify_magic.watchdog_process import alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals, /proc and cgroups")
 
-
-def wait_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def watchdogs(home: Path) -> list[int]:
