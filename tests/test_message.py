@@ -255,6 +255,8 @@ def test_merging_a_digest_again_keeps_every_cell_and_the_first_failure() -> None
         assert f"[{n}] cell {n}" in again.text
     assert again.text.startswith("5 cells ran") and "not finished: [2] failed, [5] failed" in again.text
     assert again.traceback == "ValueError: bad 2" and again.output == "out 3" and again.status == "failed"
+    assert headline(again).startswith("❌ 2 of 5 notifications failed")  # not "5 notifications failed"
+    assert headline(digest([cell(1), cell(2)])).startswith("✅ 2 notifications finished")
 
 
 def test_text_that_cannot_be_encoded_is_replaced() -> None:

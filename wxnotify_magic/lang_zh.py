@@ -51,6 +51,7 @@ ZH: dict[str, str] = {
     "{count} messages in one": "{count} 条消息合为一条",
     "not finished: {cells}": "未完成：{cells}",
     "{count} notifications": "{count} 条通知",
+    "{part} of {count} notifications": "{count} 条通知中 {part} 条",
     "{notebook} run": "{notebook} 运行结果",
     "notebook run": "笔记本运行结果",
     "If you can read this on your phone, wxnotify works. 🎉":

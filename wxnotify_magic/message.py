@@ -416,7 +416,10 @@ def digest(notes: list[Notification], title: str = "") -> Notification:
     last_output = next((n.output for n in reversed(notes) if n.output), "")
     pictured = next((n for n in reversed(notes) if n.figure), None)
     parts = [{**{k: getattr(n, k) for k in _PART_FIELDS}, "text": n.text.split("\n", 1)[0][:80]} for n in notes]
-    return Notification(status=status, title=title or tr("{count} notifications", lang=lang, count=len(notes)),
+    alike = sum(n.status == status for n in notes)
+    title = title or (tr("{count} notifications", lang=lang, count=len(notes)) if alike == len(notes) else
+                      tr("{part} of {count} notifications", lang=lang, part=alike, count=len(notes)))
+    return Notification(status=status, title=title,
                         text="\n".join(lines), started=min(starts, default=None), ended=max(ends, default=None),
                         host=notes[-1].host, notebook=notes[-1].notebook, execution_count=notes[-1].execution_count,
                         output=last_output, traceback=first.traceback if first else "", lang=notes[-1].lang,
