@@ -425,49 +425,46 @@ def test_messages_are_copies(inbox: Inbox) -> None:
 # --- Command line ----------------------------------------------------------------------------------------
 
 
-def test_command_line_prints_listening_line_and_stops_on_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0", "--lang", "en"],
+def _inbox_command(lang: str, pattern: str, send: Any) -> str:
+    """Run ``python -m wxnotify_magic.inbox``, check its first line against ``pattern`` (group 1: its URL),
+    call ``send(url)``, stop it with SIGTERM and return what it printed."""
+    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0", "--lang", lang],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
     watchdog = threading.Timer(10, proc.kill)
     watchdog.start()
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        match = re.fullmatch(r"wxnotify inbox listening on (http://127\.0\.0\.1:(\d+))  "
-                             r"\(export WXNOTIFY_API_BASE=\1\)\n", line)
+        match = re.fullmatch(pattern, line)
         assert match, line
-        url = match[1]
-        result = requests.post(url + "/send", json={"token": PP_TOKEN, "title": "Hello", "content": "a\nb"},
-                               timeout=5)
-        assert result.json()["code"] == 200
+        send(match[1])
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=5)
     finally:
         watchdog.cancel()
         proc.kill()
     assert proc.returncode == 0, err
+    return out
+
+
+def test_command_line_prints_listening_line_and_stops_on_sigterm() -> None:
+    def send(url: str) -> None:
+        result = requests.post(url + "/send", json={"token": PP_TOKEN, "title": "Hello", "content": "a\nb"},
+                               timeout=5)
+        assert result.json()["code"] == 200
+
+    out = _inbox_command("en", r"wxnotify inbox listening on (http://127\.0\.0\.1:(\d+))  "
+                               r"\(export WXNOTIFY_API_BASE=\1\)\n", send)
     assert re.search(r"\[\d\d:\d\d:\d\d\] pushplus  Hello\n    a\n    b\n", out), out
 
 
 def test_command_line_in_chinese_prints_images_and_rejections() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "wxnotify_magic.inbox", "--port", "0", "--lang", "zh"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
-    watchdog = threading.Timer(10, proc.kill)
-    watchdog.start()
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        match = re.fullmatch(r"wxnotify inbox 正在监听 (http://127\.0\.0\.1:\d+)  （export WXNOTIFY_API_BASE=\1）\n",
-                             line)
-        assert match, line
+    def send(url: str) -> None:
         raw = png() + b"\0" * 3000
-        assert requests.post(match[1] + "/cgi-bin/webhook/send?key=k", json=image_body(raw), timeout=5).ok
-        assert requests.post(match[1] + "/SCT1.send", data={"title": "t" * 40}, timeout=5).ok
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=5)
-    finally:
-        watchdog.cancel()
-        proc.kill()
-    assert proc.returncode == 0, err
+        assert requests.post(url + "/cgi-bin/webhook/send?key=k", json=image_body(raw), timeout=5).ok
+        assert requests.post(url + "/SCT1.send", data={"title": "t" * 40}, timeout=5).ok
+
+    out = _inbox_command("zh", r"wxnotify inbox 正在监听 (http://127\.0\.0\.1:\d+)  （export WXNOTIFY_API_BASE=\1）\n",
+                         send)
     assert re.search(r"\] wecombot\n    \[图片，3 KB\]\n", out), out
     assert re.search(r"\] serverchan  t{40}  \[拒收：40002 title too long \(max 32\)\]\n", out), out

@@ -12,13 +12,12 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WECOM_KEY, loaded
+from conftest import WECOM_KEY, loaded, wait_until
 
 from wxnotify_magic.message import Notification
 from wxnotify_magic.outbox import Outbox
@@ -27,14 +26,6 @@ MEMORY_NOTICE = "pending messages will not survive a restart"
 WECOM = f"wecombot://{WECOM_KEY}"
 
 
-
-def wait_until(condition: Any, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def statuses(db: Path) -> list[str]:

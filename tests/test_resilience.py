@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import WECOM_KEY, WX_TOKEN, assert_no_secret, loaded
+from conftest import WECOM_KEY, WX_TOKEN, assert_no_secret, loaded, wait_until
 from rawhttp import RawServer, dead_port_url, wxpusher_ok
 
 from wxnotify_magic.message import Notification
@@ -27,14 +27,6 @@ URLS = {"serverchan": "schan://SCT1234Ttest0123456789abc", "pushplus": f"pushplu
 def note(title: str = "job") -> Notification:
     return Notification(status="success", title=title, started=time.time() - 3, ended=time.time(), text="ok")
 
-
-def wait_until(condition: Any, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 # -- 12. a request that cannot even be built never leaves its item in 'sending' ----------------------------------
