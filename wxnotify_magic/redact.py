@@ -18,8 +18,6 @@ from functools import cache
 
 from .i18n import tr
 from .message import cut_end
-from .providers import PROVIDERS, DestinationError, provider_for
-from .providers.base import redact_value
 
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`]*")
 _QUERY_SECRET = re.compile(r"(?i)\b(key|token|sendkey|access_token|apptoken|spt)=([^&\s'\"<>]+)")
@@ -30,8 +28,17 @@ _REDACTED = re.compile(r"[a-z][a-z0-9+.-]{0,15}://(?:[A-Za-z_]{0,5}…\w{0,4}|\d
                        re.IGNORECASE)
 
 
+def redact_value(value: str) -> str:
+    """``AT_…9f2c`` style (the providers' own rule; imported on first use, %load_ext stays light)."""
+    from .providers.base import redact_value as rule
+
+    return rule(value)
+
+
 @cache
 def _shapes() -> re.Pattern[str] | None:
+    from .providers import PROVIDERS
+
     shapes = [s for p in PROVIDERS.values() for s in p.secret_shapes()]
     return re.compile("|".join(f"(?:{s})" for s in shapes)) if shapes else None
 
@@ -40,6 +47,8 @@ def redact_url(target: str) -> str:
     """A destination URL with its secrets redacted (names pass through); unparseable ones show only the scheme."""
     if "://" not in target:
         return target if not _looks_secret(target) else "…"
+    from .providers import DestinationError, provider_for
+
     try:
         provider = provider_for(target)
         if provider is not None and provider.catch_all and "apprise" not in sys.modules:
@@ -92,6 +101,8 @@ def carries_secret(text: str) -> bool:
     shapes = _shapes()
     if shapes is not None and shapes.search(text):
         return True
+    from .providers import provider_for
+
     return any(provider_for(m.group(0)) is not None and redact_url(m.group(0)) != m.group(0)
                for m in _URL.finditer(text))
 

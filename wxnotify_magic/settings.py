@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, Union, observe, validate
 from traitlets.config import Configurable
@@ -20,8 +20,10 @@ from traitlets.config import Configurable
 from .durations import parse_duration
 from .i18n import LANGUAGES, N_, set_language, tr
 from .paths import config_dir, make_private_dir, settings_path, state_dir
-from .providers import Destination, DestinationError, parse_destination
 from .redact import echo, redact, redact_url
+
+if TYPE_CHECKING:
+    from .providers import Destination
 
 FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch", "settle",
              "lang", "figure", "stall", "watchdog")
@@ -68,6 +70,8 @@ class SettingsFile:
 
     def save_destination(self, name: str, url: str, default: bool = True) -> Path:
         """Save (or replace) a named destination; with ``default``, make it the first of ``to``."""
+        from .providers import parse_destination
+
         parse_destination(url, name)  # raises DestinationError before anything is written
         data = self.read()
         data["destinations"] = {**(data.get("destinations") or {}), name: url}
@@ -272,6 +276,8 @@ class Route:
 
 def resolve(targets: list[str], settings: WxNotify) -> Route:
     """Names or URLs (default: ``settings.default_to()``) -> Route; raises DestinationError/NoDestinationError."""
+    from .providers import DestinationError, parse_destination
+
     targets = [t for t in (targets or settings.default_to()) if t.strip()]
     if not targets:
         raise NoDestinationError(tr("no destination configured: run %wxnotify config (or `wxnotify config add "
@@ -294,5 +300,5 @@ def resolve(targets: list[str], settings: WxNotify) -> Route:
     return Route(tuple(dests), fallbacks)
 
 
-__all__ = ["DestinationError", "NoDestinationError", "Route", "SettingsFile", "WxNotify", "config_dir", "resolve",
+__all__ = ["NoDestinationError", "Route", "SettingsFile", "WxNotify", "config_dir", "resolve",
            "settings_path", "state_dir", "warn_once"]
