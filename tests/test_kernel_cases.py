@@ -16,6 +16,13 @@ def kernel(inbox, tmp_path_factory):  # type: ignore[no-untyped-def]
         k.run("%wxnotify wait 30")  # nothing of this module lands in a later test
 
 
+@pytest.fixture(autouse=True)
+def settled(kernel):  # type: ignore[no-untyped-def]
+    """Each test starts with the outbox settled: back-to-back cells go out merged (by design), and a test's
+    message merged into the previous test's would not carry its title."""
+    kernel.run("%wxnotify wait 30")
+
+
 def content(inbox, marker):  # type: ignore[no-untyped-def]
     return titled(inbox, marker)[0]["content"]
 

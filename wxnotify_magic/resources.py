@@ -20,11 +20,20 @@ UNLIMITED = 1 << 62  # cgroup v1 writes "no limit" as a huge number
 
 
 def _read(path: str) -> str | None:
+    """A small file's text (``/proc``, cgroup files), or None; plain ``os`` calls, a watched cell does this twice."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _keyed(text: str | None, key: str) -> int | None:
@@ -66,11 +75,15 @@ def rusage_peak(children: bool = False) -> int | None:
 def reset_peak() -> bool:
     """Reset this process's resident high-water mark to its current size (Linux ``clear_refs``)."""
     try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
+        fd = os.open("/proc/self/clear_refs", os.O_WRONLY)
     except OSError:
         return False
+    try:
+        return os.write(fd, b"5") == 1
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 class PeakMeter:
