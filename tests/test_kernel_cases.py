@@ -192,6 +192,7 @@ def test_exception_group_traceback_is_not_repeated_in_the_output(kernel, inbox):
     assert body.count("Exception Group Traceback") == 1 and "ValueError: a" in body and "TypeError: b" in body
     assert "interactiveshell.py" not in body and "ipykernel_" not in body
     assert "before the group" in body
+    assert "ExceptionGroup: grp (2 sub-exceptions)" in body.split("\n", 1)[0]  # what the phone shows first
 
 
 # -- 11 and 12. help and a broken option line -----------------------------------------------------------------------

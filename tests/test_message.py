@@ -263,3 +263,12 @@ def test_text_that_cannot_be_encoded_is_replaced() -> None:
     note = Notification(title="run \udcff", output="bad\udcfe.txt", extra={"k": ["x\udc80"]}).cleaned()
     assert note.title == "run \ufffd" and note.output == "bad\ufffd.txt" and note.extra == {"k": ["x\ufffd"]}
     note.to_dict()["output"].encode("utf-8")  # encodable now
+
+
+def test_the_card_of_an_exception_group_names_the_group() -> None:
+    text = ('  + Exception Group Traceback (most recent call last):\n  |   File "<stdin>", line 3, in <module>\n'
+            "  | ExceptionGroup: eg (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n"
+            "    | ValueError: v\n    +---------------- 2 ----------------\n    | TypeError: t\n"
+            "    +------------------------------------\n")  # Python 3.11's traceback.format_exception
+    card = headline(Notification(status="failed", title="eg", traceback=text, started=1.0, ended=2.0))
+    assert card.endswith("ExceptionGroup: eg (2 sub-exceptions)"), card

@@ -283,3 +283,47 @@ def test_plain_http_on_loopback_says_nothing(home, inbox, capsys):
     assert send("hi", to=f"wecombot://{WECOM_KEY}", wait=10).ok
     assert "plain http" not in capsys.readouterr().err
 
+
+
+# -- the red team's neighbours: Chinese text around a URL, typed option values, apprise paths -----------------
+
+
+def test_redaction_stops_a_url_at_full_width_punctuation():
+    from wxnotify_magic.redact import redact
+
+    text = f"失败（备用：{WX_URL}）：原因很长，见 {WX_URL}。下一句"
+    shown = redact(text)
+    assert shown.startswith("失败（备用：wxpusher://") and "）：原因很长，见 wxpusher://" in shown
+    assert shown.endswith("。下一句"), shown
+    no_part_of(WX_URL.split("//")[1].split("/")[0], shown)
+
+
+def test_a_chinese_error_about_a_url_keeps_its_words(ip, capsys):
+    ip.run_line_magic("config", "WxNotify.lang = 'zh'")
+    try:
+        result = ip.run_cell("%%wxnotify --to ftp://x/y\n1")
+    finally:
+        ip.run_line_magic("config", "WxNotify.lang = 'en'")
+    error = str(result.error_before_exec or result.error_in_exec)
+    assert "ftp://…（wxnotify 和 apprise" in error, error
+
+
+def test_a_typed_query_value_is_not_echoed_when_it_looks_like_a_key(ip, capsys):
+    secret = "SECRETchan1234abcd"
+    result = ip.run_cell(f"%%wxnotify --to 'pushplus://{PP_TOKEN}?channel={secret}'\n1")
+    out = capsys.readouterr()
+    error = str(result.error_before_exec or result.error_in_exec)
+    assert "?channel=" in error and "not supported" in error
+    no_part_of(secret, error, out.out, out.err)
+    typo = ip.run_cell(f"%%wxnotify --to 'pushplus://{PP_TOKEN}?channel=mial'\n1")
+    assert "?channel=mial" in str(typo.error_before_exec or typo.error_in_exec)  # a plain word helps the user
+
+
+def test_apprise_urls_hide_long_keys_in_their_path():
+    pytest.importorskip("apprise")
+    from wxnotify_magic.redact import redact, redact_url
+
+    for url, secret in (("ntfy://SECRETtopic12345abcdef", "SECRETtopic12345abcdef"),
+                        ("json://localhost:18787/SECRETpath1234abcdXYZ", "SECRETpath1234abcdXYZ")):
+        no_part_of(secret, redact_url(url), redact(f"sent to {url} ok"))
+        assert redact_url(url).startswith(url.split("://")[0])  # apprise may spell it its way (ntfys)

@@ -28,6 +28,7 @@ STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "runnin
                 "message": "💬", "died": "💀", "stalled": "⚠️"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_BOX = re.compile(r"[+|-]+")  # the frame lines of an exception group's traceback
 ELLIPSIS = "…"
 SEP = " · "
 TITLE_MIN = 8  # characters of the title the card keeps before it gives up the exception line
@@ -187,6 +188,9 @@ def exception_line(n: Notification) -> str:
     if not lines:
         return ""
     line = lines[-1]
+    if _BOX.fullmatch(line):  # an exception group ends with its box: its own line stands before the first one
+        at = next((i for i, x in enumerate(lines) if x.startswith("+-+")), 0)
+        line = lines[at - 1].lstrip("| ") if at else line
     m = re.match(r"([A-Za-z_][\w]*\.)+(?=[A-Za-z_]\w*(:|$))", line)
     return line[m.end():] if m else line
 

@@ -19,7 +19,8 @@ from functools import cache
 from .i18n import tr
 from .message import cut_end
 
-_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`]*")
+_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`\u3000-\u303f\uff00-\uffef]*")  # not into
+# full-width punctuation (，。（）：): Chinese text often follows a URL without a space
 _QUERY_SECRET = re.compile(r"(?i)\b(key|token|sendkey|access_token|apptoken|spt)=([^&\s'\"<>]+)")
 _PATH_KEY = re.compile(r"/([A-Za-z0-9_-]{6,})\.send\b")
 _BARE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{20,}(?![\w-])")

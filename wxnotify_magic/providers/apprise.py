@@ -149,14 +149,19 @@ def _secret_parts(obj: Any) -> list[str]:
     split = re.compile(r"://|[/?&=@:]")
     a, b = split.split(full), split.split(shown)
     parts = [x for x, y in zip(a, b, strict=False) if x != y] if len(a) == len(b) else [x for x in a if len(x) >= 6]
-    found = {p for p in parts if p}
+    found = {p for p in parts if p} | set(_KEYLIKE.findall(full.partition("://")[2].split("?", 1)[0]))
     found |= {piece for p in parts for piece in [unquote(p), *unquote(p).split(":")] if len(piece) >= 4}
     return sorted(found, key=len, reverse=True)
 
 
+_KEYLIKE = re.compile(r"(?<![\w.-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{8,}(?![\w.-])")
+
+
 def _label(obj: Any) -> str:
-    """apprise's private printout of the URL, without its query (the settings apprise spells out)."""
-    return str(obj.url(privacy=True)).split("?", 1)[0].rstrip("/")
+    """apprise's private printout of the URL, without its query (the settings apprise spells out), and any word
+    of 8 or more letters and digits hidden too: apprise shows some secrets in full (an ntfy topic, a path key)."""
+    scheme, _, rest = str(obj.url(privacy=True)).split("?", 1)[0].rstrip("/").partition("://")
+    return f"{scheme}://{_KEYLIKE.sub('…', rest)}"
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,7 @@ class Provider:
             if read is None:
                 accepted = ", ".join(option.choices) if option.choices else tr("a different value")
                 raise DestinationError(tr("{label} URL: ?{key}={value} is not supported (accepted: {accepted})",
-                                          label=tr(self.label), key=_safe_key(key), value=_safe_key(value),
+                                          label=tr(self.label), key=_safe_key(key), value=_safe_value(value),
                                           accepted=accepted))
             if not option.inert:
                 self._set(values, option.name, read, f"?{key}=")
@@ -427,6 +427,11 @@ class Provider:
 
 def _safe_key(key: str) -> str:
     return key if re.fullmatch(r"[\w.-]{1,20}", key) else "…"
+
+
+def _safe_value(value: str) -> str:
+    """A typed option value as an error may quote it: a short plain word (a typo helps the user), else hidden."""
+    return value if re.fullmatch(r"[A-Za-z_.-]{1,20}", value) else "…"
 
 
 # --------------------------------------------------------------------------------------------- redaction
