@@ -342,6 +342,16 @@ def test_stacked_cell_magics_send_one_message(ip, inbox, capsys, source):
         assert "ran once" in inbox.messages[0]["content"]
 
 
+@pytest.mark.parametrize("source", ["%%wxnotify\n%%wxnotify -t double\nran_twice = 1",
+                                    "%%time\n%%wxnotify\n%%wxnotify -t double\nran_twice = 1"])
+def test_two_wxnotify_lines_are_one_usage_line_and_nothing_runs(ip, inbox, capsys, source):
+    res = ip.run_cell(source)
+    error = res.error_before_exec or res.error_in_exec
+    assert not res.success and "two %%wxnotify lines" in str(error) and "\n" not in str(error).strip()
+    ip.run_cell("%wxnotify wait 10").raise_error()
+    assert "ran_twice" not in ip.user_ns and inbox.messages == []
+
+
 def test_help_in_the_terminal(ip, inbox, capsys):
     ip.run_cell("%%wxnotify --help\nran_help = 1").raise_error()
     ip.run_cell("%wxnotify -h").raise_error()

@@ -25,7 +25,7 @@ from typing import Any
 from .auto import AutoMode
 from .capture import HistoryTail, LastImage
 from .cellinfo import cell_count, default_title, notebook_name, outcome, printed_error, traceback_text
-from .i18n import tr
+from .i18n import N_, tr
 from .receipt_view import ReceiptView
 from .redact import redact
 from .session import Session
@@ -36,6 +36,13 @@ CELL_LINE = re.compile(r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$")
 OURS = re.compile(r"wxnotify|wxsend|WxNotify")  # cells worth checking for a token written in them
 HELP = re.compile(r"(?:^|\s)(?:-h|--help)(?:\s|$)")
 HELP_CALL = "get_ipython().run_line_magic('wxnotify', 'help')\n"
+TWICE = N_("%%wxnotify: this cell starts with two %%wxnotify lines; keep one (its options can be combined)")
+
+
+def twice(lines: list[str]) -> bool:
+    """A cell headed by two ``%%wxnotify`` lines: the registered magic refuses it before anything runs."""
+    return len(lines) > 1 and lines[0].startswith("%%wxnotify") and lines[1].startswith("%%wxnotify")
+
 ParseCell = Callable[[str], "tuple[WatchOptions, Route]"]
 
 
@@ -125,7 +132,7 @@ class CellHooks:
         if not lines or not lines[0].startswith("%%wxnotify"):
             return lines
         args = cell_args(lines[0])
-        if args is None:
+        if args is None or twice(lines):
             return lines
         caller = transforming_for()
         if caller == "silent":
@@ -200,7 +207,7 @@ class CellHooks:
         """The options of a ``%%wxnotify`` cell, or auto mode's for any other cell, or (None, None, False)."""
         if raw.startswith("%%wxnotify"):
             args = cell_args(raw.split("\n", 1)[0])
-            if args is None:
+            if args is None or twice(raw.split("\n", 2)):
                 return None, None, False
             checked, self._checked = self._checked, None
             if checked is not None and checked[0] == args:

@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .cellinfo import notebook_name
-from .hooks import wants_help
+from .hooks import TWICE, twice, wants_help
 from .i18n import tr
 from .receipts import report
 from .redact import shorten, unlinked
@@ -90,6 +90,8 @@ class WxNotifyMagics(Magics):
             return self._command(line)
         if wants_help(line):
             return self.cmd_help("")  # like %%wxnotify?: the body does not run
+        if twice(["%%wxnotify", cell]):
+            raise UsageError(tr(TWICE))
         options, route = self.cell_options(line)  # raises UsageError before the body runs
         return self.hooks.run_body(options, route, cell)
 
