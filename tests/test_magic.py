@@ -387,3 +387,16 @@ def test_ipython_runs_an_ipy_script_and_it_notifies(home, inbox, tmp_path):
     assert "epoch 1" in out.stdout and "wxnotify: sent to WeChat" in out.stdout
     [message] = inbox.wait_for(1)
     assert message["title"].startswith("✅ from a script finished") and "epoch 1" in message["content"]
+
+
+def test_wxnotify_to_takes_urls_apart_by_commas_and_names_itself_in_errors(ip, inbox, monkeypatch, capsys):
+    monkeypatch.setenv("WXNOTIFY_TO", f"wecombot://{WECOM_KEY}, wxpusher://{WX_TOKEN}/UID_a,UID_b")
+    ip.run_cell("%%wxnotify -t both\npass").raise_error()
+    ip.run_cell("%wxnotify wait 10").raise_error()
+    assert {m["service"] for m in inbox.messages} == {"wecombot", "wxpusher"}
+    assert sorted(u for m in inbox.messages if m["service"] == "wxpusher" for u in m["body"]["uids"]) == ["UID_a",
+                                                                                                         "UID_b"]
+    monkeypatch.setenv("WXNOTIFY_TO", f"wxpusher://{WX_TOKEN}/not-a-uid")
+    res = ip.run_cell("%%wxnotify\npass")
+    error = str(res.error_before_exec or res.error_in_exec)
+    assert "WXNOTIFY_TO" in error and WX_TOKEN not in error + capsys.readouterr().err

@@ -51,6 +51,8 @@ ZH: dict[str, str] = {
     "{count} messages in one": "{count} 条消息合为一条",
     "not finished: {cells}": "未完成：{cells}",
     "{count} notifications": "{count} 条通知",
+    "{problem} (in the default destinations, from {where})": "{problem}（出在默认目的地里，来自 {where}）",
+    "the settings file": "设置文件",
     "%%wxnotify: this cell starts with two %%wxnotify lines; keep one (its options can be combined)":
         "%%wxnotify：这个单元格开头有两行 %%wxnotify；请只留一行（选项可以写在同一行）",
     "{part} of {count} notifications": "{count} 条通知中 {part} 条",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,12 +245,14 @@ class WxNotify(Configurable):
 
     def default_to(self) -> list[str]:
         """The destinations used when a magic has no ``--to``."""
-        if self.source("to") == "env":
-            return os.environ["WXNOTIFY_TO"].split()
+        if self.source("to") == "env":  # URLs or names apart by spaces, or by commas before a URL
+            return _TO_SPLIT.split(os.environ["WXNOTIFY_TO"].strip())
         return list(self.to)
 
 
 SOURCES = {"config": N_("config"), "env": N_("env"), "file": N_("file"), "default": N_("default")}
+DEFAULT_TO_FROM = {"config": "WxNotify.to (%config)", "env": "WXNOTIFY_TO", "file": N_("the settings file")}
+_TO_SPLIT = re.compile(r"\s*,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)|\s+")
 
 
 def source_word(source: str) -> str:
@@ -276,6 +279,19 @@ class Route:
 
 def resolve(targets: list[str], settings: WxNotify) -> Route:
     """Names or URLs (default: ``settings.default_to()``) -> Route; raises DestinationError/NoDestinationError."""
+    from .providers import DestinationError
+
+    where = "" if targets else settings.source("to")
+    try:
+        return _resolve(targets, settings)
+    except DestinationError as exc:
+        if where not in DEFAULT_TO_FROM:
+            raise
+        raise DestinationError(tr("{problem} (in the default destinations, from {where})", problem=str(exc),
+                                  where=tr(DEFAULT_TO_FROM[where]))) from None
+
+
+def _resolve(targets: list[str], settings: WxNotify) -> Route:
     from .providers import DestinationError, parse_destination
 
     targets = [t for t in (targets or settings.default_to()) if t.strip()]
