@@ -236,6 +236,16 @@ def test_wxsend_keeps_apostrophes_and_needs_text(ip, inbox):
     assert "nothing to send" in str(res.error_in_exec)
 
 
+def test_wxsend_takes_text_after_a_double_dash_and_names_an_option_without_value(ip, inbox):
+    ip.run_cell("%wxsend -t run -- -t is text here").raise_error()
+    msg = messages(inbox)[0]
+    assert "run" in msg["title"] and "-t is text here" in msg["content"] and "-- " not in msg["content"]
+    for line, problem in (("%wxsend -t", "option -t needs a value"), ("%wxsend --to", "option --to needs a value"),
+                          ("%wxsend --", "nothing to send"), ("%wxsend -x hi", "unknown option -x")):
+        res = ip.run_cell(line)
+        assert problem in str(res.error_in_exec), (line, res.error_in_exec)
+
+
 def test_status_history_and_unknown_command(ip, inbox, capsys):
     ip.run_cell("%wxsend hello").raise_error()
     ip.run_cell("%wxnotify").raise_error()

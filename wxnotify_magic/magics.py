@@ -240,11 +240,16 @@ class WxNotifyMagics(Magics):
             options, rest = options + " " + m.group(0).strip(), rest[m.end():]
         args = _parse(self.wxsend, options, "%wxsend")
         text = rest.strip()
+        first = text.split(maxsplit=1)[0] if text else ""
+        if first == "--":  # the end of the options: what follows is the text, even if it starts with -
+            text = text[2:].strip()
+        elif first in ("-t", "--title", "--to"):
+            raise UsageError(tr("%wxsend: option {option} needs a value", option=first))
+        elif first.startswith("-") and first != "-":
+            raise UsageError(tr("%wxsend: unknown option {option} (options: -t TITLE, --to DEST)",
+                                option=shorten(first, 30, strict=True)))
         if not text:
             raise UsageError(tr("%wxsend: nothing to send (usage: %wxsend [-t TITLE] [--to DEST] text)"))
-        if text.startswith("-") and text.split()[0] not in ("-", "--"):
-            raise UsageError(tr("%wxsend: unknown option {option} (options: -t TITLE, --to DEST)",
-                                option=shorten(text.split()[0], 30, strict=True)))
         route = self._route([_unquote(t) for t in args.to], "%wxsend")
         note = self.session.message(text, _unquote(args.title or ""), notebook_name(self.shell))
         self.hooks.report(self.session.submit(note, route), WatchOptions())
