@@ -410,3 +410,16 @@ def test_wxnotify_to_takes_urls_apart_by_commas_and_names_itself_in_errors(ip, i
     res = ip.run_cell("%%wxnotify\npass")
     error = str(res.error_before_exec or res.error_in_exec)
     assert "WXNOTIFY_TO" in error and WX_TOKEN not in error + capsys.readouterr().err
+
+
+def test_status_names_when_it_notifies_in_the_users_language(ip, capsys):
+    ip.run_line_magic("config", "WxNotify.on = 'failure'")
+    try:
+        ip.run_cell("%wxnotify").raise_error()
+        ip.run_line_magic("config", "WxNotify.lang = 'zh'")
+        ip.run_cell("%wxnotify").raise_error()
+    finally:
+        ip.run_line_magic("config", "WxNotify.lang = 'en'")
+        ip.run_line_magic("config", "WxNotify.on = 'always'")
+    out = capsys.readouterr().out
+    assert ", on failure only;" in out and "（仅失败时）" in out and "failure）" not in out

@@ -235,8 +235,8 @@ ZH: dict[str, str] = {
         "消息和输出的语言：auto（跟随系统区域设置）、zh 或 en。",
     # --- the session's text: status, history, settings
     "default destinations from: {source}; settings file: {path}": "默认目标来自：{source}；设置文件：{path}",
-    "notify after {after} on {on}; tail {tail} lines; wait {wait:g} s":
-        "运行超过 {after} 时通知，条件 {on}；附带 {tail} 行输出；等待回执 {wait:g} 秒",
+    "notify after {after}, {on}; tail {tail} lines; wait {wait:g} s":
+        "运行超过 {after} 时通知（{on}）；附带 {tail} 行输出；等待回执 {wait:g} 秒",
     "  ({command} sends them again)": "  （{command} 会重新发送）",
     "outbox: {pending} pending, {failed} failed": "发件箱：{pending} 条待发送，{failed} 条失败",
     "destinations: {problem}": "目标：{problem}",

@@ -21,7 +21,7 @@ from .paths import settings_path
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
 from .redact import redact, redact_url
-from .settings import NoDestinationError, Route, SettingsFile, WxNotify, resolve, source_word
+from .settings import ON_CHOICES, NoDestinationError, Route, SettingsFile, WxNotify, resolve, source_word
 from .status import Status, status_word
 from .watch import Watch, WatchOptions, host_name
 
@@ -202,8 +202,9 @@ class Session:
                                              quota=policy.quota_of(key, self.quotas)))
         lines.append(tr("default destinations from: {source}; settings file: {path}",
                         source=source_word(s.source("to")), path=settings_path()))
-        lines.append(tr("notify after {after} on {on}; tail {tail} lines; wait {wait:g} s",
-                        after=human_duration(float(s.after)), on=s.on, tail=s.tail, wait=s.wait))
+        lines.append(tr("notify after {after}, {on}; tail {tail} lines; wait {wait:g} s",
+                        after=human_duration(float(s.after)), on=tr(ON_CHOICES.get(s.on, s.on)), tail=s.tail,
+                        wait=s.wait))
         pending, failed = outbox.unsettled(), outbox.count(Status.FAILED)
         hint = tr("  ({command} sends them again)", command=retry_hint) if failed else ""
         lines.append(tr("outbox: {pending} pending, {failed} failed", pending=pending, failed=failed) + hint)

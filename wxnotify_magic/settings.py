@@ -251,6 +251,7 @@ class WxNotify(Configurable):
 
 
 SOURCES = {"config": N_("config"), "env": N_("env"), "file": N_("file"), "default": N_("default")}
+ON_CHOICES = {"always": N_("always"), "success": N_("on success only"), "failure": N_("on failure only")}
 DEFAULT_TO_FROM = {"config": "WxNotify.to (%config)", "env": "WXNOTIFY_TO", "file": N_("the settings file")}
 _TO_SPLIT = re.compile(r"\s*,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)|\s+")
 

@@ -26,12 +26,11 @@ from .providers.base import Field, redact_value
 from .receipts import describe
 from .redact import redact_url
 from .session import Session
-from .settings import NoDestinationError, Route, WxNotify
+from .settings import ON_CHOICES, NoDestinationError, Route, WxNotify
 
 NAME = re.compile(r"[\w.-]{1,40}")
 TEST_WAIT = 5.0  # seconds Send test waits for the receipt
 STYLE = {"description_width": "120px"}
-ON_CHOICES = {"always": N_("always"), "success": N_("on success only"), "failure": N_("on failure only")}
 LANGUAGE_NAMES = {"auto": N_("automatic (from the system)"), "zh": "中文", "en": "English"}
 ROOT_CLASS = "wxnotify-panel"
 # Scoped to the panel: wrapping text with normal line spacing, problems in the theme's error colour under their
