@@ -6,7 +6,7 @@ One kernel serves the module (as one notebook session would); each test marks it
 from __future__ import annotations
 
 import pytest
-from kernel import errors, kernel_with_extension, text, titled, wait_until
+from kernel import displays, errors, kernel_with_extension, text, titled, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,22 @@ def test_capture_above_wxnotify(kernel, inbox):
     assert not errors(cell), text(cell)
     assert "captured too" in kernel.run("out4.stdout").outputs[0].data["text/plain"]
     assert f"[{cell.execution_count}]" in content(inbox, "item3-capture-above")  # the cell's own number
+
+
+@pytest.mark.parametrize("flags", ["", "--no-stdout", "--no-display"])
+def test_capture_above_wxnotify_holds_only_the_cells_output(kernel, inbox, flags):
+    """What %%capture alone would capture, and nothing more; the receipt is shown in the cell, outside it."""
+    kernel.run(f"%%capture {flags} alone5\nprint('captured text')\nfrom IPython.display import display\n"
+               "display('shown')")
+    marker = f"item3-capture-receipt{flags}"
+    cell = kernel.run(f"%%capture {flags} out5\n%%wxnotify -t {marker}\nprint('captured text')\n"
+                      "from IPython.display import display\ndisplay('shown')")
+    assert not errors(cell), text(cell)
+    same = kernel.run("(out5.stdout, out5.stderr, [o.data for o in out5.outputs]) == "
+                      "(alone5.stdout, alone5.stderr, [o.data for o in alone5.outputs])")
+    assert same.outputs[0].data["text/plain"] == "True", text(kernel.run("out5.stdout, out5.outputs"))
+    titled(inbox, marker)
+    assert [d for d in displays(cell) if d.startswith("wxnotify:")], text(cell)  # the user sees the receipt
 
 
 def test_timeit_in_either_order_sends_one_message(kernel, inbox):

@@ -362,6 +362,32 @@ def test_two_wxnotify_lines_are_one_usage_line_and_nothing_runs(ip, inbox, capsy
     assert "ran_twice" not in ip.user_ns and inbox.messages == []
 
 
+@pytest.mark.parametrize("flags", ["", "--no-stdout", "--no-stderr", "--no-display"])
+def test_capture_above_wxnotify_captures_only_the_cells_output(ip, inbox, capsys, flags):
+    """The capture holds what %%capture alone would; the receipt is shown once, outside it."""
+    ip.run_cell(f"%%capture {flags} alone\nprint('captured text')").raise_error()
+    alone = ip.user_ns["alone"]
+    capsys.readouterr()
+    res = ip.run_cell(f"%%capture {flags} out\n%%wxnotify -t cap\nprint('captured text')")
+    assert res.success, res.error_in_exec
+    out = ip.user_ns["out"]
+    assert (out.stdout, out.stderr, out.outputs) == (alone.stdout, alone.stderr, alone.outputs)
+    assert "wxnotify" not in out.stdout + out.stderr
+    shown = capsys.readouterr().out
+    assert shown.count("wxnotify: sent to WeChat via WxPusher") == 1
+    assert shown.index("wxnotify:") > shown.find("captured text")  # after the cell's own output, if shown
+    assert "captured text" in messages(inbox)[0]["content"]
+
+
+def test_capture_above_a_failing_delivery_keeps_warnings_and_the_failure_out_of_the_capture(ip, inbox, capsys):
+    ip.run_cell("%%capture out\n%%wxnotify --to wxpusher://AT_test_bad_token_000000/UID_test_1\n"
+                "print('captured text')").raise_error()
+    out = ip.user_ns["out"]
+    assert (out.stdout, out.stderr) == ("captured text\n", "")
+    err = capsys.readouterr().err
+    assert "code 1001" in err and "a token is written in this cell" in err
+
+
 def test_help_in_the_terminal(ip, inbox, capsys):
     ip.run_cell("%%wxnotify --help\nran_help = 1").raise_error()
     ip.run_cell("%wxnotify -h").raise_error()

@@ -7,8 +7,11 @@ exactly IPython's own. Auto mode uses the same two events. One record holds the 
 
 Stacked with another cell magic, the cell still runs as that magic alone would: ``%%wxnotify`` above it is
 dropped so the other magic heads the cell; ``%%wxnotify`` below it is dropped from the body that magic runs,
-and the running cell is watched from there. Cells run without run-cell events (``%run x.ipy``,
-``ipython x.ipy``) keep their ``%%wxnotify`` line, so the magic itself runs and watches the body.
+and the running cell is watched from there. A watched cell that another cell runs (``%%capture`` above
+``%%wxnotify`` runs its body as a cell of its own) ends inside the outer one: its receipt and warnings wait for
+the outermost cell to end, so what the outer magic captures is the cell's own output only. Cells run without
+run-cell events (``%run x.ipy``, ``ipython x.ipy``) keep their ``%%wxnotify`` line, so the magic itself runs
+and watches the body.
 Receipts go through ``ReceiptView``: in a kernel a cell never waits for delivery.
 """
 
@@ -101,6 +104,7 @@ class CellHooks:
         self._token_warned = False
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
+        self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
 
     def register(self) -> None:
         self.shell.input_transformers_cleanup.append(self.rewrite_cell)
@@ -119,6 +123,7 @@ class CellHooks:
         if self.cell is not None:
             self.cell.watch.stop_capture()
             self.cell = None
+        self._show_held()
         self.disable_auto()
         from . import watchdog  # issue 10: nothing armed any more; the watchdog exits at end-of-file
 
@@ -180,7 +185,7 @@ class CellHooks:
             if self.cell is not None:  # a watched cell is running: the cells it runs are part of it
                 return
             raw = (getattr(info, "raw_cell", "") or "").lstrip("\n")
-            self._warn_literal_token(raw)
+            self._warn_literal_token(raw, not outermost)
             if self.auto is not None and outermost:
                 self.auto.cell_started()
             options, route, auto = self._options_for(raw, outermost)
@@ -189,9 +194,9 @@ class CellHooks:
             self._watch(info, raw, options, route, auto)
         except Exception as exc:  # never break the user's cell
             self.cell = None
-            _warn(tr("wxnotify: could not watch this cell ({problem})", problem=_problem(exc)))
+            self._warn(tr("wxnotify: could not watch this cell ({problem})", problem=_problem(exc)), not outermost)
 
-    def _warn_literal_token(self, raw: str) -> None:
+    def _warn_literal_token(self, raw: str, nested: bool) -> None:
         """Say once that a token typed into a cell is saved with the notebook and in IPython's history."""
         if self._token_warned or not OURS.search(raw):
             return
@@ -199,9 +204,9 @@ class CellHooks:
 
         if carries_secret(raw):
             self._token_warned = True
-            _warn(tr("wxnotify: warning: a token is written in this cell, so it is saved in the notebook and in "
-                     "IPython's history. Keep it out: save it once with %wxnotify config (panel) or `wxnotify "
-                     "config add NAME` in a terminal and use --to NAME, or export WXNOTIFY_TO."))
+            self._warn(tr("wxnotify: warning: a token is written in this cell, so it is saved in the notebook and in "
+                          "IPython's history. Keep it out: save it once with %wxnotify config (panel) or `wxnotify "
+                          "config add NAME` in a terminal and use --to NAME, or export WXNOTIFY_TO."), nested)
 
     def _options_for(self, raw: str, outermost: bool) -> tuple[WatchOptions | None, Route | None, bool]:
         """The options of a ``%%wxnotify`` cell, or auto mode's for any other cell, or (None, None, False)."""
@@ -249,6 +254,7 @@ class CellHooks:
                 self._finish(cell, result)
         finally:
             if not self._running:
+                self._show_held()
                 self.receipts.cell_ended()
 
     def _finish(self, cell: WatchedCell, result: Any) -> None:
@@ -265,13 +271,13 @@ class CellHooks:
             if cell.auto and self.auto is not None:
                 self.auto.cell_finished(watch, error, value, tb, status, printed)
                 return
-            self.report(watch.finish(error, value, tb, status=status, printed_error=printed), watch.options,
-                        count, status == "failed")
+            ticket = watch.finish(error, value, tb, status=status, printed_error=printed)
+            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed"), bool(self._running))
             if self.auto is not None:
                 self.auto.rearm()
         except Exception as exc:
             watch.stop_capture()
-            _warn(tr("wxnotify: notification not sent ({problem})", problem=_problem(exc)))
+            self._warn(tr("wxnotify: notification not sent ({problem})", problem=_problem(exc)), bool(self._running))
 
     # -- the direct path: run_cell_magic -------------------------------------------------------------------
 
@@ -324,6 +330,25 @@ class CellHooks:
                    "execution_count": count}
         images = LastImage(self.shell) if options.figure else None
         return self.session.watch(options, route, context, tail=tail, images=images)
+
+    def _outside(self, show: Callable[[], None], nested: bool) -> None:
+        """Show now, or when the outermost cell ends if this one runs inside another (``nested``): an outer
+        ``%%capture`` (``io.capture_output``, an Output widget) then holds only the cell's own output."""
+        if nested:
+            self._held.append(show)
+        else:
+            show()
+
+    def _warn(self, text: str, nested: bool) -> None:
+        self._outside(lambda: _warn(text), nested)
+
+    def _show_held(self) -> None:
+        held, self._held = self._held, []
+        for show in held:
+            try:
+                show()
+            except Exception as exc:  # one receipt that cannot be shown does not hide the others
+                _warn(tr("wxnotify: could not show the receipt ({problem})", problem=_problem(exc)))
 
     def report(self, ticket: Any, options: WatchOptions, cell: int | None = None, failed: bool = False) -> None:
         """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``."""

@@ -285,6 +285,7 @@ ZH: dict[str, str] = {
     "one message per cell": "每个单元格一条消息",
     "wxnotify: could not watch this cell ({problem})": "wxnotify：无法监视这个单元格（{problem}）",
     "wxnotify: notification not sent ({problem})": "wxnotify：通知未发送（{problem}）",
+    "wxnotify: could not show the receipt ({problem})": "wxnotify：无法显示回执（{problem}）",
     "wxnotify: auto mode not started: {problem}": "wxnotify：自动模式未启动：{problem}",
     "wxnotify: pending messages not resumed ({kind})": "wxnotify：未能恢复待发送的消息（{kind}）",
     # --- the Python API
