@@ -101,6 +101,7 @@ def test_providers_declare_whether_they_carry_images() -> None:
 def test_figure_goes_to_wecom_after_the_text_and_the_receipt_names_the_others(ip: Any, inbox: Any,
                                                                              capsys: pytest.CaptureFixture[str]
                                                                              ) -> None:
+    ip.run_line_magic("config", "WxNotify.wait = 30")  # the receipt is read below: a loaded machine must not cut it
     first, last = png(color=(1, 2, 3)), png(6, 5, color=(250, 250, 0))
     result = ip.run_cell(figure_cell([first, last], "print('loss 0.1')"), store_history=True)
     assert result.success
@@ -145,6 +146,7 @@ def test_a_too_large_figure_without_pillow_still_sends_the_text(ip: Any, inbox: 
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     figures.fit.cache_clear()
     monkeypatch.setitem(sys.modules, "PIL", None)
+    ip.run_line_magic("config", "WxNotify.wait = 30")  # the receipt is read below: a loaded machine must not cut it
     assert ip.run_cell(figure_cell([png(900, 900, noise=True)]), store_history=True).success
     messages = inbox.wait_for(2)
     assert sorted(m["body"].get("msgtype", "") for m in messages) == ["", "text"]
