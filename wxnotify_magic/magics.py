@@ -18,9 +18,10 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .cellinfo import notebook_name
 from .hooks import wants_help
-from .i18n import tr
+from .i18n import tr, tr_usage
+from .message import cut_end
 from .receipts import report
-from .redact import shorten, unlinked
+from .redact import redact, shorten, unlinked
 from .session import OptionError, Session
 from .settings import MAX_WAIT, NoDestinationError, Route
 from .watch import WatchOptions
@@ -32,7 +33,8 @@ SEND_OPTION = re.compile(r"""^\s*(-t|--title|--to)(?:\s+|=)("[^"]*"|'[^']*'|\S+)
 def _usage(who: str, exc: BaseException) -> UsageError:
     """A one-line UsageError naming the problem, with secrets and bare keys hidden."""
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-    return UsageError(f"{who}: {shorten(text, USAGE_LIMIT, strict=True)}")
+    problem = cut_end(tr_usage(redact(text, strict=True)), USAGE_LIMIT)  # redacted first, then translated and cut
+    return UsageError(tr("{who}: {problem}", who=who, problem=problem))
 
 
 def _parse(func: Any, line: str, who: str) -> Any:

@@ -1,0 +1,83 @@
+"""The magics in Chinese: argparse's and shlex's complaints about an option line follow the language chosen
+(``%config WxNotify.lang``)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+import pytest
+from conftest import WECOM_KEY, WX_TOKEN, WX_UID, assert_no_secret
+
+ENGLISH = re.compile(r"invalid|unrecognized|expected|required|closing|argument |choose from")
+
+
+def usage_error(ip: Any, source: str) -> str:
+    res = ip.run_cell(source)
+    assert not res.success and type(res.error_in_exec).__name__ == "UsageError", source
+    text = str(res.error_in_exec)
+    assert "\n" not in text, "one line"
+    return text
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("%%wxnotify --on sometimes\nran_body = 1",
+     "%%wxnotify：参数 --on：无效的选择 'sometimes'（可选：'always', 'success', 'failure'）"),
+    ("%%wxnotify --bogus x\nran_body = 1", "%%wxnotify：无法识别的参数：--bogus x"),
+    ("%%wxnotify --tail abc\nran_body = 1", "%%wxnotify：参数 --tail：不是整数：'abc'"),
+    ("%%wxnotify --tail\nran_body = 1", "%%wxnotify：参数 --tail：需要一个值"),
+    ("%%wxnotify -t 'my run\nran_body = 1", "%%wxnotify：引号没有闭合"),
+    ("%wxnotify auto", "%wxnotify auto：缺少必需的参数：switch"),
+    ("%wxnotify auto maybe", "%wxnotify auto：参数 switch：无效的选择 'maybe'（可选：'on', 'off'）"),
+    ("%wxnotify history abc", "%wxnotify history：参数 n：不是整数：'abc'"),
+    ("%wxnotify status extra", "%wxnotify status：无法识别的参数：extra"),
+    ("%wxnotify test --to", "%wxnotify test：参数 --to：需要一个值"),
+    ("%wxsend -t 'a b c", "%wxsend：引号没有闭合"),
+])
+def test_option_errors_are_chinese_when_the_language_is(ip: Any, inbox: Any, source: str, expected: str) -> None:
+    ip.run_line_magic("config", "WxNotify.lang = 'zh'")
+    text = usage_error(ip, source)
+    assert text == expected
+    assert not ENGLISH.search(text), text
+    assert "ran_body" not in ip.user_ns and inbox.messages == []
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("%%wxnotify --on sometimes\nx = 1",
+     "%%wxnotify: argument --on: invalid choice: 'sometimes' (choose from 'always', 'success', 'failure')"),
+    ("%%wxnotify --bogus x\nx = 1", "%%wxnotify: unrecognized arguments: --bogus x"),
+    ("%wxnotify auto", "%wxnotify auto: the following arguments are required: switch"),
+    ("%%wxnotify -t 'my run\nx = 1", "%%wxnotify: No closing quotation"),
+])
+def test_option_errors_stay_english_in_english(ip: Any, source: str, expected: str) -> None:
+    ip.run_line_magic("config", "WxNotify.lang = 'en'")
+    text = usage_error(ip, source)
+    if sys.version_info >= (3, 12) and "choose from" in expected:  # newer argparse drops the quotes
+        expected = expected.replace("'always', 'success', 'failure'", "always, success, failure")
+    assert text == expected
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_option_errors_keep_secrets_redacted_in_both_languages(ip: Any, lang: str) -> None:
+    ip.run_line_magic("config", f"WxNotify.lang = '{lang}'")
+    for source in (f"%%wxnotify --bogus wxpusher://{WX_TOKEN}/{WX_UID}\nx = 1",
+                   f"%%wxnotify --bogus {WECOM_KEY}\nx = 1",
+                   f"%%wxnotify --on {WX_TOKEN}\nx = 1",
+                   f"%wxnotify history {WECOM_KEY}"):
+        text = usage_error(ip, source)
+        assert_no_secret(text)
+        assert "…" in text, text
+        assert ("无法识别的参数" in text or "无效的选择" in text or "不是整数" in text) == (lang == "zh"), text
+
+
+def test_python_level_errors_are_translated_once_and_unknown_ones_pass_through() -> None:
+    from wxnotify_magic.i18n import tr_usage
+
+    assert tr_usage("argument --x: expected at most one argument", "zh") == "参数 --x：最多需要一个值"
+    assert tr_usage("argument -t/--title: expected one argument", "zh") == "参数 -t/--title：需要一个值"
+    assert tr_usage("invalid float value: '1,5'", "zh") == "不是数字：'1,5'"
+    assert tr_usage("No escaped character", "zh") == "反斜杠后面缺少字符"
+    assert tr_usage("something argparse never said", "zh") == "something argparse never said"
+    assert tr_usage("unrecognized arguments: --x", "en") == "unrecognized arguments: --x"
+
