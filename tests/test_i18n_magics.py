@@ -1,9 +1,11 @@
-"""The magics in Chinese: argparse's and shlex's complaints about an option line follow the language chosen
-(``%config WxNotify.lang``)."""
+"""The magics in Chinese: argparse's and shlex's complaints about an option line, and the help, follow the
+language chosen at the time (``%config WxNotify.lang``), not the one of the import."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 from typing import Any
 
@@ -81,3 +83,56 @@ def test_python_level_errors_are_translated_once_and_unknown_ones_pass_through()
     assert tr_usage("something argparse never said", "zh") == "something argparse never said"
     assert tr_usage("unrecognized arguments: --x", "en") == "unrecognized arguments: --x"
 
+
+# -- help ------------------------------------------------------------------------------------------------------
+
+
+def test_help_follows_the_current_language(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    ip.run_line_magic("config", "WxNotify.lang = 'zh'")
+    for source in ("%wxnotify help", "%%wxnotify -h\nran_help = 1", "%wxnotify --help"):
+        ip.run_cell(source).raise_error()
+        out = capsys.readouterr().out
+        assert "单元格结束时推送一条微信通知" in out and "何时通知" in out, out
+        assert "选项：" in out and "位置参数：" in out
+        assert not re.search(r"(?m)^(options|positional arguments|usage):", out), out
+        assert "When to notify" not in out and "Push a WeChat notification" not in out
+    ip.run_line_magic("config", "WxNotify.lang = 'en'")
+    ip.run_cell("%wxnotify help").raise_error()
+    out = capsys.readouterr().out
+    assert "Push a WeChat notification when this cell ends" in out and "When to notify." in out
+    assert "options:" in out or "optional arguments:" in out
+    assert "选项" not in out and "何时通知" not in out
+    assert "ran_help" not in ip.user_ns
+
+
+def test_question_mark_help_follows_the_current_language(ip: Any) -> None:
+    magic = ip.find_cell_magic("wxnotify")
+    from IPython.core.oinspect import getdoc
+
+    ip.run_line_magic("config", "WxNotify.lang = 'zh'")
+    doc = getdoc(magic) or ""
+    assert "单元格结束时推送一条微信通知" in doc and "选项：" in doc and "何时通知" in doc
+    assert "--after" in doc and "%wxnotify wait" in doc
+    ip.run_line_magic("config", "WxNotify.lang = 'en'")
+    doc = getdoc(magic) or ""
+    assert "Push a WeChat notification" in doc and "When to notify." in doc and "选项" not in doc
+    assert getdoc(ip.find_line_magic("wxsend")) is not None and "Title of the message." in (
+        getdoc(ip.find_line_magic("wxsend")) or "")
+
+
+SCRIPT = """
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+ip.run_line_magic("load_ext", "wxnotify_magic")
+ip.run_line_magic("config", "WxNotify.lang = 'en'")
+ip.run_cell("%wxnotify help")
+ip.run_cell("%%wxnotify?")
+"""
+
+
+def test_help_built_under_a_chinese_locale_shows_english_after_switching(home: Any) -> None:
+    env = {**os.environ, "LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", "PAGER": "cat"}
+    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("When to notify.") == 2, proc.stdout
+    assert "何时通知" not in proc.stdout and "选项" not in proc.stdout

@@ -102,3 +102,12 @@ def tr_usage(message: str, lang: str | None = None) -> str:
             return tr(msgid, lang, **m.groupdict())
     return message
 
+
+_HEADING = re.compile(r"(?m)^(usage|options|optional arguments|positional arguments):")
+_HEADINGS = {"usage": N_("usage:"), "options": N_("options:"), "optional arguments": N_("options:"),
+             "positional arguments": N_("positional arguments:")}
+
+
+def tr_help(text: str, lang: str | None = None) -> str:
+    """argparse's help with its headings (``usage:``, ``options:``, ``positional arguments:``) in the language."""
+    return _HEADING.sub(lambda m: tr(_HEADINGS[m[1]], lang), text) if language(lang) == "zh" else text
