@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import locale
 import os
+import re
 from functools import cache
 
 LANGUAGES = ("auto", "zh", "en")
@@ -61,3 +62,52 @@ def tr(msgid: str, /, lang: str | None = None, **values: object) -> str:
 
         text = ZH.get(msgid, msgid)
     return text.format(**values) if values else text
+
+
+# argparse's and shlex's complaints about an option line (their English templates, as Python 3.10-3.14 and
+# IPython's arg_split word them) -> ours in the table. What the user typed stays as it is (it has been redacted).
+_ARGUMENT = re.compile(r"argument (?P<name>\S+): (?P<problem>.+)", re.S)
+_COMPLAINTS = tuple((re.compile(pattern, re.S), msgid) for pattern, msgid in (
+    (r"unrecognized arguments: (?P<args>.*)", N_("unrecognized arguments: {args}")),
+    (r"invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)",
+     N_("invalid choice: {value} (choose from {choices})")),
+    (r"invalid int value: (?P<value>.*)", N_("invalid int value: {value}")),
+    (r"invalid float value: (?P<value>.*)", N_("invalid float value: {value}")),
+    (r"invalid (?P<type>\S+) value: (?P<value>.*)", N_("invalid {type} value: {value}")),
+    (r"expected one argument", N_("expected one argument")),
+    (r"expected at most one argument", N_("expected at most one argument")),
+    (r"expected at least one argument", N_("expected at least one argument")),
+    (r"expected (?P<n>\d+) arguments?", N_("expected {n} argument(s)")),
+    (r"the following arguments are required: (?P<names>.*)", N_("the following arguments are required: {names}")),
+    (r"one of the arguments (?P<names>.*) is required", N_("one of the arguments {names} is required")),
+    (r"not allowed with argument (?P<name>.*)", N_("not allowed with argument {name}")),
+    (r"ignored explicit argument (?P<value>.*)", N_("ignored explicit argument {value}")),
+    (r"ambiguous option: (?P<option>\S+) could match (?P<matches>.*)",
+     N_("ambiguous option: {option} could match {matches}")),
+    (r"No closing quotation", N_("No closing quotation")),
+    (r"No escaped character", N_("No escaped character")),
+))
+
+
+def tr_usage(message: str, lang: str | None = None) -> str:
+    """An argparse or shlex complaint (``argument --on: invalid choice: 'x' (choose from ...)``) in the current
+    (or given) language; a message it does not know is returned as it is."""
+    if language(lang) != "zh":
+        return message
+    m = _ARGUMENT.fullmatch(message)
+    if m:
+        return tr("argument {name}: {problem}", lang, name=m["name"], problem=tr_usage(m["problem"], lang))
+    for pattern, msgid in _COMPLAINTS:
+        if m := pattern.fullmatch(message):
+            return tr(msgid, lang, **m.groupdict())
+    return message
+
+
+_HEADING = re.compile(r"(?m)^(usage|options|optional arguments|positional arguments):")
+_HEADINGS = {"usage": N_("usage:"), "options": N_("options:"), "optional arguments": N_("options:"),
+             "positional arguments": N_("positional arguments:")}
+
+
+def tr_help(text: str, lang: str | None = None) -> str:
+    """argparse's help with its headings (``usage:``, ``options:``, ``positional arguments:``) in the language."""
+    return _HEADING.sub(lambda m: tr(_HEADINGS[m[1]], lang), text) if language(lang) == "zh" else text

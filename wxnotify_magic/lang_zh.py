@@ -288,6 +288,47 @@ ZH: dict[str, str] = {
     "wxnotify: could not show the receipt ({problem})": "wxnotify：无法显示回执（{problem}）",
     "wxnotify: auto mode not started: {problem}": "wxnotify：自动模式未启动：{problem}",
     "wxnotify: pending messages not resumed ({kind})": "wxnotify：未能恢复待发送的消息（{kind}）",
+    "{who}: {problem}": "{who}：{problem}",
+    "Push a WeChat notification when this cell ends.\n\nLine form: "
+    "``%wxnotify [status|config|test|retry|history|auto|wait|help]``, see below.":
+        "单元格结束时推送一条微信通知。\n\n行形式："
+        "``%wxnotify [status|config|test|retry|history|auto|wait|help]``，见下文。",
+    "Show destinations (redacted), today's counts against each limit, pending and failed "
+    "messages.":
+        "显示目标（已隐藏密钥）、今天各项限额的已用次数、待发送和失败的消息。",
+    "Send failed and pending messages again now.": "立即重新发送失败和待发送的消息。",
+    "List the latest messages and what became of them.": "列出最近的消息和它们的结果。",
+    "Show the settings panel (in a terminal: print the settings).": "显示设置面板（在终端里：打印设置）。",
+    "Wait until every notification sent from here has settled, and say how it went. In a notebook, end with it "
+    "to keep the final receipts (the cells themselves never wait for delivery).":
+        "等待从这里发出的每条通知都有结果，并说明结果。在笔记本里用它作结尾，可以留住最后的回执（单元格本身从不等待发送完成）。",
+    "Show this help (also ``%%wxnotify -h`` and ``%wxnotify --help``).":
+        "显示本帮助（也可以用 ``%%wxnotify -h`` 和 ``%wxnotify --help``）。",
+    "Notify for every long or failed cell (or one digest per Run All).":
+        "为每个耗时长或失败的单元格发通知（或每次 Run All 汇总成一条）。",
+    "Send a message now: ``%wxsend [-t TITLE] [--to DEST ...] text``.":
+        "立即发送一条消息：``%wxsend [-t TITLE] [--to DEST ...] text``。",
+    # argparse's and shlex's complaints about an option line, and argparse's help headings (i18n.tr_usage, tr_help)
+    "argument {name}: {problem}": "参数 {name}：{problem}",
+    "unrecognized arguments: {args}": "无法识别的参数：{args}",
+    "invalid choice: {value} (choose from {choices})": "无效的选择 {value}（可选：{choices}）",
+    "invalid int value: {value}": "不是整数：{value}",
+    "invalid float value: {value}": "不是数字：{value}",
+    "invalid {type} value: {value}": "不是有效的 {type} 值：{value}",
+    "expected one argument": "需要一个值",
+    "expected at most one argument": "最多需要一个值",
+    "expected at least one argument": "至少需要一个值",
+    "expected {n} argument(s)": "需要 {n} 个值",
+    "the following arguments are required: {names}": "缺少必需的参数：{names}",
+    "one of the arguments {names} is required": "需要以下参数之一：{names}",
+    "not allowed with argument {name}": "不能和参数 {name} 一起使用",
+    "ignored explicit argument {value}": "这个选项不接受值：{value}",
+    "ambiguous option: {option} could match {matches}": "选项 {option} 有歧义：可能是 {matches}",
+    "No closing quotation": "引号没有闭合",
+    "No escaped character": "反斜杠后面缺少字符",
+    "usage:": "用法：",
+    "options:": "选项：",
+    "positional arguments:": "位置参数：",
     # --- the Python API
     "wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)":
         "wxnotify：rank {rank} 不发送（all_ranks=True 时照样发送）",

@@ -7,20 +7,20 @@ Running a cell is the hooks' job (``hooks.py``); sending, status and settings ar
 from __future__ import annotations
 
 import functools
-import inspect
 import os
 import re
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import MagicArgumentParser, argument, kwds, magic_arguments, parse_argstring
 
 from .cellinfo import notebook_name
 from .hooks import TWICE, twice, wants_help
-from .i18n import tr
+from .i18n import N_, tr, tr_help, tr_usage
+from .message import cut_end
 from .receipts import report
-from .redact import shorten, unlinked
+from .redact import redact, shorten, unlinked
 from .session import OptionError, Session
 from .settings import MAX_WAIT, NoDestinationError, Route
 from .watch import WatchOptions
@@ -32,7 +32,8 @@ SEND_OPTION = re.compile(r"""^\s*(-t|--title|--to)(?:\s+|=)("[^"]*"|'[^']*'|\S+)
 def _usage(who: str, exc: BaseException) -> UsageError:
     """A one-line UsageError naming the problem, with secrets and bare keys hidden."""
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-    return UsageError(f"{who}: {shorten(text, USAGE_LIMIT, strict=True)}")
+    problem = cut_end(tr_usage(redact(text, strict=True)), USAGE_LIMIT)  # redacted first, then translated and cut
+    return UsageError(tr("{who}: {problem}", who=who, problem=problem))
 
 
 def _parse(func: Any, line: str, who: str) -> Any:
@@ -68,24 +69,22 @@ class WxNotifyMagics(Magics):
     # -- %%wxnotify -----------------------------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("-t", "--title", default=None, help=tr("Title of the message (default: the cell's first comment)."))
-    @argument("--after", default=None, help=tr("Notify only if the cell ran at least this long (90, 5m, 1h30m)."))
-    @argument("--on", choices=["always", "success", "failure"], default=None, help=tr("When to notify."))
+    @kwds(description=N_("Push a WeChat notification when this cell ends.\n\nLine form: "
+                         "``%wxnotify [status|config|test|retry|history|auto|wait|help]``, see below."))
+    @argument("-t", "--title", default=None, help=N_("Title of the message (default: the cell's first comment)."))
+    @argument("--after", default=None, help=N_("Notify only if the cell ran at least this long (90, 5m, 1h30m)."))
+    @argument("--on", choices=["always", "success", "failure"], default=None, help=N_("When to notify."))
     @argument("--to", action="append", default=None, metavar="DEST",
-              help=tr("Destination URL or saved name (repeatable); default WxNotify.to."))
-    @argument("--tail", type=int, default=None, help=tr("Lines of output to include (default 20)."))
-    @argument("--every", default=None, help=tr("Also send a progress message at this interval (e.g. 30m)."))
+              help=N_("Destination URL or saved name (repeatable); default WxNotify.to."))
+    @argument("--tail", type=int, default=None, help=N_("Lines of output to include (default 20)."))
+    @argument("--every", default=None, help=N_("Also send a progress message at this interval (e.g. 30m)."))
     @argument("--stall", default=None,
-              help=tr("Send one message when the cell prints nothing for this long (e.g. 30m)."))
-    @argument("--no-output", action="store_true", help=tr("Leave output and values out of the message."))
-    @argument("--quiet", action="store_true", help=tr("Print no delivery status line."))
-    @argument("--figure", action="store_true", help=tr("Also send the last image the cell displayed."))
+              help=N_("Send one message when the cell prints nothing for this long (e.g. 30m)."))
+    @argument("--no-output", action="store_true", help=N_("Leave output and values out of the message."))
+    @argument("--quiet", action="store_true", help=N_("Print no delivery status line."))
+    @argument("--figure", action="store_true", help=N_("Also send the last image the cell displayed."))
     @line_cell_magic
     def wxnotify(self, line: str, cell: str | None = None) -> Any:
-        """Push a WeChat notification when this cell ends.
-
-        Line form: ``%wxnotify [status|config|test|retry|history|auto|wait|help]``, see below.
-        """
         if cell is None:
             return self._command(line)
         if wants_help(line):
@@ -135,47 +134,49 @@ class WxNotifyMagics(Magics):
         return getattr(self, handler)(rest)
 
     @magic_arguments(name="wxnotify status")
+    @kwds(description=N_("Show destinations (redacted), today's counts against each limit, pending and failed "
+                         "messages."))
     def cmd_status(self, line: str) -> None:
-        """Show destinations (redacted), today's counts against each limit, pending and failed messages."""
         _parse(self.cmd_status, line, "%wxnotify status")
         print(unlinked("\n".join(self.session.status_lines())))  # shown as text, not as links
 
     @magic_arguments(name="wxnotify test")
-    @argument("--to", action="append", default=[], metavar="DEST", help=tr("Destination (default: WxNotify.to)."))
+    @kwds(description=N_("Send a test message."))
+    @argument("--to", action="append", default=[], metavar="DEST", help=N_("Destination (default: WxNotify.to)."))
     def cmd_test(self, line: str) -> None:
-        """Send a test message."""
         args = _parse(self.cmd_test, line, "%wxnotify test")
         route = self._route([_unquote(t) for t in args.to], "%wxnotify test")
         self.hooks.report(self.session.send_test(route=route), WatchOptions())
 
     @magic_arguments(name="wxnotify retry")
+    @kwds(description=N_("Send failed and pending messages again now."))
     def cmd_retry(self, line: str) -> None:
-        """Send failed and pending messages again now."""
         _parse(self.cmd_retry, line, "%wxnotify retry")
         count, pending, failed = self.session.retry()
         print(tr("wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now",
                  count=count, pending=pending, failed=failed))
 
     @magic_arguments(name="wxnotify history")
-    @argument("n", nargs="?", type=int, default=10, help=tr("How many of the latest messages (default 10)."))
+    @kwds(description=N_("List the latest messages and what became of them."))
+    @argument("n", nargs="?", type=int, default=10, help=N_("How many of the latest messages (default 10)."))
     def cmd_history(self, line: str) -> None:
-        """List the latest messages and what became of them."""
         args = _parse(self.cmd_history, line, "%wxnotify history")
         print(unlinked("\n".join(self.session.history_lines(max(1, args.n)))))
 
     @magic_arguments(name="wxnotify config")
+    @kwds(description=N_("Show the settings panel (in a terminal: print the settings)."))
     def cmd_config(self, line: str) -> Any:
-        """Show the settings panel (in a terminal: print the settings)."""
         _parse(self.cmd_config, line, "%wxnotify config")
         from .settings_panel import show
 
         return show(self.session)
 
     @magic_arguments(name="wxnotify wait")
-    @argument("seconds", nargs="?", default="60", help=tr("Wait at most this long (default 60 s; 90, 5m, 1h)."))
+    @kwds(description=N_("Wait until every notification sent from here has settled, and say how it went. In a "
+                         "notebook, end with it to keep the final receipts (the cells themselves never wait for "
+                         "delivery)."))
+    @argument("seconds", nargs="?", default="60", help=N_("Wait at most this long (default 60 s; 90, 5m, 1h)."))
     def cmd_wait(self, line: str) -> None:
-        """Wait until every notification sent from here has settled, and say how it went. In a notebook, end with
-        it to keep the final receipts (the cells themselves never wait for delivery)."""
         args = _parse(self.cmd_wait, line, "%wxnotify wait")
         from .durations import parse_duration
 
@@ -190,18 +191,18 @@ class WxNotifyMagics(Magics):
                 report(item)
 
     @magic_arguments(name="wxnotify help")
+    @kwds(description=N_("Show this help (also ``%%wxnotify -h`` and ``%wxnotify --help``)."))
     def cmd_help(self, line: str) -> None:
-        """Show this help (also ``%%wxnotify -h`` and ``%wxnotify --help``)."""
-        print(inspect.cleandoc(WxNotifyMagics.wxnotify.__doc__ or ""))
+        print(full_help())
 
     @magic_arguments(name="wxnotify auto")
-    @argument("switch", choices=["on", "off"], help=tr("Turn auto mode on or off."))
-    @argument("--after", default=None, help=tr("Notify cells running at least this long (default 1m)."))
-    @argument("--to", action="append", default=[], metavar="DEST", help=tr("Destination (default: WxNotify.to)."))
-    @argument("--batch", action="store_true", help=tr("One digest per Run All instead of one message per cell."))
-    @argument("--settle", default=None, help=tr("Idle time that ends a Run All (default 2s)."))
+    @kwds(description=N_("Notify for every long or failed cell (or one digest per Run All)."))
+    @argument("switch", choices=["on", "off"], help=N_("Turn auto mode on or off."))
+    @argument("--after", default=None, help=N_("Notify cells running at least this long (default 1m)."))
+    @argument("--to", action="append", default=[], metavar="DEST", help=N_("Destination (default: WxNotify.to)."))
+    @argument("--batch", action="store_true", help=N_("One digest per Run All instead of one message per cell."))
+    @argument("--settle", default=None, help=N_("Idle time that ends a Run All (default 2s)."))
     def cmd_auto(self, line: str) -> None:
-        """Notify for every long or failed cell (or one digest per Run All)."""
         args = _parse(self.cmd_auto, line, "%wxnotify auto")
         if args.switch == "off":
             print(tr("wxnotify: auto mode off") if self.hooks.disable_auto() else tr("wxnotify: auto mode was not on"))
@@ -229,12 +230,12 @@ class WxNotifyMagics(Magics):
     # -- %wxsend --------------------------------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("-t", "--title", default=None, help=tr("Title of the message."))
-    @argument("--to", action="append", default=[], metavar="DEST", help=tr("Destination (repeatable)."))
-    @argument("text", nargs="*", help=tr("The message; {expr} and $var expand as in any line magic."))
+    @kwds(description=N_("Send a message now: ``%wxsend [-t TITLE] [--to DEST ...] text``."))
+    @argument("-t", "--title", default=None, help=N_("Title of the message."))
+    @argument("--to", action="append", default=[], metavar="DEST", help=N_("Destination (repeatable)."))
+    @argument("text", nargs="*", help=N_("The message; {expr} and $var expand as in any line magic."))
     @line_magic
     def wxsend(self, line: str) -> None:
-        """Send a message now: ``%wxsend [-t TITLE] [--to DEST ...] text``."""
         options, rest = "", line
         while m := SEND_OPTION.match(rest):  # options first; the text after them is taken as it is
             options, rest = options + " " + m.group(0).strip(), rest[m.end():]
@@ -258,12 +259,26 @@ class WxNotifyMagics(Magics):
 COMMANDS = {name: f"cmd_{name}" for name in ("status", "test", "retry", "history", "config", "auto", "wait", "help")}
 
 
-def _help() -> str:
-    parts = []
-    for method in COMMANDS.values():
-        func = getattr(WxNotifyMagics, method)
-        parts.append((func.__doc__ or "").strip())
-    return "\n\n".join(parts)
+def render_help(func: Any) -> str:
+    """The help of one magic or subcommand in the current language: its parser built again from its decorators with
+    the texts translated (argparse's headings too), so it follows ``WxNotify.lang`` as it is now."""
+    options = dict(getattr(func, "argcmd_kwds", {}))
+    options["description"] = tr(options.get("description") or "")
+    parser = MagicArgumentParser(func.parser.prog, **options)
+    for deco in func.decorators[::-1]:
+        if isinstance(deco, argument):
+            extra = {"help": tr(deco.kwds["help"])} if deco.kwds.get("help") else {}
+            parser.add_argument(*deco.args, **{**deco.kwds, **extra})
+    return tr_help(parser.format_help()).strip()
 
 
-WxNotifyMagics.wxnotify.__doc__ = (WxNotifyMagics.wxnotify.__doc__ or "") + "\n\n" + _help()
+def full_help() -> str:
+    """``%wxnotify help``, ``%%wxnotify -h`` and ``%%wxnotify?``: the cell magic's options, then every command."""
+    return "\n\n".join(render_help(getattr(WxNotifyMagics, name)) for name in ("wxnotify", *COMMANDS.values()))
+
+
+# What ``%%wxnotify?`` and ``%wxsend?`` show: IPython asks an object's getdoc() before its __doc__ (built at import)
+setattr(WxNotifyMagics.wxnotify, "getdoc", full_help)  # noqa: B010 (mypy: a function has no such attribute)
+setattr(WxNotifyMagics.wxsend, "getdoc", lambda: render_help(WxNotifyMagics.wxsend))  # noqa: B010
+WxNotifyMagics.wxnotify.__doc__ = "\n\n".join(  # English, as built at import (%magic lists it); shown: full_help()
+    (getattr(WxNotifyMagics, name).__doc__ or "").strip() for name in ("wxnotify", *COMMANDS.values()))
