@@ -328,3 +328,14 @@ def test_inbox_command_serves_until_interrupted() -> None:
         proc.kill()
         proc.communicate()
     assert WX_TOKEN not in banner
+
+
+def test_usage_errors_and_help_speak_chinese_under_a_chinese_locale(home: Path) -> None:
+    zh = {"LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}
+    bad = wxnotify("send", "--bogus", "hi", **zh)
+    assert bad.returncode == 2 and "wxnotify：错误：无法识别的参数：--bogus" in bad.stderr, bad.stderr
+    stall = wxnotify("run", "--stall", "abc", "--", "true", **zh)
+    assert stall.returncode == 2 and "参数 --stall：" in stall.stderr and "error" not in stall.stderr
+    assert "位置参数：" in wxnotify("--help", **zh).stdout
+    english = wxnotify("send", "--bogus", "hi", LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="")
+    assert "wxnotify: error: unrecognized arguments: --bogus" in english.stderr

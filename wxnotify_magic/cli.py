@@ -24,7 +24,7 @@ from typing import IO, Any, TextIO
 
 from . import __version__, delivery, resources
 from .durations import parse_duration
-from .i18n import tr
+from .i18n import tr, tr_help, tr_usage
 from .providers import DestinationError
 from .ranks import secondary_rank, with_rank
 from .receipts import Ticket, report, skipped, summarize
@@ -45,8 +45,12 @@ class Parser(argparse.ArgumentParser):
     """argparse, with its complaints (which quote what was typed) redacted and capped to one line."""
 
     def error(self, message: str) -> Any:
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {shorten(message, 200, strict=True)}\n")
+        sys.stderr.write(tr_help(self.format_usage()))
+        problem = tr_usage(shorten(message, 200, strict=True))  # redacted first, then in the user's language
+        self.exit(2, tr("{prog}: error: {problem}", prog=self.prog, problem=problem) + "\n")
+
+    def format_help(self) -> str:
+        return tr_help(super().format_help())
 
 
 def duration(text: str) -> float:
