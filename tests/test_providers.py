@@ -68,6 +68,11 @@ def test_wxpusher_per_target_refusals_are_noted(inbox):
     assert receipt.ok and "1 of 2 recipients refused" in receipt.reason
 
 
+def test_wxpusher_refused_by_every_recipient_is_a_failure(inbox):
+    (receipt,) = deliver(inbox, f"wxpusher://{WX_TOKEN}/UID_test_bad")
+    assert not receipt.ok and receipt.outcome == "permanent" and "every recipient refused it" in receipt.reason
+
+
 def test_wxpusher_bad_token_is_permanent_and_explained(inbox):
     (receipt,) = deliver(inbox, "wxpusher://AT_test_bad_token/UID_test_a")
     assert receipt.outcome == "permanent" and "code 1001" in receipt.reason and "WxPusher" in receipt.reason

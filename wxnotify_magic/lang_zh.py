@@ -51,6 +51,7 @@ ZH: dict[str, str] = {
     "{count} messages in one": "{count} 条消息合为一条",
     "not finished: {cells}": "未完成：{cells}",
     "{count} notifications": "{count} 条通知",
+    "every recipient refused it ({why})": "所有接收者都拒收了（{why}）",
     "{prog}: error: {problem}": "{prog}：错误：{problem}",
     "%wxsend: option {option} needs a value": "%wxsend：选项 {option} 需要一个值",
     "{problem} (in the default destinations, from {where})": "{problem}（出在默认目的地里，来自 {where}）",

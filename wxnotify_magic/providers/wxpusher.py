@@ -79,6 +79,8 @@ def judge(resp: HttpResponse) -> Verdict:
     failed = [d for d in data if isinstance(d, dict) and d.get("code") not in (1000, None)]
     if failed:
         why = failed[0].get("status") or failed[0].get("code")
+        if len(failed) == len(data):  # nobody gets it: a failure, not a delivery with a note
+            return Verdict("permanent", tr("every recipient refused it ({why})", why=why))
         return Verdict("delivered", tr("{failed} of {total} recipients refused ({why})", failed=len(failed),
                                        total=len(data), why=why))
     return Verdict("delivered")
