@@ -53,9 +53,11 @@ def test_config_listing_and_values_are_redacted(ip, inbox, capsys):
 def test_config_type_errors_do_not_echo_the_value(ip, capsys, caplog):
     ip.run_cell(f"%config WxNotify.destinations = [{WX_URL!r}]")  # a list where a dict is expected
     ip.run_cell(f"%config WxNotify.to = [{WX_URL!r}, 5]")
+    ip.run_cell(f"%config WxNotify.destinations = {{'me': [{WX_URL!r}]}}")  # a list where a URL is expected
+    ip.run_cell(f"%config WxNotify.to = [[{WX_URL!r}]]")
     out = capsys.readouterr()
     assert "The 'destinations' trait of a WxNotify instance expected a dict" in caplog.text  # %config logs it
-    assert "The 'to' trait" in caplog.text
+    assert "The 'to' trait" in caplog.text and "'destinations' trait of a WxNotify instance must be" in caplog.text
     assert_no_secret(out.out, out.err, caplog.text)
 
 

@@ -118,7 +118,10 @@ class Destinations(List):
     """A list trait of destinations: traitlets shows its value (``Current: ...``) and its errors redacted."""
 
     def validate(self, obj: Any, value: Any) -> Any:
-        return ShownList(super().validate(obj, value) or [])
+        try:
+            return ShownList(super().validate(obj, value) or [])
+        except TraitError as exc:  # an item's own complaint quotes it
+            raise _redacted_error(exc) from None
 
     def error(self, obj: Any, value: Any, error: Exception | None = None, info: str | None = None) -> Any:
         try:
@@ -131,7 +134,10 @@ class NamedDestinations(Dict):
     """A dict trait of name -> destination, shown redacted like ``Destinations``."""
 
     def validate(self, obj: Any, value: Any) -> Any:
-        return ShownDict(super().validate(obj, value) or {})
+        try:
+            return ShownDict(super().validate(obj, value) or {})
+        except TraitError as exc:  # a value's own complaint quotes it
+            raise _redacted_error(exc) from None
 
     def error(self, obj: Any, value: Any, error: Exception | None = None, info: str | None = None) -> Any:
         try:
