@@ -1,4 +1,4 @@
-"""Distributed jobs: which rank this process is, and one failure message per host per job.
+"""Distributed jobs: which rank this process is, and one failure message per host per failed job.
 
 Only rank 0 reports success. When a distributed job fails, usually every rank fails at once: the ranks on one
 host share the state folder, and the first failing rank there claims the job's failure report atomically (an
@@ -22,6 +22,8 @@ from .paths import make_private_dir, state_dir
 # torchrun / torch.distributed, SLURM, Open MPI, MPICH / Intel MPI (PMI), PMIx; LOCAL_RANK alone last
 RANK_VARIABLES = ("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "LOCAL_RANK")
 LOCAL_SIZE_VARIABLES = ("LOCAL_WORLD_SIZE", "SLURM_NTASKS_PER_NODE", "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS")
+WORLD_SIZE_VARIABLES = ("WORLD_SIZE", "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE")
+STEP_VARIABLES = ("SLURM_STEP_ID", "TORCHELASTIC_RESTART_COUNT")  # a new launch within the same job
 JOB_VARIABLES = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID", "PMIX_NAMESPACE", "OMPI_MCA_orte_ess_jobid", "LSB_JOBID",
                  "PBS_JOBID")
 SETTLE = 3.0  # seconds the reporting rank waits for the other ranks on its host to register their failure
@@ -44,6 +46,20 @@ def secondary_rank() -> str | None:
         if value and value != "0":
             return value
     return None
+
+
+def world_size() -> int | None:
+    """How many ranks the job has, when the launcher says so."""
+    for name in WORLD_SIZE_VARIABLES:
+        m = re.match(r"\d+", os.environ.get(name, "").strip())
+        if m and int(m.group()) > 0:
+            return int(m.group())
+    return None
+
+
+def distributed() -> bool:
+    """A rank of a job of several ranks (a launcher's rank variable, and no world size of 1)."""
+    return rank() is not None and (world_size() or 2) > 1
 
 
 def with_rank(title: str, rank: str | None) -> str:
@@ -82,12 +98,14 @@ class FailureClaim:
         return len(self.failed)
 
 
-def claim_failure(folder: Path | None = None, settle: float = SETTLE) -> FailureClaim | None:
-    """Register this rank's failure; return the claim when this rank reports it, None when another one does."""
+def claim_failure(title: str = "", folder: Path | None = None, settle: float = SETTLE) -> FailureClaim | None:
+    """Register this rank's failure of the watched job ``title``; return the claim when this rank reports it,
+    None when another one does. A claim covers one watched job of one launch (job id, step) on one host."""
     me = rank() or "0"
     host = socket.gethostname()
     root = (folder or state_dir()) / "ranks"
-    job = root / sha256(f"{job_id()}|{host}".encode()).hexdigest()[:20]
+    step = "|".join(os.environ.get(name, "") for name in STEP_VARIABLES)
+    job = root / sha256(f"{job_id()}|{step}|{host}|{title}".encode()).hexdigest()[:20]
     make_private_dir(job)
     _clean(root, job)
     _create(job / f"failed-{_safe(me)}")

@@ -134,15 +134,18 @@ class Session:
         route = self.route(options.to)
         rank = secondary_rank()
         quiet_rank = rank is not None and not all_ranks
-        distributed = ranks.rank() is not None and not all_ranks
+        distributed = ranks.distributed() and not all_ranks
+        job_title = options.title or title
 
         def submit(note: Notification, kind: str) -> Ticket | None:
             if quiet_rank and note.status != "failed":
                 return None
             if distributed and note.status == "failed" and kind == "final":
-                claim = ranks.claim_failure()
-                if claim is None:
-                    return None  # another rank on this host reports the job's failure
+                claim = ranks.claim_failure(job_title)
+                if claim is None:  # another rank on this host reports the job's failure
+                    print(tr("wxnotify: this rank's failure is counted in the message another rank on this host "
+                             "sends"), file=sys.stderr)
+                    return None
                 note = replace(note, text=ranks_failed(claim))
             return self.submit(note, route, kind)
 
