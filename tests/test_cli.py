@@ -339,3 +339,19 @@ def test_usage_errors_and_help_speak_chinese_under_a_chinese_locale(home: Path) 
     assert "位置参数：" in wxnotify("--help", **zh).stdout
     english = wxnotify("send", "--bogus", "hi", LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="")
     assert "wxnotify: error: unrecognized arguments: --bogus" in english.stderr
+
+
+def test_concurrent_config_adds_all_land_and_removing_an_unknown_name_says_so(home: Path) -> None:
+    procs = [subprocess.Popen([*CLI, "config", "add", f"n{i}", "--no-default"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+             for i in range(10)]
+    for i, proc in enumerate(procs):
+        out, err = proc.communicate(f"wxpusher://{WX_TOKEN}/UID_test_{i:04d}\n", timeout=60)
+        assert proc.returncode == 0 and "saved" in out and "Warning" not in err, err
+        assert_no_secret(out, err)
+    saved = json.loads((home / "settings.json").read_text(encoding="utf-8"))["destinations"]
+    assert sorted(saved) == sorted(f"n{i}" for i in range(10))
+    gone = wxnotify("config", "remove", "nope")
+    assert gone.returncode == 2 and "no destination named nope is saved" in gone.stderr
+    assert wxnotify("config", "remove", "n3").returncode == 0
+    assert "n3" not in json.loads((home / "settings.json").read_text(encoding="utf-8"))["destinations"]

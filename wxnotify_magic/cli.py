@@ -254,13 +254,17 @@ def cmd_config(args: argparse.Namespace) -> int:
     if not NAME.fullmatch(args.name):
         raise Usage(tr("NAME is a short name of letters, digits, _ . or - (the URL is asked for next, hidden)"))
     if args.action == "remove":
-        path = session.file.remove_destination(args.name)
-        print(tr("wxnotify: removed {name} from {path}", name=args.name, path=path))
+        if not session.file.remove_destination(args.name):
+            raise Usage(tr("no destination named {name} is saved in {path}", name=args.name, path=session.file.path))
+        print(tr("wxnotify: removed {name} from {path}", name=args.name, path=session.file.path))
         return 0
-    import getpass
-
     try:
-        url = getpass.getpass(tr("destination URL for {name} (input hidden): ", name=args.name)).strip()
+        if sys.stdin.isatty():
+            import getpass
+
+            url = getpass.getpass(tr("destination URL for {name} (input hidden): ", name=args.name)).strip()
+        else:  # piped in (echo URL | wxnotify config add NAME): nothing is shown, so nothing to hide
+            url = sys.stdin.readline().strip()
     except EOFError:
         url = ""
     if not url:

@@ -6,11 +6,13 @@ Precedence, highest first: magic options > IPython config (``%config``, ipython_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,7 +63,7 @@ class SettingsFile:
 
     def write(self, data: dict[str, Any]) -> Path:
         make_private_dir(self.path.parent)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")  # one per writer, renamed atomically
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump({k: v for k, v in data.items() if k in FILE_KEYS}, fh, indent=2, ensure_ascii=False)
@@ -69,25 +71,57 @@ class SettingsFile:
         os.replace(tmp, self.path)
         return self.path
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the settings' lock file across a read-modify-write (other processes save too: panel, CLI)."""
+        make_private_dir(self.path.parent)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                import fcntl
+            except ImportError:  # Windows: no advisory locks, the last writer wins
+                yield
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def update(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Path:
+        """Read, change and write the settings under the lock, so concurrent saves all land."""
+        with self._locked():
+            return self.write(change(self.read()))
+
     def save_destination(self, name: str, url: str, default: bool = True) -> Path:
         """Save (or replace) a named destination; with ``default``, make it the first of ``to``."""
         from .providers import parse_destination
 
         parse_destination(url, name)  # raises DestinationError before anything is written
-        data = self.read()
-        data["destinations"] = {**(data.get("destinations") or {}), name: url}
-        if default:
-            data["to"] = [name] + [t for t in data.get("to") or [] if t != name]
-        return self.write(data)
 
-    def remove_destination(self, name: str) -> Path:
-        data = self.read()
-        data["destinations"] = {k: v for k, v in (data.get("destinations") or {}).items() if k != name}
-        data["to"] = [t for t in data.get("to") or [] if t != name]
-        return self.write(data)
+        def change(data: dict[str, Any]) -> dict[str, Any]:
+            data["destinations"] = {**(data.get("destinations") or {}), name: url}
+            if default:
+                data["to"] = [name] + [t for t in data.get("to") or [] if t != name]
+            return data
+
+        return self.update(change)
+
+    def remove_destination(self, name: str) -> bool:
+        """Remove a named destination (and its place in ``to``); False when no such name was saved."""
+        found = False
+
+        def change(data: dict[str, Any]) -> dict[str, Any]:
+            nonlocal found
+            found = name in (data.get("destinations") or {})
+            data["destinations"] = {k: v for k, v in (data.get("destinations") or {}).items() if k != name}
+            data["to"] = [t for t in data.get("to") or [] if t != name]
+            return data
+
+        self.update(change)
+        return found
 
     def save_values(self, **values: Any) -> Path:
-        return self.write({**self.read(), **values})
+        return self.update(lambda data: {**data, **values})
 
 
 class ShownList(list[Any]):
