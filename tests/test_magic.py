@@ -449,3 +449,11 @@ def test_status_names_when_it_notifies_in_the_users_language(ip, capsys):
         ip.run_line_magic("config", "WxNotify.on = 'always'")
     out = capsys.readouterr().out
     assert ", on failure only;" in out and "（仅失败时）" in out and "failure）" not in out
+
+
+def test_the_same_destination_twice_sends_one_message(ip, inbox):
+    url = f"wxpusher://{WX_TOKEN}/UID_test_same"
+    ip.run_cell(f"%wxsend -t T --to {url} --to 'wxpusher://UID_test_same?token={WX_TOKEN}' --to {url} hi").raise_error()
+    ip.run_cell("%wxnotify wait 10").raise_error()
+    [message] = inbox.messages
+    assert message["title"].startswith("💬 T") and "hi" in message["content"]

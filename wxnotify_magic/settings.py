@@ -354,7 +354,20 @@ def _resolve(targets: list[str], settings: WxNotify) -> Route:
         if fallback:
             url = named.get(fallback, fallback)
             fallbacks[target] = parse_destination(url, name=fallback if fallback in named else "")
-    return Route(tuple(dests), fallbacks)
+    return Route(_distinct(dests), fallbacks)
+
+
+def _distinct(dests: list[Destination]) -> tuple[Destination, ...]:
+    """Each destination once: the same service and values written twice (or in two equivalent URL forms, or under
+    two names) would send the phone the same message twice."""
+    seen: set[str] = set()
+    kept = []
+    for dest in dests:
+        same = f"{dest.provider.name}|{dest.provider.to_url(dest.values)}"
+        if same not in seen:
+            seen.add(same)
+            kept.append(dest)
+    return tuple(kept)
 
 
 __all__ = ["NoDestinationError", "Route", "SettingsFile", "WxNotify", "config_dir", "resolve",
