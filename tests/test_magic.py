@@ -255,6 +255,8 @@ def test_status_history_and_unknown_command(ip, inbox, capsys):
     assert "delivered wxpusher:\u2060//AT_…cdef/UID_…" in out  # reads the same; front ends link no scheme://
     assert "://" not in out.split("\n", 1)[1]
     assert_no_secret(out)
+    for n in ("0", "-1"):
+        assert "1 or more" in str(ip.run_cell(f"%wxnotify history {n}").error_in_exec)
     res = ip.run_cell("%wxnotify frobnicate")
     assert "unknown command" in str(res.error_in_exec)
 

@@ -161,7 +161,9 @@ class WxNotifyMagics(Magics):
     @argument("n", nargs="?", type=int, default=10, help=N_("How many of the latest messages (default 10)."))
     def cmd_history(self, line: str) -> None:
         args = _parse(self.cmd_history, line, "%wxnotify history")
-        print(unlinked("\n".join(self.session.history_lines(max(1, args.n)))))
+        if args.n < 1:
+            raise UsageError(tr("%wxnotify history: N is how many to show, 1 or more"))
+        print(unlinked("\n".join(self.session.history_lines(args.n))))
 
     @magic_arguments(name="wxnotify config")
     @kwds(description=N_("Show the settings panel (in a terminal: print the settings)."))
