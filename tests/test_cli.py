@@ -175,6 +175,22 @@ def test_retry_sends_failed_messages_again(home: Path, inbox: Any) -> None:
     assert "try me again" in inbox.messages[1]["content"]
 
 
+def test_retry_sends_failed_messages_after_another_process_ran(home: Path, inbox: Any) -> None:
+    """Finding rt3-1: any later process prunes the lanes of failed tokens; retry still sends every message."""
+    tokens = [f"AT_test_token_{i}123456789abcdef" for i in range(3)]
+    for i, token in enumerate(tokens):
+        inbox.add_fault("code", service="wxpusher", code=1001)
+        assert wxnotify("send", f"important {i}", "--to", f"wxpusher://{token}/UID_test_user_0001").returncode == 1
+    assert wxnotify("send", "other", "--to", "wxpusher://AT_test_token_other56789abcdef/UID_test_user_0001"
+                    ).returncode == 0
+    proc = wxnotify("retry", "--wait", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "wxnotify: 3 failed message(s) queued again; 0 pending, 0 failed now"
+    sent = [m["content"] for m in inbox.messages if m["accepted"]]
+    assert [any(f"important {i}" in c for c in sent) for i in range(3)] == [True, True, True]
+    assert "outbox: 0 pending, 0 failed" in wxnotify("status").stdout
+
+
 def test_retry_exits_1_while_messages_still_fail(home: Path, inbox: Any) -> None:
     inbox.add_fault("code", service="wxpusher", code=1002, count=2)
     assert wxnotify("send", "x", "--wait", "5").returncode == 1

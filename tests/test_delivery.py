@@ -194,6 +194,19 @@ def test_retry_requeues_failed_items(sender, clock, inbox):
     assert sender.outbox.count("delivered") == 1
 
 
+def test_retry_sends_an_item_whose_lane_another_process_pruned(sender, clock, inbox):
+    """Finding rt3-1: prune() forgets the lane of a token whose items all failed; retry must bring it back."""
+    inbox.add_fault("code", code=1001)
+    submit(sender, "wxpusher", "important")
+    drain(sender, clock)
+    assert sender.outbox.count("failed") == 1
+    sender.outbox.prune(clock.now - 86400)  # another process starts its sender: the failed token's lane goes
+    assert sender.outbox.requeue_failed(now=clock.now) == 1
+    drain(sender, clock)
+    assert sender.outbox.count("delivered") == 1 and sender.outbox.count("pending") == 0
+    assert [m["accepted"] for m in inbox.messages] == [False, True]
+
+
 def test_two_kernels_share_the_outbox_without_double_sends(home, inbox):
     """Several processes drain one outbox at once: every item is delivered exactly once."""
     path = home / "outbox.sqlite3"

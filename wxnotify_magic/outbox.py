@@ -324,6 +324,9 @@ class Outbox:
             cur = db.execute("UPDATE outbox SET status='pending', next_try=?, attempts=0, updated=? "
                              "WHERE status='failed' AND kind='final'", (now, now))
             db.execute("UPDATE outbox SET next_try=? WHERE status='pending'", (now,))
+            # prune() (any process's sender) forgets the lanes of tokens whose items all failed: claim() walks
+            # the lanes, so every lane with a waiting item must be known again
+            db.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox WHERE status='pending'")
             db.execute("UPDATE lanes SET held_until=0")
             return int(cur.rowcount)
 
