@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from conftest import WX_TOKEN, WX_URL, assert_no_secret
+from conftest import WX_TOKEN, WX_URL, assert_no_secret, wait_until
 
 CLI = [sys.executable, "-m", "wxnotify_magic.cli"]
 PY = sys.executable
@@ -134,6 +134,22 @@ def test_send_not_delivered_exits_1_and_says_it_stays_queued(home: Path, inbox: 
     assert queued.returncode == 0 and "queued in the outbox" in queued.stdout
     assert wxnotify("retry").returncode == 0  # the inbox is reachable again: both go, merged into one digest
     assert [("nobody home" in m["content"], "later" in m["content"]) for m in inbox.messages] == [(True, True)]
+
+
+def test_messages_merged_by_another_process_count_as_delivered(home: Path, inbox: Any) -> None:
+    """Finding rt3-2: every process whose message went out in another process's digest exits 0 at once."""
+    inbox.add_fault("delay", service="wxpusher", seconds=1.0)  # the first send is slow: the others queue behind
+    first = start("send", "msg0", "--wait", "30", env=os.environ)
+    wait_until(lambda: not inbox.faults, what="the first request")
+    began = time.monotonic()
+    procs = [start("send", f"msg{i}", "--wait", "30", env=os.environ) for i in range(1, 4)]
+    outs = [(p.wait(60), *(s.decode() for s in p.communicate())) for p in (first, *procs)]
+    assert time.monotonic() - began < 15, outs  # nobody sat out the 30 s wait
+    assert [rc for rc, _, _ in outs] == [0, 0, 0, 0], outs
+    assert all(out.startswith("wxnotify: sent to WeChat via WxPusher") for _, out, _ in outs), outs
+    assert any("merged" in out for _, out, _ in outs[1:]), outs  # a digest carried the others' messages
+    delivered = "".join(m["content"] for m in inbox.messages if m["accepted"])
+    assert [delivered.count(f"msg{i}") for i in range(4)] == [1, 1, 1, 1]
 
 
 @pytest.mark.parametrize(("to", "env", "expected"), [

@@ -33,6 +33,7 @@ LEASE = 120.0
 MAX_PAUSE = 2.0  # the longest a front may hold the sender off at a time
 CLAIM_WAIT = 0.25  # seconds the loop waits for another process's write lock (a cell may wait behind it)
 LOCK_GRACE = 1.0  # seconds an exiting process waits for another's write lock before sending from memory
+POLL = 0.5  # seconds between looks at what other processes made of this process's waiting items
 KEEP_DAYS = 30  # history and call log kept this long
 PROGRESS = ("ping", "stall")  # kinds that only say "still running": dropped first, one pending per destination
 REASON_LIMIT = 300
@@ -191,10 +192,32 @@ class Sender:
                     self._work(lane, group)
             if lanes:
                 continue
+            waiting = self._settled_elsewhere()
             self._notify_changed()
             with self._wake:
                 if not self._stop:
-                    self._wake.wait(self._sleep_time(bool(busy)))
+                    sleep = self._sleep_time(bool(busy))
+                    self._wake.wait(min(POLL, sleep) if waiting else sleep)
+
+    def _settled_elsewhere(self) -> bool:
+        """Report the items of this process's tickets that another process settled: sent, failed, or merged into
+        its digest (and that digest delivered). True while some of them are still waiting."""
+        with self._lock:
+            carried = {i for followers in self._followers.values() for i in followers}  # this process reports them
+            waiting = [i for i, t in self._tickets.items() if i > 0 and i not in carried and not t.results[i].settled]
+        if not waiting:
+            return False
+        try:
+            fates = self.outbox.fates(waiting)
+        except Exception:  # a locked or broken database: look again later
+            return True
+        with self._lock:  # a lane this process is sending on reports its own items (with their notes)
+            for item_id, (status, reason, lane) in fates.items():
+                ticket = self._tickets.get(item_id)
+                if lane not in self._busy and ticket is not None and not ticket.results[item_id].settled:
+                    note = tr("merged into a message sent by another process") if status == Status.MERGED else ""
+                    self._report(item_id, status, reason if status != Status.MERGED else "", note)
+        return len(fates) < len(waiting)
 
     def _paused_for(self) -> float:
         """Seconds the front asks the sender to hold off (``pause()`` is a ``time.monotonic()`` deadline, which
@@ -307,7 +330,7 @@ class Sender:
                                              reason=reason):
             self._report(ping.id, Status.DROPPED, tr("replaced by a newer message"))
         others = self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=("final",), status=Status.MERGED,
-                                          reason=reason)
+                                          reason=reason, into=item.id)
         if not others:
             return note
         merged = digest([note] + [Notification.from_dict(o.notification) for o in others])

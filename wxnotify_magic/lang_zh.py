@@ -89,6 +89,7 @@ ZH: dict[str, str] = {
     "delivered": "已送达",
     "merged": "已合并",
     "merged into message #{id}": "已合并到消息 #{id}",
+    "merged into a message sent by another process": "已合并到另一个进程发送的消息中",
     "replaced by a newer progress message": "已被更新的进度消息替代",
     "replaced by a newer message": "已被更新的消息替代",
     "{why} (gave up after {n} attempts)": "{why}（尝试 {n} 次后放弃）",
