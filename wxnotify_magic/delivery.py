@@ -131,30 +131,45 @@ class Sender:
             self._thread.join(timeout)
         self._thread = None
 
-    def idle(self) -> bool:
-        """True when nothing is being sent by this process and nothing is due now."""
+    def idle(self, horizon: float | None = None) -> bool:
+        """True when nothing is being sent by this process and nothing is due now (or before ``horizon``)."""
         with self._lock:  # the loop claims and marks lanes busy under this lock: no moment in between is idle
             if self._busy:
                 return False
             due = self.outbox.next_due()
-        return due is None or due > self.clock() + 0.5
+        return due is None or due > (self.clock() + 0.5 if horizon is None else horizon)
 
-    def flush(self, timeout: float) -> bool:
-        """Wait (bounded) until nothing is due now; True when the queue is drained of due items."""
+    def flush(self, timeout: float, ahead: bool = False) -> bool:
+        """Wait (bounded) until nothing is due now; True when the queue is drained of due items. With ``ahead``
+        (at exit), also wait for what becomes due within ``timeout``: a retry after a 503, a pacing hold."""
         deadline = time.monotonic() + timeout
+
+        def idle() -> bool:
+            return self.idle(self.clock() + max(0.0, deadline - time.monotonic()) if ahead else None)
+
         if not self.start():  # no threads at interpreter exit: send from this one
-            while not self.idle() and time.monotonic() < deadline:
-                if not self.run_once():
-                    break
-            return self.idle()
+            while not idle() and time.monotonic() < deadline:
+                if not self.run_once():  # nothing due yet: sleep until the next item is
+                    due = self.outbox.next_due()
+                    if due is None or not ahead:
+                        break
+                    time.sleep(min(max(0.01, due - self.clock()), max(0.0, deadline - time.monotonic())))
+            return idle()
         self.kick()
         with self._changed:
-            while not self.idle():
+            while not idle():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._changed.wait(min(remaining, 0.5))
         return True
+
+    def unsettled_own(self) -> int:
+        """How many of the messages this process submitted are still waiting (after a look at what other
+        processes settled)."""
+        self._settled_elsewhere()
+        with self._lock:
+            return sum(1 for i, t in self._tickets.items() if not t.results[i].settled)
 
     def run_once(self) -> int:
         """Attempt every item due now, lane by lane, in this thread (tests, and exit); return how many."""
@@ -528,8 +543,9 @@ def reset_sender() -> None:
         sender.outbox.close()
 
 
-def flush_and_stop(timeout: float) -> int:
-    """Give due notifications a bounded chance to go out, then stop the senders; return how many are pending."""
+def flush_and_stop(timeout: float, own: bool = False) -> int:
+    """Give notifications due within ``timeout`` a bounded chance to go out, then stop the senders; return how
+    many are pending in the outbox (with ``own``: how many of those this process submitted)."""
     with _lock:
         senders = list(_senders.values())
     pending = 0
@@ -540,8 +556,8 @@ def flush_and_stop(timeout: float) -> int:
                     sender.stop()  # another process keeps the file locked: send from memory rather than lose them
                     sender.outbox.use_memory(tr("the outbox is locked by another process"))
                 if sender.outbox.next_due() is not None:
-                    sender.flush(timeout)
-                pending += sender.outbox.unsettled()
+                    sender.flush(timeout, ahead=True)
+                pending += sender.unsettled_own() if own else sender.outbox.unsettled()
     finally:
         reset_sender()
     return pending
