@@ -180,6 +180,44 @@ def test_rank_zero_sends_everything(home: Path, inbox: Any, tmp_path: Path) -> N
     assert len(summaries(inbox)) == 2 and summaries(inbox)[0].startswith("✅ main rank finished")
 
 
+def test_a_message_retried_after_a_503_goes_out_before_the_script_exits(home: Path, inbox: Any,
+                                                                         tmp_path: Path) -> None:
+    """Finding rt3-3: the exit flush waits for a retry due within its bound (5 s), not only for what is due now."""
+    inbox.add_fault("status", service="wxpusher", status=503, count=2)
+    proc = script(tmp_path, """
+        with notify("training job"):
+            print("training...")
+        print("script end")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "still queued" not in proc.stderr
+    assert [m["accepted"] for m in inbox.messages] == [False, False, True]
+    assert inbox.messages[2]["title"].startswith("✅ training job finished")
+    inbox.add_fault("status", service="wxpusher", status=503)
+    retried = script(tmp_path, """
+        r = send("after one 503", wait=0.2)
+        print(r.status)
+    """)
+    assert retried.stdout.split() == ["pending"] and retried.stderr == ""
+    assert [m["accepted"] for m in inbox.messages[3:]] == [False, True]
+
+
+def test_what_is_still_pending_at_exit_gets_one_line(home: Path, inbox: Any, tmp_path: Path) -> None:
+    """Finding rt3-3: a message still queued when the script exits is said so, once, on stderr."""
+    proc = script(tmp_path, """
+        r = send("nobody home", wait=0.2)
+        print(r.status)
+    """, WXNOTIFY_API_BASE="http://127.0.0.1:9")  # nothing listens there: retried until the bound, then kept
+    assert proc.returncode == 0 and proc.stdout.split() == ["pending"]
+    assert proc.stderr.splitlines() == ["wxnotify: 1 message(s) still queued in the outbox; they go out the next "
+                                        "time wxnotify runs (or with wxnotify retry)"]
+    zh = script(tmp_path, """
+        send("nobody home", wait=0.2)
+    """, WXNOTIFY_API_BASE="http://127.0.0.1:9", LANG="zh_CN.UTF-8")
+    assert zh.stderr.splitlines() == ["wxnotify：还有 1 条消息留在发件箱中，下次运行 wxnotify 时发出（或用 "
+                                      "wxnotify retry 发送）"]
+
+
 # -- notify() in process --------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from conftest import WX_TOKEN, WX_URL, assert_no_secret
+from conftest import WX_TOKEN, WX_URL, assert_no_secret, wait_until
 
 CLI = [sys.executable, "-m", "wxnotify_magic.cli"]
 PY = sys.executable
@@ -136,6 +136,22 @@ def test_send_not_delivered_exits_1_and_says_it_stays_queued(home: Path, inbox: 
     assert [("nobody home" in m["content"], "later" in m["content"]) for m in inbox.messages] == [(True, True)]
 
 
+def test_messages_merged_by_another_process_count_as_delivered(home: Path, inbox: Any) -> None:
+    """Finding rt3-2: every process whose message went out in another process's digest exits 0 at once."""
+    inbox.add_fault("delay", service="wxpusher", seconds=1.0)  # the first send is slow: the others queue behind
+    first = start("send", "msg0", "--wait", "30", env=os.environ)
+    wait_until(lambda: not inbox.faults, what="the first request")
+    began = time.monotonic()
+    procs = [start("send", f"msg{i}", "--wait", "30", env=os.environ) for i in range(1, 4)]
+    outs = [(p.wait(60), *(s.decode() for s in p.communicate())) for p in (first, *procs)]
+    assert time.monotonic() - began < 15, outs  # nobody sat out the 30 s wait
+    assert [rc for rc, _, _ in outs] == [0, 0, 0, 0], outs
+    assert all(out.startswith("wxnotify: sent to WeChat via WxPusher") for _, out, _ in outs), outs
+    assert any("merged" in out for _, out, _ in outs[1:]), outs  # a digest carried the others' messages
+    delivered = "".join(m["content"] for m in inbox.messages if m["accepted"])
+    assert [delivered.count(f"msg{i}") for i in range(4)] == [1, 1, 1, 1]
+
+
 @pytest.mark.parametrize(("to", "env", "expected"), [
     (["--to", "wxpusher://AT_test_token_0123456789abcdef/not-a-uid"], {}, "not a valid UID"),
     (["--to", "team"], {}, "unknown destination name 'team'"),
@@ -173,6 +189,22 @@ def test_retry_sends_failed_messages_again(home: Path, inbox: Any) -> None:
     assert proc.stdout.strip() == "wxnotify: 1 failed message(s) queued again; 0 pending, 0 failed now"
     assert [m["accepted"] for m in inbox.messages] == [False, True]
     assert "try me again" in inbox.messages[1]["content"]
+
+
+def test_retry_sends_failed_messages_after_another_process_ran(home: Path, inbox: Any) -> None:
+    """Finding rt3-1: any later process prunes the lanes of failed tokens; retry still sends every message."""
+    tokens = [f"AT_test_token_{i}123456789abcdef" for i in range(3)]
+    for i, token in enumerate(tokens):
+        inbox.add_fault("code", service="wxpusher", code=1001)
+        assert wxnotify("send", f"important {i}", "--to", f"wxpusher://{token}/UID_test_user_0001").returncode == 1
+    assert wxnotify("send", "other", "--to", "wxpusher://AT_test_token_other56789abcdef/UID_test_user_0001"
+                    ).returncode == 0
+    proc = wxnotify("retry", "--wait", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "wxnotify: 3 failed message(s) queued again; 0 pending, 0 failed now"
+    sent = [m["content"] for m in inbox.messages if m["accepted"]]
+    assert [any(f"important {i}" in c for c in sent) for i in range(3)] == [True, True, True]
+    assert "outbox: 0 pending, 0 failed" in wxnotify("status").stdout
 
 
 def test_retry_exits_1_while_messages_still_fail(home: Path, inbox: Any) -> None:

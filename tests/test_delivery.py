@@ -13,6 +13,7 @@ import time
 import pytest
 from conftest import WECOM_KEY, WX_TOKEN
 
+from wxnotify_magic.delivery import Sender
 from wxnotify_magic.message import Notification
 from wxnotify_magic.outbox import Outbox
 from wxnotify_magic.policy import WINDOW_PAD, WINDOW_STRETCH, backoff, pacing_wait
@@ -192,6 +193,40 @@ def test_retry_requeues_failed_items(sender, clock, inbox):
     assert sender.outbox.requeue_failed(now=clock.now) == 1
     drain(sender, clock)
     assert sender.outbox.count("delivered") == 1
+
+
+def test_retry_sends_an_item_whose_lane_another_process_pruned(sender, clock, inbox):
+    """Finding rt3-1: prune() forgets the lane of a token whose items all failed; retry must bring it back."""
+    inbox.add_fault("code", code=1001)
+    submit(sender, "wxpusher", "important")
+    drain(sender, clock)
+    assert sender.outbox.count("failed") == 1
+    sender.outbox.prune(clock.now - 86400)  # another process starts its sender: the failed token's lane goes
+    assert sender.outbox.requeue_failed(now=clock.now) == 1
+    drain(sender, clock)
+    assert sender.outbox.count("delivered") == 1 and sender.outbox.count("pending") == 0
+    assert [m["accepted"] for m in inbox.messages] == [False, True]
+
+
+@pytest.mark.parametrize("fault", [None, 1001])
+def test_items_settled_by_another_sender_settle_this_senders_tickets(sender, clock, inbox, home, fault):
+    """Finding rt3-2: a message merged into another process's digest (or sent by it) settles its own ticket."""
+    if fault:
+        inbox.add_fault("code", code=fault)
+    other = Sender(Outbox(home / "outbox.sqlite3"), clock=clock)
+    other.start = lambda: True  # type: ignore[method-assign]
+    theirs = submit(other, "wxpusher", "theirs")
+    mine = submit(sender, "wxpusher", "mine")
+    other.run_once()  # the other process sends its message, with mine merged into it
+    assert not mine.finished and sender._settled_elsewhere() is False
+    [result] = mine.current()
+    assert theirs.finished and mine.finished
+    if fault:
+        assert result.status == "failed" and "1001" in result.reason
+    else:
+        assert result.status == "merged" and result.note == "merged into a message sent by another process"
+        assert "mine" in inbox.messages[0]["content"] and "theirs" in inbox.messages[0]["content"]
+    other.outbox.close()
 
 
 def test_two_kernels_share_the_outbox_without_double_sends(home, inbox):

@@ -79,3 +79,24 @@ def test_quickstart_runs_until_its_failing_cell_and_everything_arrives(kernel_en
     for secret in SECRETS:
         assert secret not in text
     assert "AT_test" not in json.dumps(nb)
+
+
+def test_a_headless_run_in_auto_mode_sends_the_last_cell_before_the_kernel_stops(kernel_env, tmp_path, home):
+    """Finding rt3-3: the last cell's message, held for pacing when the kernel shuts down, still goes out."""
+    import sqlite3
+    import time
+
+    inbox = kernel_env
+    nb = nbformat.v4.new_notebook(cells=[
+        new_code_cell("%load_ext wxnotify_magic\n%wxnotify auto on --after 0"),
+        new_code_cell("import time\ntime.sleep(0.6); print('one')"),
+        new_code_cell("time.sleep(0.6); print('two')"),
+        new_code_cell("print('three')"),
+    ])
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    deadline = time.monotonic() + 15  # the kernel's exit flush is bounded (5 s)
+    while time.monotonic() < deadline and not any("three" in m["content"] for m in inbox.messages):
+        time.sleep(0.2)
+    assert any("three" in m["content"] for m in inbox.messages), [m["content"] for m in inbox.messages]
+    with sqlite3.connect(home / "outbox.sqlite3") as con:
+        assert con.execute("SELECT COUNT(*) FROM outbox WHERE status IN ('pending','sending')").fetchone()[0] == 0

@@ -89,6 +89,23 @@ def test_a_broken_outbox_is_moved_aside_and_a_new_one_started(shell, home, inbox
     assert wait_until(lambda: statuses(db) == ["delivered", "delivered"])
 
 
+def test_an_outbox_of_schema_3_is_migrated_and_keeps_its_items(home, inbox):
+    """Schema 4 records which digest carried a merged item; a file from before is migrated in place."""
+    home.mkdir(parents=True)
+    db = home / "outbox.sqlite3"
+    outbox_with_items(db, 2)
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        con.execute("ALTER TABLE outbox DROP COLUMN merged_into")
+        con.execute("PRAGMA user_version=3")
+        con.commit()
+    box = Outbox(db)
+    assert box.count("pending") == 2 and box.fates([1, 2]) == {}
+    box.update(1, status="merged", merged_into=2)
+    box.update(2, status="delivered")
+    assert box.fates([1, 2]) == {1: ("merged", "", "k0"), 2: ("delivered", "", "k1")}
+    box.close()
+
+
 # -- 10b. nothing can be written: deliver from memory, say so once -------------------------------------------
 
 

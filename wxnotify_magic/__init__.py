@@ -109,8 +109,11 @@ def _flush_at_exit() -> None:
         if hooks.auto is not None:  # a Run All digest still waiting for the run to go idle
             hooks.auto.flush()
     delivery = sys.modules.get("wxnotify_magic.delivery")
-    if delivery is not None:
-        delivery.flush_and_stop(timeout=5.0)
+    if delivery is not None and (pending := delivery.flush_and_stop(timeout=5.0, own=True)):
+        from .i18n import tr
+
+        print(tr("wxnotify: {n} message(s) still queued in the outbox; they go out the next time wxnotify runs "
+                 "(or with wxnotify retry)", n=pending), file=sys.stderr, flush=True)
 
 
 def __getattr__(name: str) -> Any:

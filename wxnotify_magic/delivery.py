@@ -33,6 +33,7 @@ LEASE = 120.0
 MAX_PAUSE = 2.0  # the longest a front may hold the sender off at a time
 CLAIM_WAIT = 0.25  # seconds the loop waits for another process's write lock (a cell may wait behind it)
 LOCK_GRACE = 1.0  # seconds an exiting process waits for another's write lock before sending from memory
+POLL = 0.5  # seconds between looks at what other processes made of this process's waiting items
 KEEP_DAYS = 30  # history and call log kept this long
 PROGRESS = ("ping", "stall")  # kinds that only say "still running": dropped first, one pending per destination
 REASON_LIMIT = 300
@@ -130,30 +131,45 @@ class Sender:
             self._thread.join(timeout)
         self._thread = None
 
-    def idle(self) -> bool:
-        """True when nothing is being sent by this process and nothing is due now."""
+    def idle(self, horizon: float | None = None) -> bool:
+        """True when nothing is being sent by this process and nothing is due now (or before ``horizon``)."""
         with self._lock:  # the loop claims and marks lanes busy under this lock: no moment in between is idle
             if self._busy:
                 return False
             due = self.outbox.next_due()
-        return due is None or due > self.clock() + 0.5
+        return due is None or due > (self.clock() + 0.5 if horizon is None else horizon)
 
-    def flush(self, timeout: float) -> bool:
-        """Wait (bounded) until nothing is due now; True when the queue is drained of due items."""
+    def flush(self, timeout: float, ahead: bool = False) -> bool:
+        """Wait (bounded) until nothing is due now; True when the queue is drained of due items. With ``ahead``
+        (at exit), also wait for what becomes due within ``timeout``: a retry after a 503, a pacing hold."""
         deadline = time.monotonic() + timeout
+
+        def idle() -> bool:
+            return self.idle(self.clock() + max(0.0, deadline - time.monotonic()) if ahead else None)
+
         if not self.start():  # no threads at interpreter exit: send from this one
-            while not self.idle() and time.monotonic() < deadline:
-                if not self.run_once():
-                    break
-            return self.idle()
+            while not idle() and time.monotonic() < deadline:
+                if not self.run_once():  # nothing due yet: sleep until the next item is
+                    due = self.outbox.next_due()
+                    if due is None or not ahead:
+                        break
+                    time.sleep(min(max(0.01, due - self.clock()), max(0.0, deadline - time.monotonic())))
+            return idle()
         self.kick()
         with self._changed:
-            while not self.idle():
+            while not idle():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._changed.wait(min(remaining, 0.5))
         return True
+
+    def unsettled_own(self) -> int:
+        """How many of the messages this process submitted are still waiting (after a look at what other
+        processes settled)."""
+        self._settled_elsewhere()
+        with self._lock:
+            return sum(1 for i, t in self._tickets.items() if not t.results[i].settled)
 
     def run_once(self) -> int:
         """Attempt every item due now, lane by lane, in this thread (tests, and exit); return how many."""
@@ -191,10 +207,32 @@ class Sender:
                     self._work(lane, group)
             if lanes:
                 continue
+            waiting = self._settled_elsewhere()
             self._notify_changed()
             with self._wake:
                 if not self._stop:
-                    self._wake.wait(self._sleep_time(bool(busy)))
+                    sleep = self._sleep_time(bool(busy))
+                    self._wake.wait(min(POLL, sleep) if waiting else sleep)
+
+    def _settled_elsewhere(self) -> bool:
+        """Report the items of this process's tickets that another process settled: sent, failed, or merged into
+        its digest (and that digest delivered). True while some of them are still waiting."""
+        with self._lock:
+            carried = {i for followers in self._followers.values() for i in followers}  # this process reports them
+            waiting = [i for i, t in self._tickets.items() if i > 0 and i not in carried and not t.results[i].settled]
+        if not waiting:
+            return False
+        try:
+            fates = self.outbox.fates(waiting)
+        except Exception:  # a locked or broken database: look again later
+            return True
+        with self._lock:  # a lane this process is sending on reports its own items (with their notes)
+            for item_id, (status, reason, lane) in fates.items():
+                ticket = self._tickets.get(item_id)
+                if lane not in self._busy and ticket is not None and not ticket.results[item_id].settled:
+                    note = tr("merged into a message sent by another process") if status == Status.MERGED else ""
+                    self._report(item_id, status, reason if status != Status.MERGED else "", note)
+        return len(fates) < len(waiting)
 
     def _paused_for(self) -> float:
         """Seconds the front asks the sender to hold off (``pause()`` is a ``time.monotonic()`` deadline, which
@@ -307,7 +345,7 @@ class Sender:
                                              reason=reason):
             self._report(ping.id, Status.DROPPED, tr("replaced by a newer message"))
         others = self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=("final",), status=Status.MERGED,
-                                          reason=reason)
+                                          reason=reason, into=item.id)
         if not others:
             return note
         merged = digest([note] + [Notification.from_dict(o.notification) for o in others])
@@ -505,8 +543,9 @@ def reset_sender() -> None:
         sender.outbox.close()
 
 
-def flush_and_stop(timeout: float) -> int:
-    """Give due notifications a bounded chance to go out, then stop the senders; return how many are pending."""
+def flush_and_stop(timeout: float, own: bool = False) -> int:
+    """Give notifications due within ``timeout`` a bounded chance to go out, then stop the senders; return how
+    many are pending in the outbox (with ``own``: how many of those this process submitted)."""
     with _lock:
         senders = list(_senders.values())
     pending = 0
@@ -517,8 +556,8 @@ def flush_and_stop(timeout: float) -> int:
                     sender.stop()  # another process keeps the file locked: send from memory rather than lose them
                     sender.outbox.use_memory(tr("the outbox is locked by another process"))
                 if sender.outbox.next_due() is not None:
-                    sender.flush(timeout)
-                pending += sender.outbox.unsettled()
+                    sender.flush(timeout, ahead=True)
+                pending += sender.unsettled_own() if own else sender.outbox.unsettled()
     finally:
         reset_sender()
     return pending

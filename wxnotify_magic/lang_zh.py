@@ -94,6 +94,7 @@ ZH: dict[str, str] = {
     "delivered": "已送达",
     "merged": "已合并",
     "merged into message #{id}": "已合并到消息 #{id}",
+    "merged into a message sent by another process": "已合并到另一个进程发送的消息中",
     "replaced by a newer progress message": "已被更新的进度消息替代",
     "replaced by a newer message": "已被更新的消息替代",
     "{why} (gave up after {n} attempts)": "{why}（尝试 {n} 次后放弃）",
@@ -470,6 +471,9 @@ ZH: dict[str, str] = {
         "wxnotify：等待时间内未送达{why}；消息留在发件箱中排队（{command} 会重新发送）",
     "wxnotify: queued in the outbox; sending it before exit (not waiting for the answer)":
         "wxnotify：已放入发件箱；退出前会尝试发送（不等待服务的答复）",
+    "wxnotify: {n} message(s) still queued in the outbox; they go out the next time wxnotify runs "
+    "(or with wxnotify retry)":
+        "wxnotify：还有 {n} 条消息留在发件箱中，下次运行 wxnotify 时发出（或用 wxnotify retry 发送）",
     "wxnotify: {n} message(s) still pending, kept in the outbox ({command} sends them)":
         "wxnotify：还有 {n} 条消息未发出，已保存在发件箱（{command} 会重新发送）",
     "{count} of {size} ranks on {host} failed (ranks {failed})":

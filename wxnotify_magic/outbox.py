@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from .i18n import tr
-from .status import Status
+from .status import TERMINAL, Status
 from .storage import Busy, Store, Tx
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     owner TEXT NOT NULL DEFAULT '',
     reason TEXT NOT NULL DEFAULT '',
     lane TEXT NOT NULL DEFAULT '',
-    quotas TEXT NOT NULL DEFAULT '{}'
+    quotas TEXT NOT NULL DEFAULT '{}',
+    merged_into INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_try);
 CREATE INDEX IF NOT EXISTS outbox_lane ON outbox (lane, status, next_try, id);
@@ -79,6 +80,7 @@ class Item:
     reason: str
     lane: str = ""
     quotas: dict[str, int] | None = None
+    merged_into: int = 0  # a merged item: the item whose digest carried it
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> Item:
@@ -95,7 +97,8 @@ class Item:
 OutboxBusy = Busy
 COLUMNS = ("created", "updated", "kind", "provider", "dest_key", "dest_label", "dest_url", "fallback_url",
            "notification", "next_try", "lane", "quotas")
-NEEDED = {"outbox": {"id", "status", "attempts", "parts_done", "reason", "lease_until", "owner", *COLUMNS},
+NEEDED = {"outbox": {"id", "status", "attempts", "parts_done", "reason", "lease_until", "owner", "merged_into",
+                     *COLUMNS},
           "calls": {"key", "ts", "digest"}, "lanes": {"lane", "held_until"}}
 SALVAGED_CALLS = 2 * 86400.0  # seconds of call history copied into memory (for the limits)
 
@@ -150,6 +153,8 @@ class Outbox:
                     if name not in columns:
                         db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {decl}")
                 db.execute("DROP TABLE IF EXISTS calls")
+            if "outbox" in tables and "merged_into" not in {r[1] for r in db.execute("PRAGMA table_info(outbox)")}:
+                db.execute("ALTER TABLE outbox ADD COLUMN merged_into INTEGER NOT NULL DEFAULT 0")  # schema 3
             for statement in _statements():
                 db.execute(statement)
             db.execute("UPDATE outbox SET lane=dest_key WHERE lane=''")
@@ -273,10 +278,12 @@ class Outbox:
         return (queued + [Item.from_row(r) for r in rows])[:limit]
 
     def take_pending(self, dest_url: str, *, kinds: Sequence[str], status: Status, reason: str,
-                     exclude: int | None = None, keep: Sequence[int] = (), limit: int = 500) -> list[Item]:
+                     exclude: int | None = None, keep: Sequence[int] = (), limit: int = 500,
+                     into: int = 0) -> list[Item]:
         """Atomically settle the pending items of one destination and ``kinds`` as ``status``; return them.
 
-        Used to merge a burst into one message (``MERGED``) and to drop older progress messages (``DROPPED``).
+        Used to merge a burst into one message (``MERGED`` ``into`` the item sent) and to drop older progress
+        messages (``DROPPED``).
         """
         skip = {*keep, *([exclude] if exclude is not None else [])}
         marks = ",".join("?" * len(kinds))
@@ -285,11 +292,43 @@ class Outbox:
             rows = db.execute(f"SELECT * FROM outbox WHERE status='pending' AND dest_url=? AND kind IN ({marks}) "
                               "ORDER BY id LIMIT ?", (dest_url, *kinds, limit + len(skip))).fetchall()
             rows = [r for r in rows if r["id"] not in skip][:limit]
-            db.executemany("UPDATE outbox SET status=?, reason=?, updated=? WHERE id=?",
-                           [(str(status), reason, time.time(), r["id"]) for r in rows])
+            db.executemany("UPDATE outbox SET status=?, reason=?, merged_into=?, updated=? WHERE id=?",
+                           [(str(status), reason, into, time.time(), r["id"]) for r in rows])
             return rows
 
         return [Item.from_row(r) for r in self._write(take)]
+
+    def fates(self, ids: Iterable[int]) -> dict[int, tuple[Status, str, str]]:
+        """(status, reason, lane) of those of ``ids`` that have settled, whichever process settled them. A merged
+        item shares the fate of the message that carried it: ``MERGED`` once that one is delivered, its failure
+        if it failed, and no fate yet while it is still on its way."""
+        wanted = [i for i in ids if i > 0]
+
+        def read(db: sqlite3.Connection) -> dict[int, tuple[Status, str, str]]:
+            found: dict[int, tuple[Status, str, str]] = {}
+            for item_id in wanted:
+                row = db.execute("SELECT status, reason, merged_into, lane FROM outbox WHERE id=?",
+                                 (item_id,)).fetchone()
+                if row is None or Status(row[0]) not in TERMINAL:
+                    continue
+                status, reason, into = Status(row[0]), row[1], row[2]
+                for _ in range(50):  # a digest that failed for a while may itself be merged into a later one
+                    carrier = db.execute("SELECT status, reason, merged_into FROM outbox WHERE id=?",
+                                         (into,)).fetchone() if status == Status.MERGED and into else None
+                    if carrier is None or Status(carrier[0]) == Status.DELIVERED:
+                        break
+                    if Status(carrier[0]) in (Status.FAILED, Status.DROPPED):
+                        status, reason = Status(carrier[0]), carrier[1]
+                        break
+                    if Status(carrier[0]) != Status.MERGED:  # still pending or being sent
+                        status = Status.PENDING
+                        break
+                    into = carrier[2]
+                if status in TERMINAL:
+                    found[item_id] = (status, reason, row[3])
+            return found
+
+        return self._read(read) if wanted else {}
 
     def count(self, status: Status | str) -> int:
         found = self._read(lambda db: db.execute("SELECT COUNT(*) FROM outbox WHERE status=?",
@@ -324,6 +363,9 @@ class Outbox:
             cur = db.execute("UPDATE outbox SET status='pending', next_try=?, attempts=0, updated=? "
                              "WHERE status='failed' AND kind='final'", (now, now))
             db.execute("UPDATE outbox SET next_try=? WHERE status='pending'", (now,))
+            # prune() (any process's sender) forgets the lanes of tokens whose items all failed: claim() walks
+            # the lanes, so every lane with a waiting item must be known again
+            db.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox WHERE status='pending'")
             db.execute("UPDATE lanes SET held_until=0")
             return int(cur.rowcount)
 
