@@ -79,6 +79,7 @@ def test_notify_stall_in_a_script(home, inbox, capsys):
 
 
 def test_wxnotify_run_stall(home, inbox):
+    # the stall (2 s) must outlast the command's start on a loaded machine: its alarm quotes the first line
     waiter = textwrap.dedent(f"""
         import json, time, urllib.request
         print("downloading shard 7", flush=True)
@@ -89,7 +90,7 @@ def test_wxnotify_run_stall(home, inbox):
                     break
             time.sleep(0.05)
     """)
-    proc = subprocess.run([sys.executable, "-m", "wxnotify_magic.cli", "run", "-t", "fetch", "--stall", "0.4s",
+    proc = subprocess.run([sys.executable, "-m", "wxnotify_magic.cli", "run", "-t", "fetch", "--stall", "2s",
                            "--to", WECOM, "--", sys.executable, "-c", waiter],
                           capture_output=True, text=True, timeout=60, env=os.environ)
     assert proc.returncode == 0, proc.stderr
