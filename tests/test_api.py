@@ -514,3 +514,19 @@ def test_a_bad_quota_in_the_settings_file_is_named_once(home: Path, inbox: Any, 
     """)
     assert proc.returncode == 0 and "delivered" in proc.stdout, proc.stderr
     assert proc.stderr.count("unknown provider 'serverchann' (known: pushplus, serverchan, wxpusher)") == 1
+
+
+def test_a_generator_left_unfinished_at_exit_is_reported_and_does_not_hang(home: Path, inbox: Any,
+                                                                         tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        @notify(title="abandoned")
+        def numbers():
+            yield 1
+            yield 2
+
+        it = numbers()
+        print(next(it), "then the script ends")
+    """)
+    assert proc.returncode == 0 and "then the script ends" in proc.stdout, proc.stderr
+    [message] = inbox.wait_for(1)
+    assert message["title"].startswith("✅ abandoned finished")

@@ -12,12 +12,13 @@ there failed; ``all_ranks=True`` sends from every rank.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import inspect
 import os
 import sys
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from typing import Any, Literal, TextIO, TypeVar, overload
+from typing import Any, ClassVar, Literal, TextIO, TypeVar, overload
 
 from .i18n import tr
 from .ranks import secondary_rank, with_rank
@@ -165,16 +166,16 @@ class Notifier:
         @functools.wraps(func)
         def run_generator(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
             __tracebackhide__ = True
-            job = self.start(title)
+            job = GeneratorJob(self, title)
             try:
                 value = yield from func(*args, **kwargs)
             except GeneratorExit:
-                self.end(job, None)
+                job.closed()
                 raise
             except BaseException as error:
-                self.end(job, error)
+                job.end(error)
                 raise
-            self.end(job, None, value)
+            job.end(None, value)
             return value
 
         return run_generator
@@ -183,7 +184,7 @@ class Notifier:
         @functools.wraps(func)
         async def run_async_generator(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
             __tracebackhide__ = True
-            job = self.start(title)
+            job = GeneratorJob(self, title)
             inner = func(*args, **kwargs)
             try:
                 try:
@@ -201,14 +202,43 @@ class Notifier:
                     pass
             except GeneratorExit:
                 await inner.aclose()
-                self.end(job, None)
+                job.closed()
                 raise
             except BaseException as error:
-                self.end(job, error)
+                job.end(error)
                 raise
-            self.end(job, None)
+            job.end()
 
         return run_async_generator
+
+
+class GeneratorJob:
+    """The job of one watched generator, ended once: by the generator, or at exit if it is still open then
+    (abandoned unfinished: reported as finished, and no longer watched)."""
+
+    live: ClassVar[set[GeneratorJob]] = set()
+
+    def __init__(self, notifier: Notifier, title: str) -> None:
+        self.notifier = notifier
+        self.job = notifier.start(title)
+        GeneratorJob.live.add(self)
+
+    def end(self, error: BaseException | None = None, value: Any = None) -> None:
+        if self in GeneratorJob.live:
+            GeneratorJob.live.discard(self)
+            self.notifier.end(self.job, error, value)
+
+    def closed(self) -> None:
+        """Closed before its end: a consumer that stopped early (a success). Collected while the interpreter
+        shuts down, the job was ended at exit already, and no lock may be taken any more."""
+        if not sys.is_finalizing():
+            self.end()
+
+
+@atexit.register
+def _end_open_generators() -> None:
+    for job in list(GeneratorJob.live):
+        job.end()
 
 
 @overload
