@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WX_URL, assert_no_secret
+from conftest import WX_URL, assert_no_secret, settled
 
 from wxnotify_magic.api import notify, send
 from wxnotify_magic.ranks import RANK_VARIABLES
@@ -371,3 +372,199 @@ def test_three_hundred_sends_all_get_their_receipt(home: Path, inbox: Any, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "{'delivered': 300}"
     assert len(inbox.wait_for(300, timeout=30)) == 300
+
+
+# -- red team 3: Ctrl-C during the receipt wait, generators, argument checks, quotas ---------------------------
+
+
+INTERRUPT_SOON = """
+        import os, signal, threading, time
+        def press_ctrl_c(after=1.0):
+            threading.Timer(after, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+"""
+
+
+def test_ctrl_c_while_waiting_for_the_receipt_stops_the_loop(home: Path, inbox: Any, tmp_path: Path) -> None:
+    inbox.add_fault("delay", service="wxpusher", seconds=3.0)  # the service answers in 3 s; the wait is 30 s
+    proc = script(tmp_path, INTERRUPT_SOON + """
+        t0 = time.monotonic()
+        try:
+            for i in range(3):
+                with notify(f"job{i}", wait=30):
+                    press_ctrl_c()  # lands in the receipt wait after the block
+                print(f"after job{i}", flush=True)
+            print("loop completed")
+        except KeyboardInterrupt:
+            print(f"interrupted at {time.monotonic() - t0:.1f}", flush=True)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "after job0" not in proc.stdout and "loop completed" not in proc.stdout
+    assert float(proc.stdout.split("interrupted at ")[1]) < 2.9  # before the service answered
+    [line] = [x for x in proc.stderr.splitlines() if x.startswith("wxnotify:")]
+    assert "interrupted" in line and "queued" in line
+    assert [m["title"].split(" · ")[0] for m in inbox.wait_for(1, timeout=15)] == ["✅ job0 finished"]
+
+
+def test_ctrl_c_while_send_waits_raises(home: Path, inbox: Any, tmp_path: Path) -> None:
+    inbox.add_fault("delay", service="wxpusher", seconds=3.0)
+    proc = script(tmp_path, INTERRUPT_SOON + """
+        press_ctrl_c()
+        try:
+            print("returned", send("x", wait=30).status)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """)
+    assert proc.returncode == 0 and "interrupted" in proc.stdout and "returned" not in proc.stdout, proc
+    assert "queued" in proc.stderr
+    assert inbox.wait_for(1, timeout=15)[0]["accepted"]  # it still goes out (at exit)
+
+
+def test_a_decorated_generator_is_watched_over_its_iteration(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        import time
+
+        @notify(title="gen", wait=10)
+        def numbers(n):
+            for i in range(n):
+                print("made", i)
+                yield i
+            time.sleep(0.3)
+            return "done"
+
+        @notify(title="broken gen", wait=10)
+        def broken():
+            yield 1
+            raise RuntimeError("gen died")
+
+        g = numbers(2)
+        print("created")
+        assert list(g) == [0, 1]
+        try:
+            for x in broken():
+                print("got", x)
+        except RuntimeError as exc:
+            print("caught", exc)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.index("created") < proc.stdout.index("wxnotify: sent")  # nothing before iterating
+    assert "caught gen died" in proc.stdout
+    first, second = inbox.wait_for(2)
+    assert first["title"].startswith("✅ gen finished · 0.3") and "made 1" in first["content"]
+    assert second["title"].startswith("❌ broken gen failed") and "RuntimeError: gen died" in second["content"]
+
+
+def test_a_generator_closed_early_and_an_async_generator(home: Path, inbox: Any) -> None:
+    @notify("early stop", quiet=True)
+    def forever() -> Any:
+        i = 0
+        while True:
+            yield i
+            i += 1
+
+    for i in forever():
+        if i == 3:
+            break
+    seen: list[int] = []
+
+    @notify("async gen", quiet=True)
+    async def ticks() -> Any:
+        for i in range(3):
+            await asyncio.sleep(0.01)
+            print("tick", i)
+            yield i
+
+    async def consume() -> None:
+        async for i in ticks():
+            seen.append(i)
+
+    asyncio.run(consume())
+    assert seen == [0, 1, 2]
+    early, agen = settled(inbox)
+    assert early["title"].startswith("✅ early stop finished") and agen["title"].startswith("✅ async gen finished")
+    assert "tick 2" in agen["content"]  # the job spanned the iteration
+
+
+def test_an_async_generator_failure_is_sent(home: Path, inbox: Any) -> None:
+    @notify("async broken", quiet=True, wait=10)
+    async def ticks() -> Any:
+        yield 1
+        raise OSError("disk gone")
+
+    async def consume() -> list[int]:
+        return [i async for i in ticks()]
+
+    with pytest.raises(OSError, match="disk gone"):
+        asyncio.run(consume())
+    [message] = settled(inbox)
+    assert message["title"].startswith("❌ async broken failed") and "OSError: disk gone" in message["content"]
+
+
+@pytest.mark.parametrize(("call", "kind", "words"), [
+    (lambda: notify("x", tail="x"), TypeError, "tail"),
+    (lambda: notify("x", tail=2.5), TypeError, "tail"),
+    (lambda: notify("x", tail=-3), ValueError, "tail"),
+    (lambda: notify("x", to=5), TypeError, "to"),
+    (lambda: notify("x", to=[WX_URL, 5]), TypeError, "to"),
+    (lambda: notify("x", wait=-1), ValueError, "wait"),
+    (lambda: notify("x", wait="soon"), TypeError, "wait"),
+    (lambda: notify("x", wait=float("nan")), ValueError, "wait"),
+    (lambda: notify(5), TypeError, "title"),
+    (lambda: send("x", wait=-1), ValueError, "wait"),
+    (lambda: send("x", to=5), TypeError, "to"),
+    (lambda: send("x", title=7), TypeError, "title"),
+])
+def test_bad_arguments_raise_one_clear_line_naming_the_argument(home: Path, inbox: Any, call: Any, kind: type,
+                                                                words: str) -> None:
+    with pytest.raises(kind) as raised:
+        call()
+    text = str(raised.value)
+    assert re.match(rf"(--)?{words} must be ", text) and "\n" not in text
+    assert "not supported" not in text and "iterable" not in text
+    assert_no_secret(text)
+    assert inbox.messages == []
+
+
+def test_quotas_refuse_unknown_providers_and_negative_counts(ip: Any, home: Path, inbox: Any,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    from traitlets import TraitError
+
+    from wxnotify_magic.settings import WxNotify
+
+    with pytest.raises(TraitError, match=r"unknown provider 'wxpuser' \(known: pushplus, serverchan, wxpusher\)"):
+        WxNotify(quotas={"wxpuser": 10})
+    with pytest.raises(TraitError, match=r"wxpusher must be 0 or more"):
+        WxNotify(quotas={"wxpusher": -1})
+    assert WxNotify(quotas={" WxPusher ": 3}).quotas == {"wxpusher": 3}  # the provider's name, any case
+    ip.run_line_magic("config", 'WxNotify.quotas = {"wxpusherr": 3}')  # IPython logs the error in one line
+    assert "unknown provider 'wxpusherr'" in caplog.text and "Traceback" not in caplog.text
+    assert_no_secret(caplog.text)
+    ip.run_line_magic("config", 'WxNotify.quotas = {"wxpusher": 1}')
+    ip.run_line_magic("wxnotify", "")
+    assert "0 of 1 today" in capsys.readouterr().out
+
+
+def test_a_bad_quota_in_the_settings_file_is_named_once(home: Path, inbox: Any, tmp_path: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "settings.json").write_text('{"quotas": {"serverchann": 5, "wxpusher": 2}}', encoding="utf-8")
+    proc = script(tmp_path, """
+        print(send("quota check", wait=10).status)
+    """)
+    assert proc.returncode == 0 and "delivered" in proc.stdout, proc.stderr
+    assert proc.stderr.count("unknown provider 'serverchann' (known: pushplus, serverchan, wxpusher)") == 1
+
+
+def test_a_generator_left_unfinished_at_exit_is_reported_and_does_not_hang(home: Path, inbox: Any,
+                                                                         tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        @notify(title="abandoned")
+        def numbers():
+            yield 1
+            yield 2
+
+        it = numbers()
+        print(next(it), "then the script ends")
+    """)
+    assert proc.returncode == 0 and "then the script ends" in proc.stdout, proc.stderr
+    [message] = inbox.wait_for(1)
+    assert message["title"].startswith("✅ abandoned finished")

@@ -258,6 +258,15 @@ ZH: dict[str, str] = {
     "on must be always, success or failure": "on 必须是 always、success 或 failure",
     "--every must be a positive duration": "--every 必须是正的时长",
     "--tail must be 0 or more": "--tail 必须大于等于 0",
+    "tail must be a whole number of lines": "tail 必须是整数行数",
+    "to must be a destination URL or name, or a list of them": "to 必须是一个目标 URL 或名称，或它们的列表",
+    "wait must be a number of seconds": "wait 必须是秒数（数字）",
+    "title must be text": "title 必须是文本",
+    "quotas: unknown provider {name} (known: {known})": "quotas：未知的服务 {name}（已知：{known}）",
+    "quotas: the daily quota of {name} must be 0 or more": "quotas：{name} 的每日配额必须大于等于 0",
+    "wxnotify: interrupted while waiting for the receipt; the message stays queued and is sent in the background "
+    "(at exit, or by the next wxnotify)":
+        "wxnotify：等待回执时被中断；消息仍在队列中，将在后台发送（退出时，或由下一次 wxnotify 发送）",
     # --- the magics and the IPython side
     "Title of the message (default: the cell's first comment).": "消息标题（默认：单元格的第一行注释）。",
     "Notify only if the cell ran at least this long (90, 5m, 1h30m).":

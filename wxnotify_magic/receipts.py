@@ -148,11 +148,19 @@ def summarize(results: Sequence[Result], elapsed: float, subject: str = "") -> R
     return Receipt(status == "delivered", status, describe(results, elapsed, subject), tuple(results))
 
 
-def wait_for(ticket: Ticket, timeout: float) -> Receipt:
-    """Wait until ``timeout`` seconds after the ticket was made (writing it counts); Ctrl-C just stops the wait."""
+def wait_for(ticket: Ticket, timeout: float, reraise: bool = False) -> Receipt:
+    """Wait until ``timeout`` seconds after the ticket was made (writing it counts); Ctrl-C stops the wait.
+
+    With ``reraise`` (a script's ``notify()`` and ``send()``), Ctrl-C says in one line that the message stays
+    queued, and propagates: the script stops, as it would without wxnotify. Otherwise it only stops the wait.
+    """
     try:
         results = ticket.wait(timeout - (time.monotonic() - ticket.started))
     except KeyboardInterrupt:
+        if reraise:
+            print(tr("wxnotify: interrupted while waiting for the receipt; the message stays queued and is sent in "
+                     "the background (at exit, or by the next wxnotify)"), file=sys.stderr, flush=True)
+            raise
         results = ticket.current()
     return summarize(results, time.monotonic() - ticket.started)
 

@@ -7,9 +7,10 @@ this IPython, else one over the settings file and the environment.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +22,7 @@ from .paths import settings_path
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
 from .redact import redact, redact_url
-from .settings import ON_CHOICES, NoDestinationError, Route, SettingsFile, WxNotify, resolve, source_word
+from .settings import MAX_WAIT, ON_CHOICES, NoDestinationError, Route, SettingsFile, WxNotify, resolve, source_word
 from .status import Status, status_word
 from .watch import Watch, WatchOptions, host_name
 
@@ -30,6 +31,30 @@ TEST_TEXT = N_("If you can read this on your phone, wxnotify works. 🎉")
 
 class OptionError(ValueError):
     """An option's value is wrong; the message names it in one line, without echoing a secret."""
+
+
+class OptionTypeError(OptionError, TypeError):
+    """An option's value is of the wrong type (the Python API's ``tail="x"``, ``to=5``); named, never echoed."""
+
+
+def targets(to: str | Sequence[str] | None) -> list[str]:
+    """``to`` as a list of destination URLs or names; raises OptionTypeError for anything else."""
+    if to is None or isinstance(to, str):
+        return [to] if to else []
+    if isinstance(to, (bytes, Mapping)) or not isinstance(to, Iterable) or not all(isinstance(t, str) for t in to):
+        raise OptionTypeError(tr("to must be a destination URL or name, or a list of them"))
+    return list(to)
+
+
+def wait_seconds(wait: float | None) -> float | None:
+    """A receipt wait given in the Python API, checked like ``WxNotify.wait``; raises OptionError."""
+    if wait is None:
+        return None
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)):
+        raise OptionTypeError(tr("wait must be a number of seconds"))
+    if not math.isfinite(wait) or not 0 <= wait <= MAX_WAIT:
+        raise OptionError(tr("{name} must be between 0 and {maximum:g} seconds", name="wait", maximum=MAX_WAIT))
+    return float(wait)
 
 
 class Session:
@@ -71,6 +96,8 @@ class Session:
         if stall is not None and stall_s <= 0:
             raise OptionError(tr("--stall must be a positive duration"))
         tail = s.tail if tail is None else tail
+        if isinstance(tail, bool) or not isinstance(tail, int):
+            raise OptionTypeError(tr("tail must be a whole number of lines"))
         if tail < 0:
             raise OptionError(tr("--tail must be 0 or more"))
         return WatchOptions(title=title or "", after=after_s, on=on or s.on, to=list(to), tail=tail, every=every_s,
@@ -278,4 +305,4 @@ def current() -> Session:
     return Session(settings or WxNotify(parent=shell))
 
 
-__all__ = ["OptionError", "Session", "attach", "attached", "current", "detach"]
+__all__ = ["OptionError", "OptionTypeError", "Session", "attach", "attached", "current", "detach"]

@@ -186,6 +186,27 @@ def _finite_seconds(value: float, name: str, maximum: float) -> float:
     return float(value)
 
 
+def quota_names() -> list[str]:
+    """The providers whose daily quota ``WxNotify.quotas`` can set."""
+    from .providers import PROVIDERS
+
+    return sorted({limit.name for p in PROVIDERS.values() for limit in p.limits if limit.name})
+
+
+def checked_quotas(value: dict[Any, int]) -> dict[str, int]:
+    """Quotas by provider name (any case); a TraitError names an unknown provider or a negative count."""
+    known, quotas = quota_names(), {}
+    for key, count in value.items():
+        name = str(key).strip().lower()
+        if name not in known:
+            raise TraitError(tr("quotas: unknown provider {name} (known: {known})", name=echo(str(key)),
+                                known=", ".join(known)))
+        if count < 0:
+            raise TraitError(tr("quotas: the daily quota of {name} must be 0 or more", name=name))
+        quotas[name] = int(count)
+    return quotas
+
+
 class WxNotify(Configurable):
     """Settings of the wxnotify magics (``%config WxNotify.after = 60``)."""
 
@@ -228,6 +249,10 @@ class WxNotify(Configurable):
         if proposal["value"] < 0:
             raise TraitError(tr("tail must be 0 or more"))
         return int(proposal["value"])
+
+    @validate("quotas")
+    def _valid_quotas(self, proposal: Any) -> dict[str, int]:
+        return checked_quotas(proposal["value"])
 
     @validate("wait")
     def _valid_wait(self, proposal: Any) -> float:
