@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any, TextIO
+from typing import IO, Any
 
 from . import __version__, delivery, resources
 from .durations import parse_duration
@@ -307,7 +307,10 @@ def cut(text: str, limit: int) -> str:
 
 
 class Runner:
-    """Runs one command: streams its output through unchanged into the watch's tail, forwards signals."""
+    """Runs one command: streams its output through into the watch's tail, forwards signals.
+
+    When wxnotify's stdout and stderr are the same file, the command gets one pipe for both (their order kept).
+    """
 
     def __init__(self, cmd: list[str], watch: Watch) -> None:
         self.cmd = cmd
@@ -319,12 +322,15 @@ class Runner:
 
     def run(self, done: Callable[[BaseException | None, str | None], None]) -> int:
         """Run the command to its end, call ``done(error, traceback_text)`` and return the exit code."""
+        open_std_fds()  # finding 4: a closed stdout or stderr becomes /dev/null (what cannot be shown is dropped)
         self.watch.start()
         self.baseline = resources.oom_baseline()  # issue 10: to tell an out-of-memory kill afterwards
         env = {**os.environ, "PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
+        merged = same_file(1, 2)
         with self.forwarding():  # before Popen: an early Ctrl-C must not kill us and leave the command running
             try:
-                self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, env=env,
+                                             stderr=subprocess.STDOUT if merged else subprocess.PIPE)
             except OSError as exc:
                 code = 127 if isinstance(exc, FileNotFoundError) else 126
                 why = tr("command not found") if code == 127 else tr("cannot run command ({problem})",
@@ -334,8 +340,10 @@ class Runner:
                     self.watch.monitor.follow(self.proc.pid)
                 if self.interrupted:  # Ctrl-C came before the command existed
                     self.proc.send_signal(signal.SIGINT)
-                readers = [self.pump(self.proc.stdout, sys.stdout), self.pump(self.proc.stderr, sys.stderr)]
-                returncode = self.proc.wait()
+                readers = [self.pump(self.proc.stdout, 1)]
+                if not merged:
+                    readers.append(self.pump(self.proc.stderr, 2))
+                returncode = self.reap(self.proc)
         if self.proc is None:
             print(f"wxnotify run: {why}: {shorten(self.cmd[0], 80, strict=True)}", file=sys.stderr, flush=True)
             done(RuntimeError(why), f"{why}: {self.cmd[0]}")
@@ -345,6 +353,17 @@ class Runner:
         done(*self.outcome(returncode))
         return 128 - returncode if returncode < 0 else returncode
 
+    def reap(self, proc: subprocess.Popen[bytes]) -> int:
+        """Wait for the command; its own resource usage (finding 13: not that of other children) to the monitor."""
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except (ChildProcessError, AttributeError):  # reaped elsewhere, or no wait4 here
+            return proc.wait()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if self.watch.monitor is not None:
+            self.watch.monitor.child_ended(usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024)
+        return proc.returncode
+
     def outcome(self, returncode: int) -> tuple[BaseException | None, str | None]:
         if self.interrupted or returncode == -signal.SIGINT:
             return KeyboardInterrupt(), None
@@ -352,30 +371,32 @@ class Runner:
             return None, None
         why = tr("{command} exited with code {code}", command=self.cmd[0], code=returncode)
         if returncode < 0:  # issue 10: name the signal, and out of memory when the evidence says so
-            usage = {"rss_peak": resources.rusage_peak(children=True), "as_limit": resources.address_space_limit()}
+            peak = self.watch.monitor.peak_memory if self.watch.monitor is not None else None
+            usage = {"rss_peak": peak, "as_limit": resources.address_space_limit()}
             cause = resources.death_cause(resources.evidence(self.baseline, returncode, usage)).text
             why = tr("{command} {cause}", command=self.cmd[0], cause=cause)
             print(f"wxnotify run: {why}", file=sys.stderr, flush=True)
         return subprocess.CalledProcessError(returncode, self.cmd), why
 
-    def pump(self, pipe: IO[bytes] | None, target: TextIO) -> threading.Thread:
-        """Copy ``pipe`` to ``target`` byte for byte as it arrives, and its text into the tail."""
+    def pump(self, pipe: IO[bytes] | None, fd: int) -> threading.Thread:
+        """Copy ``pipe`` to our ``fd`` byte for byte as it arrives, and its text into the tail.
+
+        When ``fd`` is a broken pipe (``| head``), the pipe is closed: the command gets SIGPIPE (or EPIPE), as it
+        would without us. Any other write error drops the output and keeps draining, so the command never blocks.
+        """
 
         def copy() -> None:
             assert pipe is not None
-            out = getattr(target, "buffer", None)
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            fd = pipe.fileno()
-            while chunk := os.read(fd, 65536):
-                try:
-                    if out is not None:
-                        out.write(chunk)
-                        out.flush()
-                    else:
-                        target.write(chunk.decode("utf-8", "replace"))
-                        target.flush()
-                except (OSError, ValueError):
-                    pass  # our own stdout went away: keep draining so the command is not blocked
+            show = True
+            while chunk := os.read(pipe.fileno(), 65536):
+                if show:
+                    try:
+                        write_all(fd, chunk)
+                    except BrokenPipeError:
+                        break
+                    except OSError:
+                        show = False  # e.g. a full disk: drop what cannot be shown, keep it for the tail
                 with self.lock:
                     self.watch.tail.write(decoder.decode(chunk))
             pipe.close()
@@ -407,6 +428,37 @@ class Runner:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def open_std_fds() -> None:
+    """Put /dev/null on a closed fd 0, 1 or 2, so that no pipe of ours lands there and writes to it drop."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDWR)
+            if opened != fd:  # a lower one was taken meanwhile: should not happen, but never leak it
+                os.dup2(opened, fd)
+                os.close(opened)
+    if sys.stdout is None:  # Python found the fd closed at startup; print(file=None) would go to stdout
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+
+
+def same_file(a: int, b: int) -> bool:
+    """True when fds ``a`` and ``b`` are the same file (``> log 2>&1``, one terminal, one pipe)."""
+    try:
+        one, two = os.fstat(a), os.fstat(b)
+    except OSError:
+        return False
+    return (one.st_dev, one.st_ino) == (two.st_dev, two.st_ino)
 
 
 def same_foreground_group() -> bool:

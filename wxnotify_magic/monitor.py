@@ -98,8 +98,13 @@ class Monitor:
         if self.job_id is not None:
             watchdog.disarm(self.job_id)
         self.memory.stop()
-        if self.child is not None:
-            self._child_rss = max(self._child_rss, resources.rusage_peak(children=True) or 0)
+
+    def child_ended(self, maxrss: int) -> None:
+        """The followed child's ``ru_maxrss`` from ``wait4``. It also counts the copy of this process the child
+        was before ``exec``, so it is taken only when above our own peak; else the sampled VmHWM stands."""
+        ours = resources.proc_memory().get("VmHWM") or resources.rusage_peak() or 0
+        if maxrss > ours:
+            self._child_rss = max(self._child_rss, maxrss)
 
     @property
     def peak_memory(self) -> int | None:
