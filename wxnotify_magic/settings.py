@@ -148,36 +148,35 @@ def _redacted_error(exc: TraitError) -> TraitError:
     return TraitError(redact(str(exc), strict=True))
 
 
-class Destinations(List):
+class _RedactedTrait:
+    """Mixin for a container trait of destinations: its value shows redacted (``shown``), and so do its errors
+    and its items' errors (traitlets quotes the value in both)."""
+
+    shown: type = list
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        try:
+            return self.shown(super().validate(obj, value) or ())  # type: ignore[misc]
+        except TraitError as exc:
+            raise _redacted_error(exc) from None
+
+    def error(self, obj: Any, value: Any, error: Exception | None = None, info: str | None = None) -> Any:
+        try:
+            super().error(obj, value, error, info)  # type: ignore[misc]
+        except TraitError as exc:
+            raise _redacted_error(exc) from None
+
+
+class Destinations(_RedactedTrait, List):
     """A list trait of destinations: traitlets shows its value (``Current: ...``) and its errors redacted."""
 
-    def validate(self, obj: Any, value: Any) -> Any:
-        try:
-            return ShownList(super().validate(obj, value) or [])
-        except TraitError as exc:  # an item's own complaint quotes it
-            raise _redacted_error(exc) from None
-
-    def error(self, obj: Any, value: Any, error: Exception | None = None, info: str | None = None) -> Any:
-        try:
-            super().error(obj, value, error, info)
-        except TraitError as exc:
-            raise _redacted_error(exc) from None
+    shown = ShownList
 
 
-class NamedDestinations(Dict):
+class NamedDestinations(_RedactedTrait, Dict):
     """A dict trait of name -> destination, shown redacted like ``Destinations``."""
 
-    def validate(self, obj: Any, value: Any) -> Any:
-        try:
-            return ShownDict(super().validate(obj, value) or {})
-        except TraitError as exc:  # a value's own complaint quotes it
-            raise _redacted_error(exc) from None
-
-    def error(self, obj: Any, value: Any, error: Exception | None = None, info: str | None = None) -> Any:
-        try:
-            super().error(obj, value, error, info)
-        except TraitError as exc:
-            raise _redacted_error(exc) from None
+    shown = ShownDict
 
 
 def _finite_seconds(value: float, name: str, maximum: float) -> float:
