@@ -272,3 +272,10 @@ def test_the_card_of_an_exception_group_names_the_group() -> None:
             "    +------------------------------------\n")  # Python 3.11's traceback.format_exception
     card = headline(Notification(status="failed", title="eg", traceback=text, started=1.0, ended=2.0))
     assert card.endswith("ExceptionGroup: eg (2 sub-exceptions)"), card
+
+
+def test_a_cut_traceback_says_so_in_the_notes_language() -> None:
+    frames = "".join(f'  File "x.py", line {i}, in f{i}\n    step({i})\n' for i in range(200))
+    text = "Traceback (most recent call last):\n" + frames + "ValueError: deep"
+    assert "（省略了外层调用帧）" in cut_traceback(text, 600, lang="zh")
+    assert "(outer frames cut)" in cut_traceback(text, 600) and cut_traceback(text, 600).endswith("ValueError: deep")

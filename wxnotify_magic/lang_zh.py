@@ -51,6 +51,7 @@ ZH: dict[str, str] = {
     "{count} messages in one": "{count} 条消息合为一条",
     "not finished: {cells}": "未完成：{cells}",
     "{count} notifications": "{count} 条通知",
+    "  … (outer frames cut) …": "  …（省略了外层调用帧）…",
     "%wxnotify history: N is how many to show, 1 or more": "%wxnotify history：N 是要显示的条数，至少为 1",
     "no destination named {name} is saved in {path}": "{path} 里没有保存名为 {name} 的目的地",
     "wxnotify: this rank's failure is counted in the message another rank on this host sends":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import time
@@ -143,13 +144,13 @@ def cut_start(text: str, limit: int, unit: Unit = "chars") -> str:
     return ELLIPSIS + text[-budget:]
 
 
-def cut_traceback(text: str, limit: int, unit: Unit = "chars") -> str:
+def cut_traceback(text: str, limit: int, unit: Unit = "chars", lang: str | None = None) -> str:
     """Shorten a traceback from the middle: the exception line and innermost frames always survive."""
     if measure(text, unit) <= limit:
         return text
     lines = text.rstrip("\n").split("\n")
     exc_line = lines[-1]
-    marker = "  … (outer frames cut) …"
+    marker = tr("  … (outer frames cut) …", lang=lang)
     head = lines[0] if lines[0].startswith("Traceback") else ""
     fixed = "\n".join(x for x in (head, marker, exc_line) if x)
     room = limit - measure(fixed, unit) - 1
@@ -363,7 +364,7 @@ def render(n: Notification, fmt: Format = "text", limit: int = 40000, unit: Unit
         return sep.join(chunks)
 
     text = assemble(bodies)
-    cutters = dict(_SECTIONS)
+    cutters: dict[str, Any] = {**dict(_SECTIONS), "traceback": functools.partial(cut_traceback, lang=lang)}
     for name in _SACRIFICE_ORDER:  # give up the least useful parts first
         for _ in range(6):  # escaping can grow text, so re-measure after each cut
             over = measure(text, unit) - limit
