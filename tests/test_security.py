@@ -17,7 +17,7 @@ from conftest import WECOM_KEY, WX_URL, assert_no_secret
 from rawhttp import RawServer, dead_port_url
 
 PY = sys.executable
-SC_KEY = "SCT123456TabcdefGHIJKLmnopqrstuvwxyz0"
+SC_KEY = "SCT1234Ttest_fake_sendkey_0123456789"
 PP_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 
