@@ -100,6 +100,8 @@ COLUMNS = ("created", "updated", "kind", "provider", "dest_key", "dest_label", "
 NEEDED = {"outbox": {"id", "status", "attempts", "parts_done", "reason", "lease_until", "owner", "merged_into",
                      *COLUMNS},
           "calls": {"key", "ts", "digest"}, "lanes": {"lane", "held_until"}}
+ADDED_COLUMNS = (("lane", "TEXT NOT NULL DEFAULT ''"), ("quotas", "TEXT NOT NULL DEFAULT '{}'"),  # schema 2
+                 ("merged_into", "INTEGER NOT NULL DEFAULT 0"))  # schema 4
 SALVAGED_CALLS = 2 * 86400.0  # seconds of call history copied into memory (for the limits)
 
 
@@ -147,14 +149,13 @@ class Outbox:
             return
         with Tx(db):
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if "outbox" in tables and version < 2:  # 0.1: calls keyed by destination; items without lanes
+            if "outbox" in tables:
                 columns = {r[1] for r in db.execute("PRAGMA table_info(outbox)")}
-                for name, decl in (("lane", "TEXT NOT NULL DEFAULT ''"), ("quotas", "TEXT NOT NULL DEFAULT '{}'")):
+                for name, decl in ADDED_COLUMNS:
                     if name not in columns:
                         db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {decl}")
-                db.execute("DROP TABLE IF EXISTS calls")
-            if "outbox" in tables and "merged_into" not in {r[1] for r in db.execute("PRAGMA table_info(outbox)")}:
-                db.execute("ALTER TABLE outbox ADD COLUMN merged_into INTEGER NOT NULL DEFAULT 0")  # schema 3
+                if version < 2:  # 0.1: calls were keyed by destination
+                    db.execute("DROP TABLE IF EXISTS calls")
             for statement in _statements():
                 db.execute(statement)
             db.execute("UPDATE outbox SET lane=dest_key WHERE lane=''")
