@@ -61,7 +61,7 @@ def send(text: str, title: str | None = None, to: Targets = None, *, wait: float
     if rank is not None and not all_ranks:
         return skipped(tr("wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)", rank=rank))
     ticket = session.submit(session.message(str(text), with_rank(title or "wxnotify", rank)), route)
-    return wait_for(ticket, session.settings.wait if wait is None else wait, reraise=True)
+    return session.wait(ticket, wait, reraise=True)
 
 
 def default_title() -> str:

@@ -7,7 +7,6 @@ this IPython, else one over the settings file and the environment.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +21,17 @@ from .paths import settings_path
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
 from .redact import redact, redact_url
-from .settings import MAX_WAIT, ON_CHOICES, NoDestinationError, Route, SettingsFile, WxNotify, resolve, source_word
+from .settings import (
+    MAX_WAIT,
+    ON_CHOICES,
+    NoDestinationError,
+    Route,
+    SettingsFile,
+    WxNotify,
+    resolve,
+    seconds_problem,
+    source_word,
+)
 from .status import Status, status_word
 from .watch import Watch, WatchOptions, host_name
 
@@ -52,8 +61,9 @@ def wait_seconds(wait: float | None) -> float | None:
         return None
     if isinstance(wait, bool) or not isinstance(wait, (int, float)):
         raise OptionTypeError(tr("wait must be a number of seconds"))
-    if not math.isfinite(wait) or not 0 <= wait <= MAX_WAIT:
-        raise OptionError(tr("{name} must be between 0 and {maximum:g} seconds", name="wait", maximum=MAX_WAIT))
+    problem = seconds_problem(wait, "wait", MAX_WAIT)
+    if problem:
+        raise OptionError(problem)
     return float(wait)
 
 
@@ -138,8 +148,9 @@ class Session:
         text = tr(TEST_TEXT) + (f" ({origin})" if origin else "")
         return self.submit(self.message(text, tr("wxnotify test")), route or self.route(to))
 
-    def wait(self, ticket: Ticket, timeout: float | None = None) -> Receipt:
-        return wait_for(ticket, self.settings.wait if timeout is None else timeout)
+    def wait(self, ticket: Ticket, timeout: float | None = None, reraise: bool = False) -> Receipt:
+        """The ticket's receipt after up to ``timeout`` seconds (default ``WxNotify.wait``); see ``wait_for``."""
+        return wait_for(ticket, self.settings.wait if timeout is None else timeout, reraise)
 
     def watch(self, options: WatchOptions, route: Route, context: dict[str, Any] | None = None,
               capture: bool = True, tail: Any = None,

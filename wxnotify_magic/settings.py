@@ -179,9 +179,17 @@ class NamedDestinations(_RedactedTrait, Dict):
     shown = ShownDict
 
 
-def _finite_seconds(value: float, name: str, maximum: float) -> float:
+def seconds_problem(value: float, name: str, maximum: float) -> str | None:
+    """What is wrong with ``value`` as a number of seconds from 0 to ``maximum`` (one line), or None."""
     if not math.isfinite(value) or value < 0 or value > maximum:
-        raise TraitError(tr("{name} must be between 0 and {maximum:g} seconds", name=name, maximum=maximum))
+        return tr("{name} must be between 0 and {maximum:g} seconds", name=name, maximum=maximum)
+    return None
+
+
+def _finite_seconds(value: float, name: str, maximum: float) -> float:
+    problem = seconds_problem(value, name, maximum)
+    if problem:
+        raise TraitError(problem)
     return float(value)
 
 
