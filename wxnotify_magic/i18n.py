@@ -66,8 +66,8 @@ def tr(msgid: str, /, lang: str | None = None, **values: object) -> str:
 
 # argparse's and shlex's complaints about an option line (their English templates, as Python 3.10-3.14 and
 # IPython's arg_split word them) -> ours in the table. What the user typed stays as it is (it has been redacted).
-_ARGUMENT = re.compile(r"argument (?P<name>\S+): (?P<problem>.+)", re.S)
-_COMPLAINTS = tuple((re.compile(pattern, re.S), msgid) for pattern, msgid in (
+_ARGUMENT = r"argument (?P<name>\S+): (?P<problem>.+)"
+_COMPLAINTS = (
     (r"unrecognized arguments: (?P<args>.*)", N_("unrecognized arguments: {args}")),
     (r"invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)",
      N_("invalid choice: {value} (choose from {choices})")),
@@ -86,7 +86,13 @@ _COMPLAINTS = tuple((re.compile(pattern, re.S), msgid) for pattern, msgid in (
      N_("ambiguous option: {option} could match {matches}")),
     (r"No closing quotation", N_("No closing quotation")),
     (r"No escaped character", N_("No escaped character")),
-))
+)
+
+
+@cache
+def _complaint_patterns() -> tuple[re.Pattern[str], tuple[tuple[re.Pattern[str], str], ...]]:
+    """Compiled on the first complaint, not at ``%load_ext``."""
+    return re.compile(_ARGUMENT, re.S), tuple((re.compile(p, re.S), msgid) for p, msgid in _COMPLAINTS)
 
 
 def tr_usage(message: str, lang: str | None = None) -> str:
@@ -94,10 +100,11 @@ def tr_usage(message: str, lang: str | None = None) -> str:
     (or given) language; a message it does not know is returned as it is."""
     if language(lang) != "zh":
         return message
-    m = _ARGUMENT.fullmatch(message)
+    argument, complaints = _complaint_patterns()
+    m = argument.fullmatch(message)
     if m:
         return tr("argument {name}: {problem}", lang, name=m["name"], problem=tr_usage(m["problem"], lang))
-    for pattern, msgid in _COMPLAINTS:
+    for pattern, msgid in complaints:
         if m := pattern.fullmatch(message):
             return tr(msgid, lang, **m.groupdict())
     return message
