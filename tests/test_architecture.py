@@ -12,8 +12,8 @@ LAYERS = {  # the lowest layer first; a module may import only its own layer or 
     "values": {"i18n", "lang_zh", "durations", "message", "figures", "capture", "status", "paths", "ranks",
                "resources"},
     "providers": {"providers"},
-    "engine": {"redact", "transport", "storage", "outbox", "policy", "receipts", "delivery", "settings", "watch",
-               "auto", "cellinfo", "monitor", "watchdog", "watchdog_process"},
+    "engine": {"redact", "transport", "storage", "outbox", "workers", "policy", "receipts", "delivery", "settings",
+               "watch", "auto", "cellinfo", "monitor", "watchdog", "watchdog_process"},
     "session": {"session"},
     "fronts": {"magics", "hooks", "receipt_view", "settings_panel", "api", "cli", "__main__"},
 }

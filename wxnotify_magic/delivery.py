@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import hashlib
 import os
 import threading
@@ -28,6 +29,7 @@ from .providers.base import LimitKey, Verdict
 from .receipts import Result, Ticket
 from .redact import shorten
 from .status import Status
+from .workers import Pool
 
 LEASE = 120.0
 MAX_PAUSE = 2.0  # the longest a front may hold the sender off at a time
@@ -59,6 +61,7 @@ class Sender:
         self._held: dict[str, float] = {}  # lane -> until: this sender's latest pacing hold of it
         self._warned: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
+        self._workers = Pool("wxnotify-send", self._worker_done)  # one lane at a time each, kept between sends
         self._stop = False
         self.pause: Callable[[], float] | None = None  # set by a front that is busy now and then (a kernel)
         outbox.on_renamed = self._rekey
@@ -126,6 +129,7 @@ class Sender:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop = True
+        self._workers.stop()
         self.kick()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -183,6 +187,21 @@ class Sender:
     # -- the loop ------------------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._worker_done()
+
+    def _worker_done(self) -> None:
+        """A thread of this sender ends: close its connection to the outbox and its HTTP session."""
+        with contextlib.suppress(Exception):
+            self.outbox.release()
+        close = getattr(self._transport, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+
+    def _loop(self) -> None:
         with contextlib.suppress(Exception):  # housekeeping must never stop delivery
             self.outbox.prune(self.clock() - KEEP_DAYS * 86400, wait=CLAIM_WAIT)
         while not self._stop:
@@ -200,11 +219,8 @@ class Sender:
             except Exception:  # a locked or broken database: try again shortly, the outbox keeps everything
                 busy = set()
             for lane, group in lanes.items():
-                worker = threading.Thread(target=self._work, args=(lane, group), name="wxnotify-send", daemon=True)
-                try:
-                    worker.start()
-                except RuntimeError:  # interpreter exit: no new threads, send from this one
-                    self._work(lane, group)
+                if not self._workers.run(functools.partial(self._work, lane, group)):
+                    self._work(lane, group)  # interpreter exit: no new threads, send from this one
             if lanes:
                 continue
             waiting = self._settled_elsewhere()

@@ -129,6 +129,10 @@ class Outbox:
     def close(self) -> None:
         self.store.close()
 
+    def release(self) -> None:
+        """Close this thread's connection (a thread that ends)."""
+        self.store.release()
+
     def _db(self) -> sqlite3.Connection:
         return self.store.db()
 
@@ -222,7 +226,7 @@ class Outbox:
         def take(db: sqlite3.Connection) -> tuple[list[tuple[int, int]], list[sqlite3.Row]]:
             renamed = [(int(row["id"]), self._insert(db, row)) for row in queued]
             picked: list[sqlite3.Row] = []
-            for (lane,) in db.execute("SELECT lane FROM lanes WHERE held_until<=?", (now,)).fetchall():
+            for (lane,) in db.execute(DUE_LANES, (now, now)).fetchall():
                 if lane in busy:
                     continue
                 sending = db.execute("SELECT * FROM outbox WHERE lane=? AND status='sending'", (lane,)).fetchall()
@@ -343,12 +347,9 @@ class Outbox:
     def next_due(self) -> float | None:
         """When the next item may be attempted (by any sender), or None when nothing is pending or sending."""
         def due(db: sqlite3.Connection) -> list[float]:
-            times = []
-            for lane, held in db.execute("SELECT lane, held_until FROM lanes").fetchall():
-                first = db.execute("SELECT MIN(next_try) FROM outbox WHERE lane=? AND status='pending'",
-                                   (lane,)).fetchone()[0]
-                if first is not None:
-                    times.append(max(first, held))
+            first = db.execute("SELECT MIN(MAX(o.next_try, COALESCE(l.held_until, 0))) FROM outbox o "
+                               "LEFT JOIN lanes l ON l.lane=o.lane WHERE o.status='pending'").fetchone()[0]
+            times = [] if first is None else [first]
             for r in db.execute("SELECT lease_until, owner FROM outbox WHERE status='sending'").fetchall():
                 times.append(0.0 if _dead(r["owner"]) else r["lease_until"])
             return times
@@ -410,6 +411,11 @@ class Outbox:
         self._write(prune, wait)
 
 
+# The lanes with an item due now (or being sent) that no pacing hold keeps, those due longest first: a claim
+# looks at these only, however many lanes the file knows
+DUE_LANES = ("SELECT o.lane FROM outbox o LEFT JOIN lanes l ON l.lane=o.lane WHERE COALESCE(l.held_until, 0)<=? "
+             "AND (o.status='sending' OR (o.status='pending' AND o.next_try<=?)) GROUP BY o.lane "
+             "ORDER BY MIN(o.next_try), MIN(o.id)")
 INSERT_ITEM = f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 # Every lane with an item is known to the lanes table: kept by SQLite itself, so adding an item is one statement
 LANE_TRIGGER = ("CREATE TRIGGER IF NOT EXISTS outbox_lane_known AFTER INSERT ON outbox "

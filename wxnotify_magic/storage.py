@@ -33,7 +33,12 @@ class Busy(Exception):
 
 
 class Store:
-    """A SQLite file (a connection per thread), or memory (one connection, one statement at a time)."""
+    """A SQLite file (a connection per thread), or memory (one connection, one statement at a time).
+
+    A thread's connection lives as long as the thread: a thread that ends ``release()``s it, and one that
+    ended without doing so has its connection closed when the next connection opens, so descriptors stay
+    bounded by the threads alive, however many come and go.
+    """
 
     def __init__(self, path: Path, prepare: Callable[[sqlite3.Connection], None],
                  salvage: Callable[[sqlite3.Connection | None, sqlite3.Connection], None], timeout: float = 30.0,
@@ -47,9 +52,10 @@ class Store:
         self.in_memory = False
         self._local = threading.local()
         self._generation = 0  # bumped when the storage changes: threads reconnect
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}  # the file's, by the thread using it
         self._memory: sqlite3.Connection | None = None
         self._lock = threading.RLock()  # one write (and, in memory, one statement) at a time in this process
+        self._registry = threading.Lock()  # guards _connections only (never held across a statement)
         self._open()
 
     def _open(self) -> None:
@@ -79,12 +85,37 @@ class Store:
             return self._memory
         db = getattr(self._local, "db", None)
         if db is None or getattr(self._local, "generation", None) != self._generation:
+            if db is not None:  # the storage changed under this thread: its old connection is of no more use
+                self._forget(threading.current_thread(), db)
+            self._reap()
             db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             db.row_factory = sqlite3.Row
             self._local.db, self._local.generation = db, self._generation
-            self._connections.append(db)
+            with self._registry:
+                self._connections[threading.current_thread()] = db
             db.execute("PRAGMA synchronous=NORMAL")
         return db
+
+    def release(self) -> None:
+        """Close this thread's connection to the file (a thread that ends; the next use opens a new one)."""
+        db = getattr(self._local, "db", None)
+        self._local.db = self._local.busy_ms = None
+        if db is not None and db is not self._memory:
+            self._forget(threading.current_thread(), db)
+
+    def _forget(self, thread: threading.Thread, db: sqlite3.Connection) -> None:
+        with self._registry:
+            if self._connections.get(thread) is db:
+                del self._connections[thread]
+        with contextlib.suppress(Exception):
+            db.close()
+
+    def _reap(self) -> None:
+        """Close the connections of threads that ended without releasing them."""
+        with self._registry:
+            ended = [(t, db) for t, db in self._connections.items() if not t.is_alive()]
+        for thread, db in ended:
+            self._forget(thread, db)
 
     # -- repairs -------------------------------------------------------------------------------------------
 
@@ -136,10 +167,12 @@ class Store:
                 self._use_memory(RuntimeError(why))
 
     def _close_connections(self) -> None:
-        for db in self._connections:
+        with self._registry:
+            connections = list(self._connections.values())
+            self._connections.clear()
+        for db in connections:
             with contextlib.suppress(Exception):
                 db.close()
-        self._connections.clear()
 
     def _recover(self, exc: BaseException, generation: int) -> bool:
         """After ``exc``: True when the storage was repaired (or already was, by another thread): try again."""
@@ -204,11 +237,10 @@ class Store:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        """Close this thread's connection to the file (memory stays open: it holds the data)."""
-        db = getattr(self._local, "db", None)
-        if db is not None and self._memory is None:
-            db.close()
-            self._local.db = None
+        """Close this thread's connection to the file and those of ended threads (memory stays open: it holds
+        the data)."""
+        self.release()
+        self._reap()
 
 
 def _read_only(path: Path) -> sqlite3.Connection | None:
