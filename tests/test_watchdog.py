@@ -375,6 +375,24 @@ def test_run_names_the_signal_that_killed_the_command(home, inbox):
     assert not watchdogs(home) or wait_until(lambda: not watchdogs(home), what="the CLI's watchdog to exit")
 
 
+def test_run_killed_by_sigkill_takes_its_command_along_and_the_watchdog_reports_it(home, inbox):
+    sleeper = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+    run = subprocess.Popen([*CLI, "run", "-t", "sleeper", "--", sys.executable, "-c", sleeper],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=os.environ)
+    try:
+        assert run.stdout is not None
+        command = int(run.stdout.readline())
+        wait_until(lambda: list((home / "watchdog").glob("*.json")), what="the watchdog to keep the job")
+        run.kill()
+        run.wait(10)
+        wait_until(lambda: not alive(command, None), 10, "the command to end with wxnotify run")
+        content = inbox.wait_for(1)[0]["content"]
+        assert "the process died while running 'sleeper'" in content
+    finally:
+        with contextlib.suppress(OSError):
+            run.kill()
+
+
 def test_run_killed_by_the_out_of_memory_killer(home, inbox):
     hog = "blocks = []\nwhile True:\n    blocks.append(bytearray(8 << 20))"
     with memory_cgroup(300 << 20) as group:

@@ -109,11 +109,19 @@ def _flush_at_exit() -> None:
         if hooks.auto is not None:  # a Run All digest still waiting for the run to go idle
             hooks.auto.flush()
     delivery = sys.modules.get("wxnotify_magic.delivery")
-    if delivery is not None and (pending := delivery.flush_and_stop(timeout=5.0, own=True)):
+    watchdog = sys.modules.get("wxnotify_magic.watchdog")
+    # A kernel's manager kills it 2.5 s after asking it to shut down: with a watchdog to take over, send only what
+    # is due now and leave the retries to it (it delivers them once this process has ended)
+    handed = watchdog is not None and watchdog.client().takes_over
+    if delivery is not None and (pending := delivery.flush_and_stop(timeout=1.0 if handed else 5.0, own=True)):
         from .i18n import tr
 
-        print(tr("wxnotify: {n} message(s) still queued in the outbox; they go out the next time wxnotify runs "
-                 "(or with wxnotify retry)", n=pending), file=sys.stderr, flush=True)
+        if handed:
+            print(tr("wxnotify: {n} message(s) still queued; the watchdog delivers them once the kernel has ended",
+                     n=pending), file=sys.stderr, flush=True)
+        else:
+            print(tr("wxnotify: {n} message(s) still queued in the outbox; they go out the next time wxnotify runs "
+                     "(or with wxnotify retry)", n=pending), file=sys.stderr, flush=True)
 
 
 def __getattr__(name: str) -> Any:

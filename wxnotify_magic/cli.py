@@ -330,7 +330,8 @@ class Runner:
         with self.forwarding():  # before Popen: an early Ctrl-C must not kill us and leave the command running
             try:
                 self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, env=env,
-                                             stderr=subprocess.STDOUT if merged else subprocess.PIPE)
+                                             stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+                                             preexec_fn=ended_with_us())
             except OSError as exc:
                 code = 127 if isinstance(exc, FileNotFoundError) else 126
                 why = tr("command not found") if code == 127 else tr("cannot run command ({problem})",
@@ -434,6 +435,27 @@ def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def ended_with_us() -> Callable[[], None] | None:
+    """For ``Popen``: the command gets SIGTERM if ``wxnotify run`` itself is killed (even by SIGKILL), so it never
+    runs on unwatched (its death is then reported by the watchdog). Linux only; elsewhere None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # we were killed before that call: no signal will come
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
 
 
 def open_std_fds() -> None:

@@ -7,6 +7,7 @@ this IPython, else one over the settings file and the environment.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,6 +45,13 @@ class OptionError(ValueError):
 
 class OptionTypeError(OptionError, TypeError):
     """An option's value is of the wrong type (the Python API's ``tail="x"``, ``to=5``); named, never echoed."""
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (a process its manager may kill soon after asking it to shut down)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and "ipykernel" in sys.modules else None
+    return getattr(shell, "kernel", None) is not None
 
 
 def targets(to: str | Sequence[str] | None) -> list[str]:
@@ -130,7 +138,12 @@ class Session:
 
         sender = get_sender()
         sender.pause = self.pause_sending
-        return sender.submit(note, route.destinations, kind, route.fallbacks, self.quotas, wait=self.settings.wait)
+        ticket = sender.submit(note, route.destinations, kind, route.fallbacks, self.quotas, wait=self.settings.wait)
+        if self.settings.watchdog and in_kernel():  # a kernel may be killed 2.5 s after its shutdown request
+            from . import watchdog
+
+            watchdog.hand_over(str(sender.outbox.path.parent), os.environ.get("WXNOTIFY_API_BASE", ""))
+        return ticket
 
     def submitter(self, route: Route) -> Callable[[Notification, str], Ticket]:
         return lambda note, kind: self.submit(note, route, kind)

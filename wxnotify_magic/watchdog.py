@@ -48,6 +48,7 @@ class Client:
         self._spawning: threading.Thread | None = None
         self._fifo = (0, 0)  # (device, inode) of our pipe: never write to an fd someone else now owns
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.outboxes: dict[str, str] = {}  # state folder -> API base of the outboxes this process wrote to
 
     @property
     def armed(self) -> set[str]:
@@ -105,6 +106,24 @@ class Client:
             else:  # no watchdog to tidy up: remove the job's state file ourselves (no false alarm later)
                 with contextlib.suppress(OSError):
                     os.unlink(job["state_file"])
+
+    def hand_over(self, home: str, api_base: str) -> None:
+        """Have the watchdog deliver, once this process has ended, what it left queued in ``home``'s outbox (the
+        first call starts the watchdog in the background)."""
+        with self._lock:
+            if self.outboxes.get(home) == api_base:
+                return
+            self.outboxes[home] = api_base
+            if self._fd is not None:
+                self._send({"op": "outbox", "home": home, "api_base": api_base})
+            else:
+                self._spawn_soon()
+
+    @property
+    def takes_over(self) -> bool:
+        """True when a watchdog is connected that will deliver what this process leaves queued."""
+        with self._lock:
+            return self._fd is not None and bool(self.outboxes)
 
     def exit_requested(self, kind: str) -> None:
         """The front end asked for a restart or shutdown while a job ran: the likely cause of what follows."""
@@ -185,6 +204,8 @@ class Client:
                         "host": socket.gethostname()})
             for job_id, job in self.jobs.items():
                 self._send({"op": "arm", "id": job_id, "job": job})
+            for home, api_base in self.outboxes.items():
+                self._send({"op": "outbox", "home": home, "api_base": api_base})
             return self._fd is not None
 
     def flush(self) -> None:
@@ -193,7 +214,7 @@ class Client:
             if self._proc is not None and self._proc.poll() is not None:  # our child: one waitpid, no zombie
                 self._lost()
             if self._fd is None:
-                if self.jobs:
+                if self.jobs or self.outboxes:
                     self._spawn_soon()
             elif self._queue:
                 self._write()
@@ -276,6 +297,11 @@ def disarm(job_id: str) -> None:
 
 def close() -> None:
     _client.close()
+
+
+def hand_over(home: str, api_base: str) -> None:
+    """At this process's end, the watchdog delivers what is left queued in ``home``'s outbox (bounded)."""
+    _client.hand_over(home, api_base)
 
 
 def flush() -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from .paths import make_private_dir, state_dir
 
 FLUSH_TIMEOUT = 30.0  # how long a watchdog tries to deliver before leaving the rest to the outbox
+HANDOVER = 600.0  # how long a watchdog goes on delivering what its kernel left queued (retries included)
 ZOMBIE_WAIT = 30.0  # after end-of-file, how long a dying kernel may take to end before we think it lives on
 SAVE_DELAY = 1.0  # a job's state file is written once it has run this long, then at most this often
 READ_PAUSE = 0.2  # after a read the watchdog rests: the kernel's writes then wake nobody (pipe data keeps)
@@ -188,6 +189,7 @@ class Watchdog:
         self.unsaved: dict[str, float] = {}  # job id -> when its state file is due
         self.saved: dict[str, float] = {}  # job id -> when its state file was last written
         self.request = ""
+        self.outboxes: dict[str, str] = {}  # state folder -> API base: what the kernel leaves queued we deliver
 
     def run(self) -> None:
         import select
@@ -209,6 +211,8 @@ class Watchdog:
             time.sleep(READ_PAUSE)
         if self.jobs:
             self.kernel_gone()
+        if self.outboxes:
+            self.deliver_left()
 
     def handle(self, line: bytes) -> None:
         try:
@@ -241,6 +245,8 @@ class Watchdog:
                 self.request = ""
         elif op == "exit":
             self.request = message.get("kind", "shutdown")
+        elif op == "outbox" and message.get("home"):
+            self.outboxes[str(message["home"])] = str(message.get("api_base") or "")
 
     def save_due(self) -> None:
         now = time.monotonic()
@@ -289,6 +295,26 @@ class Watchdog:
         from . import delivery
 
         delivery.reset_sender()
+
+    def deliver_left(self, limit: float = HANDOVER) -> None:
+        """The kernel has ended: deliver what it left queued (and is due within ``limit``), with its retries, then
+        stop. A request the kernel had in flight is sent again only when no answer to it was recorded."""
+        from . import delivery
+
+        pid, started = self.kernel.get("pid"), self.kernel.get("start")
+        if pid:  # its items stay leased to it while it lives: wait (bounded) for its end
+            exit_status(pid, started)
+        deadline = time.monotonic() + limit
+        for home, api_base in self.outboxes.items():
+            try:
+                _use_job_env({"home": home, "api_base": api_base})
+                sender = delivery.get_sender()
+                if sender.outbox.next_due() is not None:
+                    sender.flush(max(0.0, deadline - time.monotonic()), ahead=True)
+            except Exception as exc:
+                _log({"home": home}, f"queued messages not delivered: {type(exc).__name__}")
+            finally:
+                delivery.reset_sender()
 
     def forget_all(self) -> None:
         for path in self.files.values():
