@@ -248,7 +248,7 @@ ZH: dict[str, str] = {
     "  ({command} sends them again)": "  （{command} 会重新发送）",
     "outbox: {pending} pending, {failed} failed": "发件箱：{pending} 条待发送，{failed} 条失败",
     "destinations: {problem}": "目标：{problem}",
-    "{label}: {used} of {quota} today": "{label}：今天已用 {used}/{quota}",
+    "{label}: {used} of {quota} {today}": "{label}：{today}已用 {used}/{quota}",
     " (fallback: {dest})": "（备用：{dest}）",
     "wxnotify settings (secrets redacted):": "wxnotify 设置（密钥已隐藏）：",
     "settings file: {path}": "设置文件：{path}",
@@ -567,4 +567,7 @@ ZH: dict[str, str] = {
     "{n} notifications from cells {cells}": "单元格 {cells} 的 {n} 条通知",
     "{n} notifications": "{n} 条通知",
     "{n} notifications from cell {cell}": "单元格 {cell} 起的 {n} 条通知",
+    # the limits ledger, service days, network homes (cluster)
+    "today (Beijing time)": "今天（北京时间）",
+    "today ({zone})": "今天（{zone}）",
 }

@@ -238,9 +238,10 @@ class Session:
             calls = outbox.calls_since(policy.since(keys, now))
             for key in keys:
                 if key.limit.daily:
-                    used = policy.used_today(calls[key.key], now)
-                    lines.append("    " + tr("{label}: {used} of {quota} today", label=key.label, used=used,
-                                             quota=policy.quota_of(key, self.quotas)))
+                    used = policy.used_today(calls[key.key], now, key.limit.zone)
+                    lines.append("    " + tr("{label}: {used} of {quota} {today}", label=key.label, used=used,
+                                             quota=policy.quota_of(key, self.quotas),
+                                             today=policy.day_word(key.limit.zone)))
         lines.append(tr("default destinations from: {source}; settings file: {path}",
                         source=source_word(s.source("to")), path=settings_path()))
         lines.append(tr("notify after {after}, {on}; tail {tail} lines; wait {wait:g} s",
