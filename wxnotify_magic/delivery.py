@@ -27,6 +27,7 @@ from .providers import Destination, DestinationError, parse_destination
 from .providers.base import LimitKey, Verdict
 from .receipts import Result, Ticket
 from .redact import shorten
+from .redis_ledger import shared
 from .status import Status
 
 LEASE = 120.0
@@ -525,6 +526,7 @@ def get_sender() -> Sender:
         sender = _senders.get(str(folder))
         if sender is None:
             sender = _senders[str(folder)] = Sender(Outbox(folder / "outbox.sqlite3"))
+            sender.outbox.ledger = shared(sender.outbox.ledger, os.environ.get("WXNOTIFY_LEDGER", "").strip())
         return sender
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .i18n import tr
 from .storage import Store
 
 Calls = dict[str, list[tuple[float, str]]]  # key -> (time, content digest) of its calls, oldest first
@@ -59,7 +60,7 @@ class LocalLedger:
         self.claims = claims or store.path.parent / "claims"
 
     def where(self) -> str:
-        return "local"
+        return tr("this host")
 
     def calls_since(self, since: Mapping[str, float]) -> Calls:
         return self.store.read(lambda db: _read(db, since))
