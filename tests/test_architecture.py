@@ -10,7 +10,7 @@ MAX_LINES = 600
 
 LAYERS = {  # the lowest layer first; a module may import only its own layer or lower ones
     "values": {"i18n", "lang_zh", "durations", "message", "figures", "capture", "status", "paths", "ranks",
-               "resources"},
+               "resources", "netfs"},
     "providers": {"providers"},
     "engine": {"redact", "transport", "storage", "outbox", "policy", "receipts", "delivery", "settings", "watch",
                "auto", "cellinfo", "monitor", "watchdog", "watchdog_process",

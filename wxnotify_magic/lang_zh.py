@@ -588,4 +588,7 @@ ZH: dict[str, str] = {
     "Where the limits are counted: '' (this host) or redis://host:6379/0, shared by every host of a group "
     "(WXNOTIFY_LEDGER wins).":
         "限额在哪里计数：留空为本机，或填 redis://host:6379/0，由一组机器共用（WXNOTIFY_LEDGER 优先）。",
+    "wxnotify: {why}": "wxnotify：{why}",
+    "state (outbox, watchdog) kept on this host in {folder}: {home} is on {fs}, where SQLite cannot be shared "
+    "safely": "状态（发件箱、看门狗）保存在本机的 {folder}：{home} 位于 {fs} 上，SQLite 在那里不能安全共享",
 }

@@ -18,7 +18,7 @@ from . import ranks
 from .durations import human_duration, parse_duration
 from .i18n import N_, language, tr
 from .message import Notification
-from .paths import settings_path
+from .paths import settings_path, state_placement
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
 from .redact import redact, redact_url
@@ -260,6 +260,8 @@ class Session:
                         after=human_duration(float(s.after)), on=tr(ON_CHOICES.get(s.on, s.on)), tail=s.tail,
                         wait=s.wait))
         lines.append(tr("limits counted in: {where}", where=outbox.ledger.where()))
+        if (placed := state_placement()).moved:
+            lines.append(placed.why())
         pending, failed = outbox.unsettled(), outbox.count(Status.FAILED)
         hint = tr("  ({command} sends them again)", command=retry_hint) if failed else ""
         lines.append(tr("outbox: {pending} pending, {failed} failed", pending=pending, failed=failed) + hint)
