@@ -191,3 +191,21 @@ def test_redis_killed_mid_run_loses_nothing(redis_server, box, tmp_path):  # typ
     back = [line for line in err.splitlines() if "is back;" in line]
     assert len(down) == 1 and len(back) == 1, err
     assert_holds_no_secret(redis_server)  # the calls made while it was down were copied in when it came back
+
+
+def test_the_panel_sets_the_groups_ledger_and_status_shows_it(redis_server, ip, box, capsys):  # type: ignore[no-untyped-def]
+    from wxnotify_magic.session import current
+    from wxnotify_magic.settings_panel import build_panel
+
+    panel = build_panel(current().settings)
+    panel.ledger.value = "http://not-redis"
+    assert "redis://" in panel.validate()["ledger"] and panel.save_button.disabled
+    panel.ledger.value = redis_server.url
+    panel.save_button.click()
+    assert current().settings.ledger == redis_server.url
+    ip.run_cell("%wxsend counted in Redis").raise_error()
+    capsys.readouterr()
+    ip.run_cell("%wxnotify").raise_error()
+    assert f"limits counted in: {redis_server.url}" in capsys.readouterr().out.replace("\u2060", "")  # unlinked
+    assert_holds_no_secret(redis_server)
+    panel.widget.close()

@@ -591,4 +591,5 @@ ZH: dict[str, str] = {
     "wxnotify: {why}": "wxnotify：{why}",
     "state (outbox, watchdog) kept on this host in {folder}: {home} is on {fs}, where SQLite cannot be shared "
     "safely": "状态（发件箱、看门狗）保存在本机的 {folder}：{home} 位于 {fs} 上，SQLite 在那里不能安全共享",
+    "Shared ledger": "共享计数库",
 }
