@@ -162,6 +162,8 @@ def test_a_multi_host_jobs_failure_is_reported_once(redis_server, box, tmp_path)
     time.sleep(0.5)
     (message,) = box.messages
     assert "4 of 4 ranks failed (ranks 0, 1, 2, 3)" in message["body"]["desp"] + message["title"]
+    quiet = [err for _, err in outs if "counted in the message another rank of the job sends" in err]
+    assert len(quiet) == 3
     assert_holds_no_secret(redis_server)
 
 

@@ -592,4 +592,6 @@ ZH: dict[str, str] = {
     "state (outbox, watchdog) kept on this host in {folder}: {home} is on {fs}, where SQLite cannot be shared "
     "safely": "状态（发件箱、看门狗）保存在本机的 {folder}：{home} 位于 {fs} 上，SQLite 在那里不能安全共享",
     "Shared ledger": "共享计数库",
+    "wxnotify: this rank's failure is counted in the message another rank of the job sends":
+        "wxnotify：本进程的失败已计入本作业另一个 rank 发送的消息",
 }

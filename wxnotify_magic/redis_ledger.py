@@ -250,7 +250,9 @@ class SharedLedger:
                     redis.ping()
                     self._back(redis)
                 return remote(redis)
-            except Exception as exc:  # unreachable, died, timed out, too busy: count on this host
+            except Beaten:  # writers kept beating this one to it: count this call on this host
+                pass
+            except Exception as exc:  # unreachable, died, timed out: count on this host until it is back
                 self._failed(exc)
         return local()
 

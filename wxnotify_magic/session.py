@@ -193,8 +193,10 @@ class Session:
             if distributed and note.status == "failed" and kind == "final":
                 ledger = self.sender().outbox.ledger  # a shared one: one message for the whole job
                 claim = ranks.claim_failure(job_title, board=ledger if getattr(ledger, "url", "") else None)
-                if claim is None:  # another rank on this host reports the job's failure
-                    print(tr("wxnotify: this rank's failure is counted in the message another rank on this host "
+                if claim is None:  # another rank on this host (or, with a shared ledger, any host) reports it
+                    print(tr("wxnotify: this rank's failure is counted in the message another rank of the job sends")
+                          if getattr(ledger, "url", "") else
+                          tr("wxnotify: this rank's failure is counted in the message another rank on this host "
                              "sends"), file=sys.stderr)
                     return None
                 note = replace(note, text=ranks_failed(claim))
