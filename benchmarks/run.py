@@ -18,6 +18,9 @@ from pathlib import Path
 
 from wxnotify_magic.inbox import Inbox
 
+sys.path.insert(0, str(Path(__file__).parent))
+import ledger
+
 HOME = tempfile.mkdtemp(prefix="wxnotify-bench-")
 ENV = {**os.environ, "WXNOTIFY_HOME": HOME, "IPYTHONDIR": os.path.join(HOME, "ipython"),
        "WXNOTIFY_TO": "wxpusher://AT_test_bench_token/UID_test_bench"}
@@ -122,6 +125,9 @@ from wxnotify_magic import delivery
 from wxnotify_magic.message import Notification
 from wxnotify_magic.providers import parse_destination
 from wxnotify_magic.inbox import Inbox
+
+sys.path.insert(0, str(Path(__file__).parent))
+import ledger  # noqa: E402  (benchmarks/ledger.py)
 import requests
 sender = delivery.get_sender()
 lat = []
@@ -282,6 +288,7 @@ def main() -> None:
         print(f"10,000 queued items for 10,000 UIDs behind one token (engine only, simulated clock): schedule "
               f"{d['schedule_cpu']:.2f} s CPU, drain {d['drain_cpu']:.2f} s CPU, {d['requests']} requests, at most "
               f"{d['max_per_1s']} in any 1 s")
+        print(ledger.report(HOME))
         b = drain(10_000, 10)
         print(f"10,000 queued items for 10 destinations behind one token (bursts merge): schedule "
               f"{b['schedule_cpu']:.2f} s CPU, drain {b['drain_cpu']:.2f} s CPU, {b['requests']} requests, "

@@ -28,6 +28,7 @@ from .providers import Destination, DestinationError, parse_destination
 from .providers.base import LimitKey, Verdict
 from .receipts import Result, Ticket
 from .redact import shorten
+from .redis_ledger import shared
 from .status import Status
 from .workers import Pool
 
@@ -375,7 +376,11 @@ class Sender:
         verdict, notes, parts_done = Verdict("delivered"), [], item.parts_done
         for index, request in enumerate(requests[parts_done:]):
             counted = [k.key for k in keys if index == 0 or not k.limit.daily]
-            rows = self.outbox.log_call(counted, content_digest(request.json), now=self.clock())
+            rows = (self._take_room(item, keys, counted, content_digest(request.json)) if index == 0 else
+                    self.outbox.log_call(counted, content_digest(request.json), now=self.clock()))
+            if rows is None:  # another lane, process or host took the room first: decide again
+                self.outbox.update(item.id, status=Status.PENDING, next_try=self.clock())
+                return
             verdict, answered = self._send(request, dest)
             if answered:  # counted from the answer: the next call cannot reach the service early, whatever latency
                 self.outbox.stamp_calls(rows, self.clock())
@@ -392,6 +397,17 @@ class Sender:
                          secrets=dest.secrets)
         else:
             self._retry_or_fail(item, verdict, parts_done, dest.secrets)
+
+    def _take_room(self, item: Item, keys: list[LimitKey], counted: list[str], digest: str) -> list[Any] | None:
+        """Count the call if the policy still lets it go, in one step with the check (lanes decide in parallel)."""
+        now, failure = self.clock(), item.notification.get("status") == "failed"
+
+        def room(calls: policy.CallMap) -> bool:
+            decision = policy.decide(keys, calls, now, kind=item.kind, failure=failure, digest=digest,
+                                     quotas=item.quotas, has_fallback=bool(item.fallback_url))
+            return decision.action == Action.SEND and decision.send_to is None
+
+        return self.outbox.take_call(policy.since(keys, now), counted, room, digest, now)
 
     def _send(self, request: Any, dest: Destination) -> tuple[Verdict, bool]:
         """The service's verdict, and whether it answered at all."""
@@ -526,6 +542,7 @@ def get_sender() -> Sender:
         sender = _senders.get(str(folder))
         if sender is None:
             sender = _senders[str(folder)] = Sender(Outbox(folder / "outbox.sqlite3"))
+            sender.outbox.ledger = shared(sender.outbox.ledger, os.environ.get("WXNOTIFY_LEDGER", "").strip())
         return sender
 
 

@@ -248,7 +248,7 @@ ZH: dict[str, str] = {
     "  ({command} sends them again)": "  （{command} 会重新发送）",
     "outbox: {pending} pending, {failed} failed": "发件箱：{pending} 条待发送，{failed} 条失败",
     "destinations: {problem}": "目标：{problem}",
-    "{label}: {used} of {quota} today": "{label}：今天已用 {used}/{quota}",
+    "{label}: {used} of {quota} {today}": "{label}：{today}已用 {used}/{quota}",
     " (fallback: {dest})": "（备用：{dest}）",
     "wxnotify settings (secrets redacted):": "wxnotify 设置（密钥已隐藏）：",
     "settings file: {path}": "设置文件：{path}",
@@ -569,4 +569,31 @@ ZH: dict[str, str] = {
     "{n} notifications from cells {cells}": "单元格 {cells} 的 {n} 条通知",
     "{n} notifications": "{n} 条通知",
     "{n} notifications from cell {cell}": "单元格 {cell} 起的 {n} 条通知",
+    # the limits ledger, service days, network homes (cluster)
+    "today (Beijing time)": "今天（北京时间）",
+    "today ({zone})": "今天（{zone}）",
+    "this host": "本机",
+    "the shared ledger is too busy": "共享计数库太忙",
+    "this host (the redis package is missing for {url})": "本机（缺少 redis 包，无法使用 {url}）",
+    "this host ({url} cannot be reached)": "本机（连不上 {url}）",
+    "wxnotify: the shared ledger {url} is back; counting limits there again":
+        "wxnotify：共享计数库 {url} 已恢复，限额重新在那里计数",
+    "wxnotify: the shared ledger {url} cannot be reached ({why}); counting limits on this host until it is back":
+        "wxnotify：连不上共享计数库 {url}（{why}），恢复之前限额在本机计数",
+    "wxnotify: WXNOTIFY_LEDGER needs the redis package (pip install 'wxnotify-magic[redis]'); counting limits on "
+    "this host only":
+        "wxnotify：WXNOTIFY_LEDGER 需要 redis 包（pip install 'wxnotify-magic[redis]'），限额只在本机计数",
+    "{count} of {size} ranks failed (ranks {failed})": "{size} 个进程中有 {count} 个失败（rank {failed}）",
+    "limits counted in: {where}": "限额计数：{where}",
+    "ledger: a redis://host:6379/0 URL, or '' for this host":
+        "ledger：填 redis://host:6379/0 这样的地址，或留空表示本机",
+    "Where the limits are counted: '' (this host) or redis://host:6379/0, shared by every host of a group "
+    "(WXNOTIFY_LEDGER wins).":
+        "限额在哪里计数：留空为本机，或填 redis://host:6379/0，由一组机器共用（WXNOTIFY_LEDGER 优先）。",
+    "wxnotify: {why}": "wxnotify：{why}",
+    "state (outbox, watchdog) kept on this host in {folder}: {home} is on {fs}, where SQLite cannot be shared "
+    "safely": "状态（发件箱、看门狗）保存在本机的 {folder}：{home} 位于 {fs} 上，SQLite 在那里不能安全共享",
+    "Shared ledger": "共享计数库",
+    "wxnotify: this rank's failure is counted in the message another rank of the job sends":
+        "wxnotify：本进程的失败已计入本作业另一个 rank 发送的消息",
 }

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .i18n import tr
+from .ledger import Check, Ledger, LocalLedger
 from .status import TERMINAL, Status
 from .storage import Busy, Store, Tx
 
@@ -117,6 +118,7 @@ class Outbox:
         self._max_id = 0
         self.store = Store(path, self._prepare, self._salvage, timeout, notify)
         self._write, self._read = self.store.write, self.store.read
+        self.ledger: Ledger = LocalLedger(self.store)  # the limits' counts (a shared one: ``redis_ledger``)
 
     @property
     def in_memory(self) -> bool:
@@ -375,29 +377,25 @@ class Outbox:
 
     # -- calls, for rate limits and quotas -----------------------------------------------------------------
 
-    def log_call(self, keys: Sequence[str], digest: str = "", now: float | None = None) -> list[int]:
+    def log_call(self, keys: Sequence[str], digest: str = "", now: float | None = None) -> list[Any]:
         """Count one call against each of ``keys``; return the rows (``forget_calls`` them if it got no answer)."""
-        now = time.time() if now is None else now
+        return self.ledger.log(keys, digest, now)
 
-        def log(db: sqlite3.Connection) -> list[int]:
-            return [int(db.execute("INSERT INTO calls (key, ts, digest) VALUES (?,?,?)",
-                                   (key, now, digest)).lastrowid or 0) for key in dict.fromkeys(keys)]
+    def take_call(self, since: Mapping[str, float], keys: Sequence[str], check: Check, digest: str = "",
+                  now: float | None = None) -> list[Any] | None:
+        """Check and count one call atomically (see ``ledger.take``): the rows, or None when ``check`` said no."""
+        return self.ledger.take(since, keys, check, digest, now)
 
-        return self._write(log)
+    def forget_calls(self, ids: Sequence[Any]) -> None:
+        self.ledger.forget(ids)
 
-    def forget_calls(self, ids: Sequence[int]) -> None:
-        self._write(lambda db: db.executemany("DELETE FROM calls WHERE rowid=?", [(i,) for i in ids]))
-
-    def stamp_calls(self, ids: Sequence[int], when: float) -> None:
+    def stamp_calls(self, ids: Sequence[Any], when: float) -> None:
         """Move calls to the time their answer came (later than they left, never earlier)."""
-        self._write(lambda db: db.executemany("UPDATE calls SET ts=MAX(ts, ?) WHERE rowid=?",
-                                              [(when, i) for i in ids]))
+        self.ledger.stamp(ids, when)
 
     def calls_since(self, since: Mapping[str, float]) -> dict[str, list[tuple[float, str]]]:
         """For each key, the (time, content digest) of its calls since its own time, oldest first."""
-        return self._read(lambda db: {key: [(ts, digest) for ts, digest in db.execute(
-            "SELECT ts, digest FROM calls WHERE key=? AND ts>=? ORDER BY ts", (key, start)).fetchall()]
-            for key, start in since.items()})
+        return self.ledger.calls_since(since)
 
     def prune(self, older_than: float, wait: float | None = None) -> None:
         """Forget calls and finished items older than ``older_than`` (pending ones are always kept)."""

@@ -6,6 +6,8 @@ import os
 from functools import cache
 from pathlib import Path
 
+from .netfs import Placement, place
+
 SETTINGS_FILE = "settings.json"
 
 
@@ -19,9 +21,23 @@ def config_dir() -> Path:
 
 
 def state_dir() -> Path:
-    """``$WXNOTIFY_HOME``, else ``$XDG_STATE_HOME/wxnotify`` (``~/.local/state/wxnotify``)."""
+    """``$WXNOTIFY_STATE``, else ``$WXNOTIFY_HOME``, else ``$XDG_STATE_HOME/wxnotify`` (``~/.local/state/wxnotify``);
+    a private folder on this host instead when that is on a network filesystem (``netfs``)."""
+    return state_placement().folder
+
+
+def state_placement() -> Placement:
+    """Where the state lives and, when it was moved off a network filesystem, why."""
     env = os.environ
-    return _state_dir(env.get("WXNOTIFY_HOME", ""), env.get("XDG_STATE_HOME", ""), env.get("HOME", ""))
+    return _placement(env.get("WXNOTIFY_STATE", ""), env.get("WXNOTIFY_HOME", ""), env.get("XDG_STATE_HOME", ""),
+                      env.get("HOME", ""))
+
+
+@cache
+def _placement(state: str, home: str, xdg_state: str, user_home: str) -> Placement:
+    if state:
+        return Placement(Path(state).expanduser(), Path(state).expanduser())
+    return place(_state_dir(home, xdg_state, user_home))
 
 
 @cache

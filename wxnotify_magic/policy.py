@@ -10,8 +10,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from enum import Enum
+from functools import cache
 
 from .i18n import tr
 from .providers.base import LimitKey
@@ -24,6 +25,7 @@ WINDOW_STRETCH, WINDOW_PAD = 1.1, 0.25
 QUOTA_WARN_FRACTION = 0.8
 
 Calls = Sequence[tuple[float, str]]  # (time, content digest) of answered calls, oldest first
+CallMap = Mapping[str, Calls]  # key -> its calls
 
 
 class Action(str, Enum):
@@ -51,14 +53,37 @@ def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
     return ceiling / 2 + rng() * ceiling / 2
 
 
-def day_start(now: float) -> float:
-    return datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+CHINA = "Asia/Shanghai"  # the built-in services count their days in China time (UTC+8, no daylight saving)
+FIXED_ZONES = {CHINA: timezone(timedelta(hours=8))}  # when the system has no zone database (Windows)
 
 
-def next_day(now: float) -> float:
-    """The first second of the next local day (a day's quota resets then)."""
-    midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+@cache
+def zone(name: str = CHINA) -> tzinfo:
+    """The time zone ``name``: from the system's zone database, else a known fixed offset, else UTC."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except Exception:
+        return FIXED_ZONES.get(name, timezone.utc)
+
+
+def day_start(now: float, zone_name: str = CHINA) -> float:
+    """The first second of the service's day that holds ``now`` (midnight in its zone, not the machine's)."""
+    here = datetime.fromtimestamp(now, zone(zone_name))
+    return here.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def next_day(now: float, zone_name: str = CHINA) -> float:
+    """The first second of the service's next day (its daily quota resets then)."""
+    here = datetime.fromtimestamp(now, zone(zone_name))
+    midnight = here.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return midnight.timestamp() + 1
+
+
+def day_word(zone_name: str = CHINA) -> str:
+    """How status names a service's day: "today (Beijing time)" for China time."""
+    return tr("today (Beijing time)") if zone_name == CHINA else tr("today ({zone})", zone=zone_name)
 
 
 def pacing_wait(times: Sequence[float], now: float, count: int, seconds: float) -> float:
@@ -88,8 +113,9 @@ def allowance(quota: int, kind: str, failure: bool) -> int:
     return final_room if kind == "final" else final_room - 1
 
 
-def used_today(calls: Calls, now: float) -> int:
-    start = day_start(now)
+def used_today(calls: Calls, now: float, zone_name: str = CHINA) -> int:
+    """How many of ``calls`` fall in the service's day that holds ``now``."""
+    start = day_start(now, zone_name)
     return sum(1 for t, _ in calls if t >= start)
 
 
@@ -118,7 +144,8 @@ def decide(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float, *, 
 def _daily(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float, kind: str, failure: bool,
            quotas: dict[str, int], has_fallback: bool) -> Decision:
     daily = [k for k in keys if k.limit.daily]
-    full = [k for k in daily if used_today(calls.get(k.key, ()), now) >= allowance(quota_of(k, quotas), kind, failure)]
+    full = [k for k in daily if used_today(calls.get(k.key, ()), now, k.limit.zone)
+            >= allowance(quota_of(k, quotas), kind, failure)]
     if not full:
         return Decision(Action.SEND)
     by_field = {k.limit.by for k in full}
@@ -129,12 +156,13 @@ def _daily(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float, kin
                                                "dropped to keep room for the final one", quota=quota, label=label))
     if room and len(by_field) == 1:  # some recipients still have room today: they get it now
         return Decision(Action.SEND, field=full[0].limit.by, send_to=tuple(k.value for k in room),
-                        until=next_day(now), reason=tr("held until tomorrow: {label} reached its daily limit of "
-                                                       "{quota}", label=label, quota=quota))
+                        until=next_day(now, full[0].limit.zone),
+                        reason=tr("held until tomorrow: {label} reached its daily limit of {quota}", label=label,
+                                  quota=quota))
     if has_fallback:
         return Decision(Action.FALLBACK, reason=tr("daily quota of {quota} reached ({label})", quota=quota,
                                                    label=label))
-    return Decision(Action.HOLD, until=next_day(now),
+    return Decision(Action.HOLD, until=next_day(now, full[0].limit.zone),
                     reason=tr("held: daily quota of {quota} reached ({label}); sends after midnight", quota=quota,
                               label=label))
 
@@ -143,7 +171,7 @@ def quota_note(keys: Sequence[LimitKey], calls: Mapping[str, Calls], now: float,
     """A one-line warning when a daily quota is 80 % used, else ''."""
     for key in keys:
         if key.limit.daily:
-            quota, used = quota_of(key, quotas), used_today(calls.get(key.key, ()), now)
+            quota, used = quota_of(key, quotas), used_today(calls.get(key.key, ()), now, key.limit.zone)
             if used >= QUOTA_WARN_FRACTION * quota:
                 return tr("daily quota nearly used: {used} of {quota} today ({label})", used=used, quota=quota,
                           label=key.label)
@@ -154,6 +182,7 @@ def since(keys: Sequence[LimitKey], now: float) -> dict[str, float]:
     """How far back each key's calls must be read to judge ``keys``: the day for a daily limit, else the window."""
     start: dict[str, float] = {}
     for key in keys:
-        begin = day_start(now) if key.limit.daily else now - key.limit.seconds * WINDOW_STRETCH - WINDOW_PAD
+        window = key.limit.seconds * WINDOW_STRETCH + WINDOW_PAD
+        begin = day_start(now, key.limit.zone) if key.limit.daily else now - window
         start[key.key] = min(begin, start.get(key.key, begin))
     return start

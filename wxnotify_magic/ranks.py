@@ -1,8 +1,9 @@
-"""Distributed jobs: which rank this process is, and one failure message per host per failed job.
+"""Distributed jobs: which rank this process is, and one failure message per failed job.
 
 Only rank 0 reports success. When a distributed job fails, usually every rank fails at once: the ranks on one
 host share the state folder, and the first failing rank there claims the job's failure report atomically (an
 ``O_EXCL`` file), waits briefly for the others to register theirs, and sends one message saying how many failed.
+With a shared limits ledger (Redis, ``board``) the claim spans every host of the job: one message per job.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
+from typing import Protocol
 
 from .paths import make_private_dir, state_dir
 
@@ -85,22 +87,46 @@ def job_id() -> str:
     return f"ppid={os.getppid()} master={os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
 
 
+def shared_job_id() -> str:
+    """What every rank of a job shares on every host: the launcher's job id, else the rendezvous address."""
+    own = job_id()
+    if not own.startswith("ppid="):
+        return own
+    return f"master={os.environ.get('MASTER_ADDR', '')}:{os.environ.get('MASTER_PORT', '')}"
+
+
+class Board(Protocol):
+    """Claims every host of a job sees (the shared limits ledger)."""
+
+    def first(self, name: str, ttl: float) -> bool: ...
+
+    def add(self, name: str, member: str, ttl: float) -> None: ...
+
+    def members(self, name: str) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class FailureClaim:
     """This rank reports the job's failure on this host: how many ranks there failed, and which."""
 
     failed: list[str]
-    local_size: int | None
-    host: str
+    local_size: int | None  # with a shared board: the job's world size
+    host: str  # '' with a shared board: the ranks of every host
 
     @property
     def count(self) -> int:
         return len(self.failed)
 
 
-def claim_failure(title: str = "", folder: Path | None = None, settle: float = SETTLE) -> FailureClaim | None:
+def claim_failure(title: str = "", folder: Path | None = None, settle: float = SETTLE,
+                  board: Board | None = None) -> FailureClaim | None:
     """Register this rank's failure of the watched job ``title``; return the claim when this rank reports it,
-    None when another one does. A claim covers one watched job of one launch (job id, step) on one host."""
+    None when another one does. A claim covers one watched job of one launch (job id, step) on one host, or on
+    every host with a shared ``board``."""
+    if board is not None:
+        shared = _claim_shared(title, board, settle)
+        if shared is None or isinstance(shared, FailureClaim):
+            return shared
     me = rank() or "0"
     host = socket.gethostname()
     root = (folder or state_dir()) / "ranks"
@@ -116,6 +142,23 @@ def claim_failure(title: str = "", folder: Path | None = None, settle: float = S
     while time.monotonic() < deadline and (size is None or len(_failed(job)) < size):
         time.sleep(0.05)
     return FailureClaim(_failed(job), size, host)
+
+
+def _claim_shared(title: str, board: Board, settle: float) -> FailureClaim | bool | None:
+    """The claim on the shared board (False when the board cannot be used)."""
+    step = "|".join(os.environ.get(name, "") for name in STEP_VARIABLES)
+    job = "job-" + sha256(f"{shared_job_id()}|{step}|{title}".encode()).hexdigest()[:20]
+    try:
+        board.add(job, rank() or "0", KEEP)
+        if not board.first(job, KEEP):
+            return None
+        size = world_size()
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and (size is None or len(board.members(job)) < size):
+            time.sleep(0.05)
+        return FailureClaim(board.members(job), size, "")
+    except Exception:
+        return False
 
 
 def _create(path: Path) -> bool:

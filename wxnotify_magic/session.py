@@ -12,13 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ranks
 from .durations import human_duration, parse_duration
 from .i18n import N_, language, tr
 from .message import Notification
-from .paths import settings_path
+from .paths import settings_path, state_placement
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
 from .redact import redact, redact_url
@@ -35,6 +35,9 @@ from .settings import (
 )
 from .status import Status, status_word
 from .watch import Watch, WatchOptions, host_name
+
+if TYPE_CHECKING:
+    from .delivery import Sender
 
 TEST_TEXT = N_("If you can read this on your phone, wxnotify works. 🎉")
 
@@ -134,9 +137,7 @@ class Session:
 
     def submit(self, note: Notification, route: Route, kind: str = "final") -> Ticket:
         """Hand ``note`` to the outbox for every destination of ``route``."""
-        from .delivery import get_sender
-
-        sender = get_sender()
+        sender = self.sender()
         sender.pause = self.pause_sending
         ticket = sender.submit(note, route.destinations, kind, route.fallbacks, self.quotas, wait=self.settings.wait)
         if self.settings.watchdog and in_kernel():  # a kernel may be killed 2.5 s after its shutdown request
@@ -144,6 +145,16 @@ class Session:
 
             watchdog.hand_over(str(sender.outbox.path.parent), os.environ.get("WXNOTIFY_API_BASE", ""))
         return ticket
+
+    def sender(self) -> Sender:
+        """The process's sender, counting limits in the ledger the settings name (``WXNOTIFY_LEDGER`` first)."""
+        from .delivery import get_sender
+        from .redis_ledger import shared
+
+        sender = get_sender()
+        url = os.environ.get("WXNOTIFY_LEDGER", "").strip() or self.settings.ledger
+        sender.outbox.ledger = shared(sender.outbox.ledger, url)
+        return sender
 
     def submitter(self, route: Route) -> Callable[[Notification, str], Ticket]:
         return lambda note, kind: self.submit(note, route, kind)
@@ -192,9 +203,12 @@ class Session:
             if quiet_rank and note.status != "failed":
                 return None
             if distributed and note.status == "failed" and kind == "final":
-                claim = ranks.claim_failure(job_title)
-                if claim is None:  # another rank on this host reports the job's failure
-                    print(tr("wxnotify: this rank's failure is counted in the message another rank on this host "
+                ledger = self.sender().outbox.ledger  # a shared one: one message for the whole job
+                claim = ranks.claim_failure(job_title, board=ledger if getattr(ledger, "url", "") else None)
+                if claim is None:  # another rank on this host (or, with a shared ledger, any host) reports it
+                    print(tr("wxnotify: this rank's failure is counted in the message another rank of the job sends")
+                          if getattr(ledger, "url", "") else
+                          tr("wxnotify: this rank's failure is counted in the message another rank on this host "
                              "sends"), file=sys.stderr)
                     return None
                 note = replace(note, text=ranks_failed(claim))
@@ -232,7 +246,6 @@ class Session:
     def status_lines(self, retry_hint: str = "%wxnotify retry") -> list[str]:
         """Destinations (redacted), today's counts by what each service counts, the outbox."""
         from . import policy
-        from .delivery import get_sender
 
         s, lines = self.settings, []
         try:
@@ -240,7 +253,7 @@ class Session:
         except (ValueError, NoDestinationError) as exc:
             route = Route(())
             lines.append(tr("destinations: {problem}", problem=exc))
-        outbox = get_sender().outbox
+        outbox = self.sender().outbox
         now = time.time()
         for dest in route.destinations:
             name = f"{dest.name}: " if dest.name else ""
@@ -251,14 +264,18 @@ class Session:
             calls = outbox.calls_since(policy.since(keys, now))
             for key in keys:
                 if key.limit.daily:
-                    used = policy.used_today(calls[key.key], now)
-                    lines.append("    " + tr("{label}: {used} of {quota} today", label=key.label, used=used,
-                                             quota=policy.quota_of(key, self.quotas)))
+                    used = policy.used_today(calls[key.key], now, key.limit.zone)
+                    lines.append("    " + tr("{label}: {used} of {quota} {today}", label=key.label, used=used,
+                                             quota=policy.quota_of(key, self.quotas),
+                                             today=policy.day_word(key.limit.zone)))
         lines.append(tr("default destinations from: {source}; settings file: {path}",
                         source=source_word(s.source("to")), path=settings_path()))
         lines.append(tr("notify after {after}, {on}; tail {tail} lines; wait {wait:g} s",
                         after=human_duration(float(s.after)), on=tr(ON_CHOICES.get(s.on, s.on)), tail=s.tail,
                         wait=s.wait))
+        lines.append(tr("limits counted in: {where}", where=outbox.ledger.where()))
+        if (placed := state_placement()).moved:
+            lines.append(placed.why())
         pending, failed = outbox.unsettled(), outbox.count(Status.FAILED)
         hint = tr("  ({command} sends them again)", command=retry_hint) if failed else ""
         lines.append(tr("outbox: {pending} pending, {failed} failed", pending=pending, failed=failed) + hint)
@@ -293,6 +310,9 @@ class Session:
 def ranks_failed(claim: ranks.FailureClaim) -> str:
     """``3 of 4 ranks on gpu-node-7 failed (ranks 0, 1, 3)``."""
     failed = ", ".join(claim.failed)
+    if not claim.host:  # counted on every host (a shared ledger)
+        return tr("{count} of {size} ranks failed (ranks {failed})", count=claim.count,
+                  size=claim.local_size or "?", failed=failed)
     if claim.local_size:
         return tr("{count} of {size} ranks on {host} failed (ranks {failed})", count=claim.count,
                   size=claim.local_size, host=claim.host, failed=failed)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .providers import Destination
 
 FILE_KEYS = ("to", "destinations", "after", "tail", "on", "wait", "quotas", "fallbacks", "auto", "batch", "settle",
-             "lang", "figure", "stall", "watchdog")
+             "lang", "figure", "stall", "watchdog", "ledger")
 MAX_WAIT = 600.0
 
 
@@ -236,6 +236,8 @@ class WxNotify(Configurable):
     batch = Bool(False, help=tr("In auto mode, gather back-to-back cells into one digest.")).tag(config=True)
     settle = Float(2.0, help=tr("Seconds of idleness that end a batch (Run All) in auto mode.")).tag(config=True)
     quotas = Dict(value_trait=Int(), help=tr("Daily quota per provider, e.g. {'serverchan': 5}.")).tag(config=True)
+    ledger = Unicode("", help=tr("Where the limits are counted: '' (this host) or redis://host:6379/0, shared by "
+                                 "every host of a group (WXNOTIFY_LEDGER wins).")).tag(config=True)
     lang = Enum(list(LANGUAGES), "auto", help=tr("Language of messages and output: auto (from the locale), zh or "
                                                  "en.")).tag(config=True)
     # -- issue 10 -------------------------------------------------------------------------------------------
@@ -256,6 +258,13 @@ class WxNotify(Configurable):
         if proposal["value"] < 0:
             raise TraitError(tr("tail must be 0 or more"))
         return int(proposal["value"])
+
+    @validate("ledger")
+    def _valid_ledger(self, proposal: Any) -> str:
+        url = str(proposal["value"]).strip()
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise TraitError(tr("ledger: a redis://host:6379/0 URL, or '' for this host"))
+        return url
 
     @validate("quotas")
     def _valid_quotas(self, proposal: Any) -> dict[str, int]:

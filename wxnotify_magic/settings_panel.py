@@ -134,11 +134,13 @@ class Panel:
         self.hint.add_class("wxnotify-text")
         self.hint.add_class("wxnotify-hint")
         self.field_box = w.VBox()
-        self._general = {k: _text("wxnotify-error", "wxnotify-under") for k in ("destination", "name", "after", "tail")}
+        self._general = {k: _text("wxnotify-error", "wxnotify-under") for k in ("destination", "name", "after", "tail",
+                                                                               "ledger")}
         self.name = w.Text(value=default, style=STYLE)
         self.after = w.Text(value=_duration_text(float(settings.after)), style=STYLE, **tip("90, 90s, 5m, 1h30m"))
         self.tail = w.IntText(value=settings.tail, style=STYLE)
         self.on = w.Dropdown(options=self._on_options(), value=settings.on, style=STYLE)
+        self.ledger = w.Text(value=settings.ledger, placeholder="redis://host:6379/0", style=STYLE)  # a group's count
         self.notes = {k: _text("wxnotify-note", "wxnotify-under") for k in ("to", "after", "tail", "on", "lang")}
         self.save_button = w.Button(button_style="primary", icon="save", layout={"width": "auto"})
         self.test_button = w.Button(icon="paper-plane", layout={"width": "auto"})
@@ -150,13 +152,13 @@ class Panel:
         self.file_label = _text("wxnotify-note")
         self.remove_buttons: dict[str, w.Button] = {}
         self._shown = {"after": float(settings.after), "tail": settings.tail, "on": settings.on,
-                       "lang": settings.lang}
+                       "lang": settings.lang, "ledger": settings.ledger}
         saved = self._saved_destination(default, any_provider=True)
         self.channel.value = saved.provider.name if saved else "wxpusher"
         self._show_channel()
         self.channel.observe(self._on_channel, "value")
         self.name.observe(self._on_name, "value")
-        for widget in (self.after, self.tail, self.on, self.language):
+        for widget in (self.after, self.tail, self.on, self.language, self.ledger):
             widget.observe(self._changed, "value")
         self.save_button.on_click(self.save)
         self.test_button.on_click(self.send_test)
@@ -165,7 +167,8 @@ class Panel:
             w.HTML(CSS), self.title, self.language, self.notes["lang"], self.channel, self.hint, self.field_box,
             self._general["destination"], self.name, self._general["name"], self.notes["to"],
             self.after, self._general["after"], self.notes["after"], self.tail, self._general["tail"],
-            self.notes["tail"], self.on, self.notes["on"], row([self.save_button, self.test_button]), self.status,
+            self.notes["tail"], self.on, self.notes["on"], self.ledger, self._general["ledger"],
+            row([self.save_button, self.test_button]), self.status,
             self.saved_title, self.saved, self.file_label,
         ], layout={"width": "100%"})
         self.widget.add_class(ROOT_CLASS)
@@ -211,6 +214,7 @@ class Panel:
         self.after.description = tr("Notify after")
         self.tail.description = tr("Output lines")
         self.on.description = tr("Notify on")
+        self.ledger.description = tr("Shared ledger")
         self.save_button.description = tr("Save")
         self.test_button.description = tr("Send test message")
         self.saved_title.value = f"<b>{html.escape(tr('Saved destinations'), quote=False)}</b>"
@@ -353,6 +357,8 @@ class Panel:
             found["after"] = str(exc)
         if self.tail.value < 0:
             found["tail"] = tr("must be 0 or more")
+        if self.ledger.value.strip() and not self.ledger.value.strip().startswith(("redis://", "rediss://")):
+            found["ledger"] = tr("ledger: a redis://host:6379/0 URL, or '' for this host")
         return found
 
     def validate(self) -> dict[str, str]:
@@ -393,6 +399,8 @@ class Panel:
             file.save_destination(name, file.read()["destinations"][name])  # make it the default
         values = {"after": parse_duration(self.after.value), "tail": self.tail.value, "on": self.on.value,
                   "lang": self.language.value}
+        if self.ledger.value.strip() or self.settings.ledger:  # written once a group's ledger is set
+            values["ledger"] = self.ledger.value.strip()
         path = file.save_values(**{key: value for key, value in values.items()
                                    if self.settings.source(key) != "config" or value != self._shown[key]})
         self.session.reload()

@@ -67,7 +67,8 @@ class Field:
 class Limit:
     """A limit the service counts by the values of one field (its token, bot key, SendKey, or each recipient).
 
-    ``seconds`` is a sliding window, or ``DAY`` for a calendar day (resetting at local midnight). ``name`` lets
+    ``seconds`` is a sliding window, or ``DAY`` for a calendar day of the service, which resets at midnight in
+    the service's ``zone`` (China time for the built-in services, whatever the machine's zone). ``name`` lets
     ``WxNotify.quotas`` override a daily count (``{"serverchan": 5}``).
     """
 
@@ -76,6 +77,7 @@ class Limit:
     seconds: float
     name: str = ""
     same_content: bool = False  # counts only calls with the same content (PushPlus: 3 an hour)
+    zone: str = "Asia/Shanghai"  # where the service's day begins and ends (an IANA zone name)
 
     @property
     def daily(self) -> bool:
