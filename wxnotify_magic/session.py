@@ -234,6 +234,9 @@ class Session:
             fallback = route.fallbacks.get(dest.name)
             fb = tr(" (fallback: {dest})", dest=fallback.redacted) if fallback else ""
             lines.append(f"→ {name}{dest.redacted} [{dest.service}]{fb}")
+            held, why = outbox.lane_hold(dest.provider.lane(dest))
+            if held - now >= policy.COOLDOWN:  # the service said this token is limited: say until when
+                lines.append("    " + tr("cool-down until {time}: {why}", time=policy.clock_time(held, now), why=why))
             keys = dest.limit_keys()
             calls = outbox.calls_since(policy.since(keys, now))
             for key in keys:

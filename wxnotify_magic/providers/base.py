@@ -134,6 +134,8 @@ class Verdict:
     outcome: Outcome
     reason: str = ""
     retry_after: float | None = None
+    limited: bool = False  # the service limits the token (HTTP 429, "too many requests"): its whole lane waits
+    unknown: bool = False  # a success status with an answer that cannot be read: it may have arrived
 
     @property
     def ok(self) -> bool:
@@ -458,7 +460,7 @@ def http_problem(resp: HttpResponse) -> Verdict | None:
         retry_after = retry_after_seconds(resp.header("Retry-After"))
         word = tr("rate limited (HTTP 429)") if resp.status == 429 else tr("server error (HTTP {status})",
                                                                             status=resp.status)
-        return Verdict("retry", word, retry_after)
+        return Verdict("retry", word, retry_after, limited=resp.status == 429)
     if 300 <= resp.status < 400:
         return Verdict("permanent", tr("the service answered with a redirect (HTTP {status}); not followed",
                                        status=resp.status))
@@ -495,18 +497,24 @@ def json_body(resp: HttpResponse, label: str) -> tuple[dict[str, Any] | None, Ve
         return None, problem
     body = resp.body()
     if not isinstance(body, dict):
-        return None, Verdict("retry", tr("{service} answered with something that is not JSON", service=label))
+        return None, Verdict("retry", tr("{service} answered with something that is not JSON", service=label),
+                             unknown=True)
     return body, None
 
 
 def refusal(label: str, codes: dict[int, str], code: Any, msg: Any, transient: set[int] | frozenset[int],
-            code_name: str = "code", retry_after: float | None = None) -> Verdict:
-    """A service's business error as one line: its meaning, the code and the service's own words."""
+            code_name: str = "code", retry_after: float | None = None,
+            limited: dict[int, float] | None = None) -> Verdict:
+    """A service's business error as one line: its meaning, the code and the service's own words. A code in
+    ``limited`` ("you are limited") stops the token's lane for that many seconds (a cool-down)."""
     meaning = tr(codes[code]) if isinstance(code, int) and code in codes else tr("{service} refused the message",
                                                                                   service=label)
     words = str(msg or "")  # not cut here: the receipt redacts first, then shortens
+    reason = f"{meaning} ({code_name} {code}{': ' + words if words else ''})"
+    if limited and isinstance(code, int) and code in limited:
+        return Verdict("retry", reason, limited[code], limited=True)
     outcome: Outcome = "retry" if code in transient else "permanent"
-    return Verdict(outcome, f"{meaning} ({code_name} {code}{': ' + words if words else ''})", retry_after)
+    return Verdict(outcome, reason, retry_after)
 
 
 __all__ = [
