@@ -26,7 +26,7 @@ from .policy import Action
 from .providers import Destination, DestinationError, parse_destination
 from .providers.base import LimitKey, Verdict
 from .receipts import Result, Ticket
-from .redact import shorten
+from .redact import remember, shorten
 from .status import Status
 
 LEASE = 120.0
@@ -386,6 +386,7 @@ class Sender:
         from .transport import TransportError
 
         send = dest.provider.send or self.transport.send  # apprise sends by itself
+        remember(dest.secrets)  # what the service or a library logs or answers hides them and any part of them
         try:
             response = send(request, dest.secrets)
         except TransportError as exc:

@@ -111,6 +111,8 @@ ZH: dict[str, str] = {
     "{why}; it may have arrived, so it is tried once more only": "{why}；消息可能已经送达，所以只再试一次",
     "{why}; it may have arrived, so it is not sent again": "{why}；消息可能已经送达，所以不再重发",
     "cool-down until {time}: {why}": "冷却到 {time}：{why}",
+    "{label} URL: a secret is given twice (pasted twice?); give it once":
+        "{label} 地址：同一个密钥出现了两次（粘贴了两遍？）；只写一次",
     "daily quota of {quota} nearly used ({label}); progress message dropped to keep room for the final one":
         "每日额度 {quota} 条快用完了（{label}）；丢弃进度消息，为最终消息留出额度",
     "held until tomorrow: {label} reached its daily limit of {quota}": "推迟到明天：{label} 已达到每日上限 {quota} 条",

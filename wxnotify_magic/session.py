@@ -20,6 +20,7 @@ from .message import Notification
 from .paths import settings_path
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
+from .redact import problem as problem_text
 from .redact import redact, redact_url
 from .settings import (
     MAX_WAIT,
@@ -226,7 +227,7 @@ class Session:
             route = self.route()
         except (ValueError, NoDestinationError) as exc:
             route = Route(())
-            lines.append(tr("destinations: {problem}", problem=exc))
+            lines.append(tr("destinations: {problem}", problem=problem_text(exc)))
         outbox = get_sender().outbox
         now = time.time()
         for dest in route.destinations:

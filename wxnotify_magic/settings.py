@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -395,11 +395,30 @@ def _distinct(dests: list[Destination]) -> tuple[Destination, ...]:
     seen: set[str] = set()
     kept = []
     for dest in dests:
-        same = f"{dest.provider.name}|{dest.provider.to_url(dest.values)}"
+        same = sends_to(dest)
         if same not in seen:
             seen.add(same)
             kept.append(dest)
     return tuple(kept)
+
+
+def sends_to(dest: Destination) -> str:
+    """What ``dest`` sends to, as one comparable text: the requests a message to it makes, with its recipients
+    in one order. Two spellings of one destination (recipients in another order, a default option spelled out)
+    give the same text."""
+    from .message import Notification
+
+    fallback = f"{dest.provider.name}|{dest.provider.to_url(dest.values)}"
+    if dest.provider.catch_all:  # apprise: building would import it; its URL is its identity
+        return fallback
+    values = {k: sorted(set(v)) if isinstance(v, list) else v for k, v in dest.values.items()}
+    try:
+        requests = dest.provider.build(Notification(title="-"), replace(dest, values=values))
+    except Exception:  # a destination that cannot build is compared by its URL
+        return fallback
+    made = sorted(json.dumps([r.method, r.url, r.json, r.data, r.headers], sort_keys=True, default=str)
+                  for r in requests)
+    return f"{dest.provider.name}|" + "\n".join(made)
 
 
 __all__ = ["NoDestinationError", "Route", "SettingsFile", "WxNotify", "config_dir", "resolve",

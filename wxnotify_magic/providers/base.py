@@ -340,6 +340,10 @@ class Provider:
 
     def validate(self, values: dict[str, Any]) -> None:
         """Cross-field checks: at least one recipient when the provider has required recipient fields."""
+        secrets = {v for f in self.fields if f.secret for v in _listed(values.get(f.name))}
+        if any(v in secrets for f in self.fields if not f.secret for v in _listed(values.get(f.name))):
+            raise DestinationError(tr("{label} URL: a secret is given twice (pasted twice?); give it once",
+                                      label=tr(self.label)))
         many = [f for f in self.fields if f.many and f.required]
         if many and not any(values[f.name] for f in many):
             raise DestinationError(tr("{label} destination needs at least one of: {fields} (e.g. {example})",
@@ -425,6 +429,10 @@ class Provider:
         """What requests to ``dest`` queue behind: its first counted value (the token), else the URL."""
         keys = [k for k in dest.limit_keys() if not k.limit.daily]
         return keys[0].key if keys else dest.key
+
+
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
 
 
 def _safe_key(key: str) -> str:
