@@ -74,3 +74,41 @@ def test_equivalent_spellings_of_one_destination_send_once(ip, inbox, other):
     ip.run_cell(f"%wxsend -t T --to {url} --to '{other}' hi").raise_error()
     ip.run_cell("%wxnotify wait 10").raise_error()
     assert len(inbox.messages) == 1, "one destination, spelled two ways, got the message twice"
+
+
+# -- a home folder that is not private, and state files that are links ---------------------------------------
+
+
+@pytest.mark.parametrize("owner", ["mine", "another user's"])
+def test_a_home_others_can_write_is_replaced_by_a_private_folder(home, inbox, tmp_path, owner):
+    import os
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)  # a folder in a shared /tmp that anyone can write (and plant links in)
+    if owner != "mine":
+        if os.geteuid() != 0:
+            pytest.skip("making a folder of another user needs root")
+        os.chown(shared, 65534, 65534)
+    planted = tmp_path / "planter.db"
+    planted.write_bytes(b"")
+    (shared / "outbox.sqlite3").symlink_to(planted)
+    private = tmp_path / "xdg-state"
+    proc = wxnotify("send", "--wait", "10", "hi", WXNOTIFY_HOME=str(shared), XDG_STATE_HOME=str(private),
+                    XDG_CONFIG_HOME=str(tmp_path / "xdg-config"))
+    assert planted.read_bytes() == b"", "the destination URL went into the planter's file"
+    assert proc.returncode == 0, proc.stderr
+    assert f"WXNOTIFY_HOME {shared} is not used" in proc.stderr
+    assert (private / "wxnotify" / "outbox.sqlite3").exists() and len(inbox.messages) == 1
+
+
+def test_a_state_file_that_is_a_link_is_not_followed(home, inbox, tmp_path):
+    home.mkdir(mode=0o700)
+    planted = tmp_path / "planter.db"
+    planted.write_bytes(b"")
+    (home / "outbox.sqlite3").symlink_to(planted)
+    proc = wxnotify("send", "--wait", "10", "hi")
+    assert planted.read_bytes() == b"", "the destination URL went through the link into another file"
+    assert proc.returncode == 0, proc.stderr
+    assert "symbolic link" in proc.stderr and len(inbox.messages) == 1
+    assert not (home / "outbox.sqlite3").is_symlink()

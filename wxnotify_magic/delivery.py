@@ -26,7 +26,7 @@ from .policy import Action
 from .providers import Destination, DestinationError, parse_destination
 from .providers.base import LimitKey, Verdict
 from .receipts import Result, Ticket
-from .redact import remember, shorten
+from .redact import guard_http_logs, remember, shorten
 from .status import Status
 
 LEASE = 120.0
@@ -387,6 +387,7 @@ class Sender:
 
         send = dest.provider.send or self.transport.send  # apprise sends by itself
         remember(dest.secrets)  # what the service or a library logs or answers hides them and any part of them
+        guard_http_logs()  # apprise sends without our transport: its and urllib3's records are redacted too
         try:
             response = send(request, dest.secrets)
         except TransportError as exc:

@@ -111,6 +111,12 @@ ZH: dict[str, str] = {
     "{why}; it may have arrived, so it is tried once more only": "{why}；消息可能已经送达，所以只再试一次",
     "{why}; it may have arrived, so it is not sent again": "{why}；消息可能已经送达，所以不再重发",
     "cool-down until {time}: {why}": "冷却到 {time}：{why}",
+    # a home that is not private, and state files that are links (ban)
+    "it belongs to another user": "它属于另一个用户",
+    "others can write to it": "其他人可以写入",
+    "wxnotify: WXNOTIFY_HOME {path} is not used ({why}); using {default} instead":
+        "wxnotify：不使用 WXNOTIFY_HOME {path}（{why}），改用 {default}",
+    "a symbolic link (not followed)": "是符号链接（不跟随）",
     "{label} URL: a secret is given twice (pasted twice?); give it once":
         "{label} 地址：同一个密钥出现了两次（粘贴了两遍？）；只写一次",
     "daily quota of {quota} nearly used ({label}); progress message dropped to keep room for the final one":

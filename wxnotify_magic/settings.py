@@ -22,7 +22,7 @@ from traitlets.config import Configurable
 
 from .durations import parse_duration
 from .i18n import LANGUAGES, N_, set_language, tr
-from .paths import config_dir, make_private_dir, settings_path, state_dir
+from .paths import config_dir, make_private_dir, open_private, settings_path, state_dir
 from .redact import echo, redact, redact_url
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class SettingsFile:
     def write(self, data: dict[str, Any]) -> Path:
         make_private_dir(self.path.parent)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")  # one per writer, renamed atomically
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump({k: v for k, v in data.items() if k in FILE_KEYS}, fh, indent=2, ensure_ascii=False)
         os.chmod(tmp, 0o600)
