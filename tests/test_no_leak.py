@@ -112,3 +112,19 @@ def test_a_state_file_that_is_a_link_is_not_followed(home, inbox, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "symbolic link" in proc.stderr and len(inbox.messages) == 1
     assert not (home / "outbox.sqlite3").is_symlink()
+
+
+# -- internal reprs -------------------------------------------------------------------------------------------
+
+
+def test_every_repr_of_a_job_and_its_counters_is_redacted(home, inbox):
+    from wxnotify_magic import notify
+    from wxnotify_magic.providers import parse_destination
+
+    url = f"wxpusher://{WX_TOKEN}/{WX_UID}"
+    shown = [repr(key) for key in parse_destination(url).limit_keys()]
+    with notify("job", to=url, wait=10) as notifier:
+        (watch, _), = notifier._jobs
+        shown += [repr(vars(watch)), str(vars(watch))]
+    for text in shown:
+        assert not runs(WX_TOKEN, text) and WX_UID not in text, text

@@ -169,6 +169,15 @@ def carries_secret(text: str) -> bool:
                for m in _URL.finditer(text))
 
 
+class Redacted(dict):
+    """A record that carries destination URLs (the watchdog's route): a plain dict to JSON, redacted in its repr."""
+
+    def __repr__(self) -> str:
+        return redact(dict.__repr__(self), strict=True)
+
+    __str__ = __repr__
+
+
 WORD_JOINER = "\u2060"
 
 
@@ -214,5 +223,5 @@ def guard_http_logs() -> None:
             logger.addFilter(_FILTER)
 
 
-__all__ = ["RedactingFilter", "carries_secret", "echo", "guard_http_logs", "problem", "redact", "redact_url",
-           "redact_value", "remember", "shorten", "unlinked"]
+__all__ = ["Redacted", "RedactingFilter", "carries_secret", "echo", "guard_http_logs", "problem", "redact",
+           "redact_url", "redact_value", "remember", "shorten", "unlinked"]

@@ -20,8 +20,8 @@ from .message import Notification
 from .paths import settings_path
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
+from .redact import Redacted, redact, redact_url
 from .redact import problem as problem_text
-from .redact import redact, redact_url
 from .settings import (
     MAX_WAIT,
     ON_CHOICES,
@@ -161,7 +161,7 @@ class Session:
         if self.settings.watchdog:  # issue 10: where the watchdog sends if the process dies while the job runs
             from .watchdog import route_record
 
-            watch.route = route_record(route.destinations, route.fallbacks, self.quotas)
+            watch.route = Redacted(route_record(route.destinations, route.fallbacks, self.quotas))  # repr: redacted
         return watch
 
     def job(self, options: WatchOptions, title: str, *, all_ranks: bool = False, capture: bool = True) -> Watch:

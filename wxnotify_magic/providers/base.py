@@ -89,7 +89,7 @@ class LimitKey:
     limit: Limit
     key: str
     label: str
-    value: str  # the counted value itself (a token or recipient); never shown
+    value: str = field(repr=False)  # the counted value itself (a token or recipient); never shown
 
 
 # -------------------------------------------------------------------------------------------- HTTP values
