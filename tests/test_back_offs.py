@@ -88,6 +88,19 @@ def test_pushplus_900_stops_the_token_for_a_cool_down(sender, clock, inbox, home
     assert first.finished and second.finished and calls(inbox) == 2
 
 
+def test_a_message_with_a_fallback_does_not_wait_out_a_cool_down(sender, clock, inbox):
+    inbox.add_fault("code", service="pushplus", code=900)
+    me = parse_destination(PP_URL, name="me")
+    team = parse_destination(WECOM_URL, name="team")
+    ticket = sender.submit(note(), [me], fallbacks={"me": team})
+    drive(sender, clock, 60)
+    assert [r.status for r in ticket.wait(0)] == ["failed", "delivered"]
+    assert [m["service"] for m in inbox.messages] == ["pushplus", "wecombot"]
+    sender.submit(note("later"), [parse_destination(PP_URL)])  # the token still cools down
+    drive(sender, clock, 3600)
+    assert [m["service"] for m in inbox.messages] == ["pushplus", "wecombot"]
+
+
 def test_wecom_45009_holds_the_bot_for_its_minute(sender, clock, inbox):
     inbox.add_fault("code", service="wecombot", code=45009)
     sender.submit(note("first"), [parse_destination(WECOM_URL)])

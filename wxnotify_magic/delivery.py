@@ -396,12 +396,12 @@ class Sender:
 
     def _retry_or_fail(self, item: Item, verdict: Verdict, parts_done: int, secrets: list[str]) -> None:
         verdict = replace(verdict, reason=shorten(verdict.reason, REASON_LIMIT, secrets))
-        plan = policy.after_failure(verdict, item.attempts, self.clock())
+        plan = policy.after_failure(verdict, item.attempts, self.clock(), has_fallback=bool(item.fallback_url))
+        if plan.lane_wide:  # the service limits the token: every message behind it waits as long
+            self.outbox.hold_lane(item.lane, plan.until)
+            self._held[item.lane] = plan.until
+            self._limited[item.lane] = (plan.until, plan.reason)
         if not plan.give_up:
-            if plan.lane_wide:  # the service limits the token: every message behind it waits as long
-                self.outbox.hold_lane(item.lane, plan.until)
-                self._held[item.lane] = plan.until
-                self._limited[item.lane] = (plan.until, plan.reason)
             self.outbox.update(item.id, status=Status.PENDING, attempts=plan.attempts, parts_done=parts_done,
                                next_try=plan.until, reason=plan.reason)
             self._report(item.id, Status.PENDING, plan.reason, until=plan.until)

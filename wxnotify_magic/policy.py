@@ -172,13 +172,14 @@ class Retry:
     reason: str = ""
 
 
-def after_failure(verdict: Verdict, attempts: int, now: float, rng: Callable[[], float] = random.random) -> Retry:
+def after_failure(verdict: Verdict, attempts: int, now: float, rng: Callable[[], float] = random.random,
+                  has_fallback: bool = False) -> Retry:
     """Retry or give up after attempt number ``attempts + 1`` failed with ``verdict``.
 
     A service's wait (``Retry-After``, a cool-down) is honoured but never shorter than the backoff, so a
     ``Retry-After: 0`` cannot burn every attempt in a second; a limited token (HTTP 429, "too many requests")
-    holds its whole lane, every message behind it; an unreadable success answer may have arrived, so it is
-    tried once more at most.
+    holds its whole lane, every message behind it (a message with a fallback goes there rather than wait out a
+    cool-down); an unreadable success answer may have arrived, so it is tried once more at most.
     """
     done, reason = attempts + 1, verdict.reason
     if verdict.unknown and done >= UNKNOWN_TRIES:
@@ -194,6 +195,8 @@ def after_failure(verdict: Verdict, attempts: int, now: float, rng: Callable[[],
     elif verdict.limited and wait >= COOLDOWN:
         reason = tr("{why}; every message to this token waits until {time} (cool-down)", why=reason,
                     time=clock_time(until, now))
+        if has_fallback:  # the lane still cools down; this message need not wait for it
+            return Retry(True, done, until, True, reason)
     elif verdict.limited:
         reason = tr("{why}; every message to this token waits {seconds:.0f} s", why=reason, seconds=wait)
     return Retry(False, done, until, verdict.limited, reason)
