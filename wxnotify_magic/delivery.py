@@ -27,7 +27,7 @@ from .policy import Action
 from .providers import Destination, DestinationError, parse_destination
 from .providers.base import LimitKey, Verdict
 from .receipts import Result, Ticket
-from .redact import shorten
+from .redact import guard_http_logs, remember, shorten
 from .redis_ledger import shared
 from .status import Status
 from .workers import Pool
@@ -60,6 +60,7 @@ class Sender:
         self._followers: dict[int, list[int]] = {}  # digest item -> items merged into it
         self._busy: set[str] = set()
         self._held: dict[str, float] = {}  # lane -> until: this sender's latest pacing hold of it
+        self._limited: dict[str, tuple[float, str]] = {}  # lane -> (until, why): the service limits the token
         self._warned: set[tuple[str, float]] = set()
         self._thread: threading.Thread | None = None
         self._workers = Pool("wxnotify-send", self._worker_done)  # one lane at a time each, kept between sends
@@ -99,8 +100,11 @@ class Sender:
                 # loop already sleeps until then, so waking it now for this item would only cost a claim
                 wake = wake or item_id < 0 or self._held.get(lane, 0.0) <= now
                 queued = self.outbox.get(item_id) if item_id < 0 else None
+                until, why = self._limited.get(lane, (0.0, ""))  # the receipt says why it waits
+                until, why = (until, why) if until > now else (0.0, "")
                 self._register(ticket, item_id, Result(dest.redacted, dest.service, Status.PENDING,
-                                                       queued.reason if queued else "", wechat=dest.provider.wechat))
+                                                       queued.reason if queued else why, wechat=dest.provider.wechat,
+                                                       until=until))
         if kind != "final":  # at most one progress message pending per destination: drop the older ones
             self._drop_older(kind, ticket.ids, [d.url for d in destinations])
         self.start()
@@ -414,6 +418,8 @@ class Sender:
         from .transport import TransportError
 
         send = dest.provider.send or self.transport.send  # apprise sends by itself
+        remember(dest.secrets)  # what the service or a library logs or answers hides them and any part of them
+        guard_http_logs()  # apprise sends without our transport: its and urllib3's records are redacted too
         try:
             response = send(request, dest.secrets)
         except TransportError as exc:
@@ -421,17 +427,19 @@ class Sender:
         return dest.provider.judge(response), True
 
     def _retry_or_fail(self, item: Item, verdict: Verdict, parts_done: int, secrets: list[str]) -> None:
-        reason = shorten(verdict.reason, REASON_LIMIT, secrets)
-        if verdict.outcome == "retry" and item.attempts + 1 < policy.MAX_ATTEMPTS:
-            wait = verdict.retry_after if verdict.retry_after is not None else policy.backoff(item.attempts + 1)
-            self.outbox.update(item.id, status=Status.PENDING, attempts=item.attempts + 1, parts_done=parts_done,
-                               next_try=self.clock() + wait, reason=reason)
-            self._report(item.id, Status.PENDING, reason, until=self.clock() + wait)
+        verdict = replace(verdict, reason=shorten(verdict.reason, REASON_LIMIT, secrets))
+        plan = policy.after_failure(verdict, item.attempts, self.clock(), has_fallback=bool(item.fallback_url))
+        if plan.lane_wide:  # the service limits the token: every message behind it waits as long
+            self.outbox.hold_lane(item.lane, plan.until)
+            self._held[item.lane] = plan.until
+            self._limited[item.lane] = (plan.until, plan.reason)
+        if not plan.give_up:
+            self.outbox.update(item.id, status=Status.PENDING, attempts=plan.attempts, parts_done=parts_done,
+                               next_try=plan.until, reason=plan.reason)
+            self._report(item.id, Status.PENDING, plan.reason, until=plan.until)
             return
-        if verdict.outcome == "retry":
-            reason = tr("{why} (gave up after {n} attempts)", why=reason, n=item.attempts + 1)
-        self._hand_to_fallback(item, reason)
-        self._finish(item, Status.FAILED, reason, parts_done=parts_done, attempts=item.attempts + 1)
+        self._hand_to_fallback(item, plan.reason)
+        self._finish(item, Status.FAILED, plan.reason, parts_done=parts_done, attempts=plan.attempts)
 
     def _quota_note(self, keys: list[LimitKey], quotas: dict[str, int]) -> str:
         daily = [k for k in keys if k.limit.daily]

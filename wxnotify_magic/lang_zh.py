@@ -104,6 +104,21 @@ ZH: dict[str, str] = {
     "{why}; handed to the fallback": "{why}；已转交备用渠道",
     "fallback ({why})": "备用渠道（{why}）",
     "paced: the service's rate limit": "限速：遵守该服务的频率限制",
+    # back-offs per token: a limited token's lane waits; an unreadable answer is tried once more at most (ban)
+    "{why}; every message to this token waits until {time} (cool-down)":
+        "{why}；发往这个令牌的所有消息暂停到 {time}（冷却）",
+    "{why}; every message to this token waits {seconds:.0f} s": "{why}；发往这个令牌的所有消息暂停 {seconds:.0f} 秒",
+    "{why}; it may have arrived, so it is tried once more only": "{why}；消息可能已经送达，所以只再试一次",
+    "{why}; it may have arrived, so it is not sent again": "{why}；消息可能已经送达，所以不再重发",
+    "cool-down until {time}: {why}": "冷却到 {time}：{why}",
+    # a home that is not private, and state files that are links (ban)
+    "it belongs to another user": "它属于另一个用户",
+    "others can write to it": "其他人可以写入",
+    "wxnotify: WXNOTIFY_HOME {path} is not used ({why}); using {default} instead":
+        "wxnotify：不使用 WXNOTIFY_HOME {path}（{why}），改用 {default}",
+    "a symbolic link (not followed)": "是符号链接（不跟随）",
+    "{label} URL: a secret is given twice (pasted twice?); give it once":
+        "{label} 地址：同一个密钥出现了两次（粘贴了两遍？）；只写一次",
     "daily quota of {quota} nearly used ({label}); progress message dropped to keep room for the final one":
         "每日额度 {quota} 条快用完了（{label}）；丢弃进度消息，为最终消息留出额度",
     "held until tomorrow: {label} reached its daily limit of {quota}": "推迟到明天：{label} 已达到每日上限 {quota} 条",

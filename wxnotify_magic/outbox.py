@@ -270,6 +270,15 @@ class Outbox:
         self._write(lambda db: db.execute("INSERT INTO lanes (lane, held_until) VALUES (?, ?) ON CONFLICT(lane) "
                                           "DO UPDATE SET held_until=excluded.held_until", (lane, until)))
 
+    def lane_hold(self, lane: str) -> tuple[float, str]:
+        """Until when ``lane`` is held (0 when it is not), and the reason of its first waiting item."""
+        def read(db: sqlite3.Connection) -> tuple[float, str]:
+            held = db.execute("SELECT held_until FROM lanes WHERE lane=?", (lane,)).fetchone()
+            why = db.execute("SELECT reason FROM outbox WHERE lane=? AND status='pending' AND reason!='' "
+                             "ORDER BY next_try DESC, id LIMIT 1", (lane,)).fetchone()
+            return (float(held[0]) if held else 0.0), (str(why[0]) if why else "")
+        return self._read(read)
+
     def get(self, item_id: int) -> Item | None:
         if item_id < 0:
             return next((Item.from_row(r) for r in list(self._queue) if r["id"] == item_id), None)

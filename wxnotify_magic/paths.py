@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from functools import cache
 from pathlib import Path
 
+from .i18n import tr
 from .netfs import Placement, place
 
 SETTINGS_FILE = "settings.json"
 
 
 def config_dir() -> Path:
-    """``$WXNOTIFY_HOME``, else ``$XDG_CONFIG_HOME/wxnotify`` (``~/.config/wxnotify``)."""
+    """``$WXNOTIFY_HOME`` (when it is a private folder of this user), else ``$XDG_CONFIG_HOME/wxnotify``
+    (``~/.config/wxnotify``)."""
     home = os.environ.get("WXNOTIFY_HOME")
-    if home:
-        return Path(home).expanduser()
     base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "wxnotify"
+    default = Path(base) / "wxnotify"
+    return private_home(Path(home).expanduser(), default) if home else default
 
 
 def state_dir() -> Path:
@@ -42,10 +45,51 @@ def _placement(state: str, home: str, xdg_state: str, user_home: str) -> Placeme
 
 @cache
 def _state_dir(home: str, xdg_state: str, user_home: str) -> Path:  # every send asks: computed once per env
-    if home:
-        return Path(home).expanduser()
     base = xdg_state or Path.home() / ".local" / "state"
-    return Path(base) / "wxnotify"
+    default = Path(base) / "wxnotify"
+    return private_home(Path(home).expanduser(), default) if home else default
+
+
+_refused: set[str] = set()
+
+
+def home_problem(path: Path) -> str:
+    """Why ``path`` may not hold tokens ('' when it may): a folder that does not exist yet (it is made 0700) or
+    one of this user's that nobody else can write is fine; one of another user's, or writable by others, is not
+    (they could read the tokens, or plant a link that sends every destination URL into a file of theirs)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ""
+    if not hasattr(os, "geteuid"):  # no owners to compare (Windows)
+        return ""
+    if not stat.S_ISDIR(st.st_mode):  # not usable at all: the outbox says so and sends from memory
+        return ""
+    if st.st_uid != os.geteuid():
+        return tr("it belongs to another user")
+    if st.st_mode & 0o022:
+        return tr("others can write to it")
+    return ""
+
+
+def private_home(home: Path, default: Path) -> Path:
+    """``home``, or ``default`` (said once on stderr) when ``home`` is not a private folder of this user."""
+    problem = home_problem(home)
+    if not problem:
+        return home
+    if str(home) not in _refused:
+        _refused.add(str(home))
+        print(tr("wxnotify: WXNOTIFY_HOME {path} is not used ({why}); using {default} instead", path=home,
+                 why=problem, default=default), file=sys.stderr)
+    return default
+
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_private(path: str | os.PathLike[str], flags: int) -> int:
+    """``os.open`` of a state file, owner-only, never through a symbolic link (O_NOFOLLOW)."""
+    return os.open(path, flags | NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
 
 
 def settings_path() -> Path:

@@ -15,14 +15,16 @@ from enum import Enum
 from functools import cache
 
 from .i18n import tr
-from .providers.base import LimitKey
+from .providers.base import LimitKey, Verdict
 
 MAX_ATTEMPTS = 6
+UNKNOWN_TRIES = 2  # attempts of a message whose answer could not be read (it may have arrived): one more at most
 BASE_BACKOFF, MAX_BACKOFF = 2.0, 600.0
 # Pacing margin: the receiving side sees our calls shifted by network and server latency, so a window is
 # treated as 10 % (and a quarter second) longer than the service's own.
 WINDOW_STRETCH, WINDOW_PAD = 1.1, 0.25
 QUOTA_WARN_FRACTION = 0.8
+COOLDOWN = 600.0  # a lane held this long or longer is a cool-down: the service said the token is limited
 
 Calls = Sequence[tuple[float, str]]  # (time, content digest) of answered calls, oldest first
 CallMap = Mapping[str, Calls]  # key -> its calls
@@ -186,3 +188,50 @@ def since(keys: Sequence[LimitKey], now: float) -> dict[str, float]:
         begin = day_start(now, key.limit.zone) if key.limit.daily else now - window
         start[key.key] = min(begin, start.get(key.key, begin))
     return start
+
+
+@dataclass(frozen=True)
+class Retry:
+    """What follows a failed attempt: try again ``until`` (the whole lane when ``lane_wide``), or give up."""
+
+    give_up: bool
+    attempts: int  # the item's attempt count after this one
+    until: float = 0.0
+    lane_wide: bool = False
+    reason: str = ""
+
+
+def after_failure(verdict: Verdict, attempts: int, now: float, rng: Callable[[], float] = random.random,
+                  has_fallback: bool = False) -> Retry:
+    """Retry or give up after attempt number ``attempts + 1`` failed with ``verdict``.
+
+    A service's wait (``Retry-After``, a cool-down) is honoured but never shorter than the backoff, so a
+    ``Retry-After: 0`` cannot burn every attempt in a second; a limited token (HTTP 429, "too many requests")
+    holds its whole lane, every message behind it (a message with a fallback goes there rather than wait out a
+    cool-down); an unreadable success answer may have arrived, so it is tried once more at most.
+    """
+    done, reason = attempts + 1, verdict.reason
+    if verdict.unknown and done >= UNKNOWN_TRIES:
+        return Retry(True, done, reason=tr("{why}; it may have arrived, so it is not sent again", why=reason))
+    if verdict.outcome != "retry" or done >= MAX_ATTEMPTS:
+        if verdict.outcome == "retry":
+            reason = tr("{why} (gave up after {n} attempts)", why=reason, n=done)
+        return Retry(True, done, reason=reason)
+    wait = max(verdict.retry_after or 0.0, backoff(done, rng))
+    until = now + wait
+    if verdict.unknown:
+        reason = tr("{why}; it may have arrived, so it is tried once more only", why=reason)
+    elif verdict.limited and wait >= COOLDOWN:
+        reason = tr("{why}; every message to this token waits until {time} (cool-down)", why=reason,
+                    time=clock_time(until, now))
+        if has_fallback:  # the lane still cools down; this message need not wait for it
+            return Retry(True, done, until, True, reason)
+    elif verdict.limited:
+        reason = tr("{why}; every message to this token waits {seconds:.0f} s", why=reason, seconds=wait)
+    return Retry(False, done, until, verdict.limited, reason)
+
+
+def clock_time(when: float, now: float) -> str:
+    """``14:05``, or ``12-08 14:05`` when not today."""
+    fmt = "%H:%M" if day_start(when) == day_start(now) else "%m-%d %H:%M"
+    return datetime.fromtimestamp(when).strftime(fmt)

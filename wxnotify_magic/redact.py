@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 from .i18n import tr
 from .message import cut_end
@@ -76,11 +76,67 @@ def _looks_secret(text: str) -> bool:
     return bool(_BARE.search(text) or (shapes is not None and shapes.search(text)))
 
 
+RUN = 8  # characters of a known secret that give it away: a run this long of one is hidden wherever it appears
+_known: set[str] = set()  # the secrets of every destination this process sent to
+
+
+def remember(secrets: Iterable[str]) -> None:
+    """Know ``secrets`` from now on: every later text (a log record, a front's line) hides them and their runs."""
+    _known.update(s for s in secrets if s and len(s) >= 4)
+
+
+@lru_cache(maxsize=64)
+def _runs(secrets: frozenset[str]) -> tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]] | None:
+    """A pattern of every RUN-character window of ``secrets``, and where each window sits in which secret."""
+    where: dict[str, list[tuple[str, int]]] = {}
+    for secret in secrets:
+        for i in range(len(secret) - RUN + 1):
+            where.setdefault(secret[i:i + RUN], []).append((secret, i))
+    if not where:
+        return None
+    return re.compile("|".join(re.escape(w) for w in sorted(where, key=len, reverse=True))), where
+
+
+def _hide_runs(text: str, secrets: frozenset[str]) -> str:
+    """``text`` with every run of RUN or more characters of a secret (a quoted part of a token) as ``…``."""
+    found = _runs(secrets)
+    if found is None:
+        return text
+    pattern, where = found
+    spans: list[tuple[int, int]] = []
+    for m in pattern.finditer(text):
+        start, end = m.span()
+        for secret, at in where[m.group(0)]:  # widen the run as far as text and secret agree
+            left, right = start, end  # text[j] sits at secret[at + j - start]
+            while left > 0 and at + left - 1 - start >= 0 and text[left - 1] == secret[at + left - 1 - start]:
+                left -= 1
+            while right < len(text) and at + right - start < len(secret) and text[right] == secret[at + right - start]:
+                right += 1
+            spans.append((left, right))
+    for left, right in sorted(_merge(spans), reverse=True):
+        text = text[:left] + "…" + text[right:]
+    return text
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for left, right in sorted(spans):
+        if merged and left <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], right))
+        else:
+            merged.append((left, right))
+    return merged
+
+
 def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
-    """``text`` with every secret replaced by its redacted form (``AT_…9f2c``, ``UID_…``, ``key=…``)."""
+    """``text`` with every secret replaced by its redacted form (``AT_…9f2c``, ``UID_…``, ``key=…``), and any
+    run of 8 or more characters of a known secret (a service quoting part of a token) by ``…``."""
     text = str(text)
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+    known = frozenset({s for s in secrets if s and len(s) >= 4} | _known)
+    for secret in sorted(known, key=len, reverse=True):
         text = text.replace(secret, redact_value(secret))
+    if known:
+        text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN))
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
     text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=…", text)
     text = _PATH_KEY.sub("/….send", text)
@@ -90,6 +146,11 @@ def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     if strict:
         text = _BARE.sub("…", text)
     return text
+
+
+def problem(error: object, limit: int = 300) -> str:
+    """A refusal (an exception) as every front shows it: redacted as typed input is (strict), then cut."""
+    return shorten(str(error), limit, strict=True)
 
 
 def shorten(text: str, limit: int = 300, secrets: Iterable[str] = (), strict: bool = False) -> str:
@@ -106,6 +167,15 @@ def carries_secret(text: str) -> bool:
 
     return any(provider_for(m.group(0)) is not None and redact_url(m.group(0)) != m.group(0)
                for m in _URL.finditer(text))
+
+
+class Redacted(dict):
+    """A record that carries destination URLs (the watchdog's route): a plain dict to JSON, redacted in its repr."""
+
+    def __repr__(self) -> str:
+        return redact(dict.__repr__(self), strict=True)
+
+    __str__ = __repr__
 
 
 WORD_JOINER = "\u2060"
@@ -153,5 +223,5 @@ def guard_http_logs() -> None:
             logger.addFilter(_FILTER)
 
 
-__all__ = ["RedactingFilter", "carries_secret", "echo", "guard_http_logs", "redact", "redact_url", "redact_value",
-           "shorten", "unlinked"]
+__all__ = ["Redacted", "RedactingFilter", "carries_secret", "echo", "guard_http_logs", "problem", "redact",
+           "redact_url", "redact_value", "remember", "shorten", "unlinked"]

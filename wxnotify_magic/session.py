@@ -21,7 +21,8 @@ from .message import Notification
 from .paths import settings_path, state_placement
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
-from .redact import redact, redact_url
+from .redact import Redacted, redact, redact_url
+from .redact import problem as problem_text
 from .settings import (
     MAX_WAIT,
     ON_CHOICES,
@@ -184,7 +185,7 @@ class Session:
         if self.settings.watchdog:  # issue 10: where the watchdog sends if the process dies while the job runs
             from .watchdog import route_record
 
-            watch.route = route_record(route.destinations, route.fallbacks, self.quotas)
+            watch.route = Redacted(route_record(route.destinations, route.fallbacks, self.quotas))  # repr: redacted
         return watch
 
     def job(self, options: WatchOptions, title: str, *, all_ranks: bool = False, capture: bool = True) -> Watch:
@@ -252,7 +253,7 @@ class Session:
             route = self.route()
         except (ValueError, NoDestinationError) as exc:
             route = Route(())
-            lines.append(tr("destinations: {problem}", problem=exc))
+            lines.append(tr("destinations: {problem}", problem=problem_text(exc)))
         outbox = self.sender().outbox
         now = time.time()
         for dest in route.destinations:
@@ -260,6 +261,9 @@ class Session:
             fallback = route.fallbacks.get(dest.name)
             fb = tr(" (fallback: {dest})", dest=fallback.redacted) if fallback else ""
             lines.append(f"→ {name}{dest.redacted} [{dest.service}]{fb}")
+            held, why = outbox.lane_hold(dest.provider.lane(dest))
+            if held - now >= policy.COOLDOWN:  # the service said this token is limited: say until when
+                lines.append("    " + tr("cool-down until {time}: {why}", time=policy.clock_time(held, now), why=why))
             keys = dest.limit_keys()
             calls = outbox.calls_since(policy.since(keys, now))
             for key in keys:

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from traitlets.config import Configurable
 
 from .durations import parse_duration
 from .i18n import LANGUAGES, N_, set_language, tr
-from .paths import config_dir, make_private_dir, settings_path, state_dir
+from .paths import config_dir, make_private_dir, open_private, settings_path, state_dir
 from .redact import echo, redact, redact_url
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class SettingsFile:
     def write(self, data: dict[str, Any]) -> Path:
         make_private_dir(self.path.parent)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")  # one per writer, renamed atomically
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump({k: v for k, v in data.items() if k in FILE_KEYS}, fh, indent=2, ensure_ascii=False)
         os.chmod(tmp, 0o600)
@@ -404,11 +404,30 @@ def _distinct(dests: list[Destination]) -> tuple[Destination, ...]:
     seen: set[str] = set()
     kept = []
     for dest in dests:
-        same = f"{dest.provider.name}|{dest.provider.to_url(dest.values)}"
+        same = sends_to(dest)
         if same not in seen:
             seen.add(same)
             kept.append(dest)
     return tuple(kept)
+
+
+def sends_to(dest: Destination) -> str:
+    """What ``dest`` sends to, as one comparable text: the requests a message to it makes, with its recipients
+    in one order. Two spellings of one destination (recipients in another order, a default option spelled out)
+    give the same text."""
+    from .message import Notification
+
+    fallback = f"{dest.provider.name}|{dest.provider.to_url(dest.values)}"
+    if dest.provider.catch_all:  # apprise: building would import it; its URL is its identity
+        return fallback
+    values = {k: sorted(set(v)) if isinstance(v, list) else v for k, v in dest.values.items()}
+    try:
+        requests = dest.provider.build(Notification(title="-"), replace(dest, values=values))
+    except Exception:  # a destination that cannot build is compared by its URL
+        return fallback
+    made = sorted(json.dumps([r.method, r.url, r.json, r.data, r.headers], sort_keys=True, default=str)
+                  for r in requests)
+    return f"{dest.provider.name}|" + "\n".join(made)
 
 
 __all__ = ["NoDestinationError", "Route", "SettingsFile", "WxNotify", "config_dir", "resolve",

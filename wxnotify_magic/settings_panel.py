@@ -24,6 +24,7 @@ from .paths import settings_path
 from .providers import PROVIDERS, DestinationError, Provider, parse_destination
 from .providers.base import Field, redact_value
 from .receipts import describe
+from .redact import problem as problem_text
 from .redact import redact_url
 from .session import Session
 from .settings import ON_CHOICES, NoDestinationError, Route, WxNotify
@@ -348,7 +349,7 @@ class Panel:
                 try:
                     parse_destination(self.url())
                 except DestinationError as exc:
-                    found["destination"] = str(exc)
+                    found["destination"] = problem_text(exc)
         if not NAME.fullmatch(self.name.value.strip()):
             found["name"] = tr("a name is letters, digits, '.', '_' or '-' (e.g. me)")
         try:
@@ -427,7 +428,7 @@ class Panel:
             else:
                 route = self.session.route()
         except (DestinationError, NoDestinationError) as exc:
-            self.status.value = tr("not sent: {problem}", problem=exc)
+            self.status.value = tr("not sent: {problem}", problem=problem_text(exc))
             return
         self.status.value = tr("sending a test message…")
         started = time.monotonic()

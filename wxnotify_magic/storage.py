@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from .i18n import tr
-from .paths import make_private_dir
+from .paths import make_private_dir, open_private
 
 T = TypeVar("T")
 
@@ -73,8 +73,10 @@ class Store:
 
     def _open_file(self) -> None:
         make_private_dir(self.path.parent)
+        if any(os.path.islink(f"{self.path}{suffix}") for suffix in JOURNALS):
+            raise PlantedLink(tr("a symbolic link (not followed)"))
         if not self.path.exists():
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            os.close(open_private(self.path, os.O_WRONLY | os.O_CREAT))
         self._generation += 1
         self.prepare(self.db())  # before WAL, so that a file found broken is kept exactly as it was
         self.db().execute("PRAGMA journal_mode=WAL")
@@ -134,9 +136,9 @@ class Store:
         """Keep a corrupt file (and its journal) under a new name, and say where."""
         self._close_connections()
         aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in JOURNALS:
             old = Path(f"{self.path}{suffix}")
-            if old.exists():
+            if os.path.lexists(old):
                 os.replace(old, Path(f"{aside}{suffix}"))
         self.notify(tr("wxnotify: the outbox {path} could not be read ({why}); kept it as {aside} and started a new "
                        "one", path=self.path, why=_why(exc), aside=aside.name))
@@ -258,9 +260,22 @@ def _read_only(path: Path) -> sqlite3.Connection | None:
     return None
 
 
+JOURNALS = ("", "-wal", "-shm", "-journal")  # the database file and the files SQLite keeps beside it
+
+
+class PlantedLink(OSError):
+    """A state file is a symbolic link: never followed (it could send every destination URL into another's file)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.strerror = why
+
+
 def _kind(exc: BaseException) -> str:
     """What an error says about the storage: busy (locked by another process), corrupt (not our database, or
-    damaged), unwritable (read-only, full, missing folder) or other."""
+    damaged, or a symbolic link), unwritable (read-only, full, missing folder) or other."""
+    if isinstance(exc, PlantedLink):
+        return "corrupt"
     if isinstance(exc, sqlite3.Error):
         name = getattr(exc, "sqlite_errorname", "") or ""
         text = f"{name} {exc}".lower()

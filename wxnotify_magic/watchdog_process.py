@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .paths import make_private_dir, state_dir
+from .paths import make_private_dir, open_private, state_dir
 
 FLUSH_TIMEOUT = 30.0  # how long a watchdog tries to deliver before leaving the rest to the outbox
 HANDOVER = 600.0  # how long a watchdog goes on delivering what its kernel left queued (retries included)
@@ -108,7 +108,7 @@ def write_state(path: Path, record: dict[str, Any]) -> bool:
     try:
         make_private_dir(path.parent)
         tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(record, fh, ensure_ascii=False)
         os.replace(tmp, path)
@@ -348,7 +348,7 @@ def _log(job: dict[str, Any], line: str) -> None:
     with contextlib.suppress(OSError):
         folder = state_folder(job.get("home"))
         make_private_dir(folder)
-        fd = os.open(folder / "watchdog.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = open_private(folder / "watchdog.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}\n")
 

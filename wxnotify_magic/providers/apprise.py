@@ -61,7 +61,7 @@ def plugin(url: str) -> Any:
     apprise = _apprise()
     _inside.on = True
     try:
-        with _Capture():  # its warnings about a bad URL name the token
+        with _Capture(), _Quiet():  # its warnings about a bad URL name the token: kept from the user's log
             obj = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     finally:
         _inside.on = False
@@ -100,6 +100,49 @@ class _Capture(logging.Handler):
         logging.getLogger("apprise").removeHandler(self)
 
 
+class _Quiet(logging.Filter):
+    """While apprise parses a URL in this thread, its log records stop at its logger (they quote the URL)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread
+
+    def __enter__(self) -> _Quiet:
+        logging.getLogger("apprise").addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("apprise").removeFilter(self)
+
+
+_refused = threading.local()  # the redirects apprise met while it sent from this thread
+
+
+def _refuse_redirects() -> None:
+    """Make requests follow no redirect while apprise sends from a thread of ours: a redirect would forward the
+    token (a header, a body) to wherever it points. Our own transport asks for none (``allow_redirects=False``);
+    apprise's plugins call requests with the default, so the guard sits in ``Session.get_redirect_target``."""
+    import requests
+
+    original = requests.Session.get_redirect_target
+    if getattr(original, "wxnotify", False):
+        return
+
+    def get_redirect_target(self: Any, resp: Any) -> str | None:
+        target = original(self, resp)
+        seen = getattr(_refused, "statuses", None)
+        if target and seen is not None:
+            seen.append(int(resp.status_code))
+            return None  # apprise gets the 3xx answer itself, and reports a failure
+        return target
+
+    get_redirect_target.wxnotify = True  # type: ignore[attr-defined]
+    requests.Session.get_redirect_target = get_redirect_target  # type: ignore[method-assign]
+
+
 def owns(url: str) -> bool:
     """A scheme no other provider owns (they are asked first), when apprise is installed; never imports it."""
     scheme = url.split("://", 1)[0].lower()
@@ -124,18 +167,27 @@ def send(request: HttpRequest, secrets: list[str]) -> HttpResponse:
     apprise = _apprise()
     data = request.json or {}
     kind = apprise.NotifyType.FAILURE if data.get("type") == "failure" else apprise.NotifyType.INFO
+    _refuse_redirects()
+    _refused.statuses = []
     with _Capture() as capture:
         try:
             ok = bool(obj.notify(body=data.get("body", ""), title=data.get("title", ""), notify_type=kind,
                                  body_format=data.get("format", "text")))
         except Exception as exc:  # a plugin's own bug must not stop the sender
             ok, capture.lines = False, [*capture.lines, f"{type(exc).__name__}: {exc}"]
+        finally:
+            redirects, _refused.statuses = _refused.statuses, None
+    if redirects:  # not followed: whatever apprise made of the 3xx, it was not sent
+        return HttpResponse(200, json.dumps({"ok": False, "redirect": redirects[0], "log": capture.lines[-3:]}))
     return HttpResponse(200, json.dumps({"ok": ok, "log": capture.lines[-3:]}))
 
 
 def judge(resp: HttpResponse) -> Verdict:
     """apprise's answer is the verdict; a failure is retried unless the service answered with a 4xx."""
     body = resp.body() if isinstance(resp.body(), dict) else {}
+    if body.get("redirect"):
+        return Verdict("permanent", tr("the service answered with a redirect (HTTP {status}); not followed",
+                                       status=body["redirect"]))
     if body.get("ok"):
         return Verdict("delivered")
     why = "; ".join(str(line) for line in body.get("log") or []) or tr("no reason given")

@@ -91,7 +91,7 @@ class LimitKey:
     limit: Limit
     key: str
     label: str
-    value: str  # the counted value itself (a token or recipient); never shown
+    value: str = field(repr=False)  # the counted value itself (a token or recipient); never shown
 
 
 # -------------------------------------------------------------------------------------------- HTTP values
@@ -136,6 +136,8 @@ class Verdict:
     outcome: Outcome
     reason: str = ""
     retry_after: float | None = None
+    limited: bool = False  # the service limits the token (HTTP 429, "too many requests"): its whole lane waits
+    unknown: bool = False  # a success status with an answer that cannot be read: it may have arrived
 
     @property
     def ok(self) -> bool:
@@ -340,6 +342,10 @@ class Provider:
 
     def validate(self, values: dict[str, Any]) -> None:
         """Cross-field checks: at least one recipient when the provider has required recipient fields."""
+        secrets = {v for f in self.fields if f.secret for v in _listed(values.get(f.name))}
+        if any(v in secrets for f in self.fields if not f.secret for v in _listed(values.get(f.name))):
+            raise DestinationError(tr("{label} URL: a secret is given twice (pasted twice?); give it once",
+                                      label=tr(self.label)))
         many = [f for f in self.fields if f.many and f.required]
         if many and not any(values[f.name] for f in many):
             raise DestinationError(tr("{label} destination needs at least one of: {fields} (e.g. {example})",
@@ -427,6 +433,10 @@ class Provider:
         return keys[0].key if keys else dest.key
 
 
+def _listed(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value]) if v]
+
+
 def _safe_key(key: str) -> str:
     return key if re.fullmatch(r"[\w.-]{1,20}", key) else "…"
 
@@ -460,7 +470,7 @@ def http_problem(resp: HttpResponse) -> Verdict | None:
         retry_after = retry_after_seconds(resp.header("Retry-After"))
         word = tr("rate limited (HTTP 429)") if resp.status == 429 else tr("server error (HTTP {status})",
                                                                             status=resp.status)
-        return Verdict("retry", word, retry_after)
+        return Verdict("retry", word, retry_after, limited=resp.status == 429)
     if 300 <= resp.status < 400:
         return Verdict("permanent", tr("the service answered with a redirect (HTTP {status}); not followed",
                                        status=resp.status))
@@ -497,18 +507,24 @@ def json_body(resp: HttpResponse, label: str) -> tuple[dict[str, Any] | None, Ve
         return None, problem
     body = resp.body()
     if not isinstance(body, dict):
-        return None, Verdict("retry", tr("{service} answered with something that is not JSON", service=label))
+        return None, Verdict("retry", tr("{service} answered with something that is not JSON", service=label),
+                             unknown=True)
     return body, None
 
 
 def refusal(label: str, codes: dict[int, str], code: Any, msg: Any, transient: set[int] | frozenset[int],
-            code_name: str = "code", retry_after: float | None = None) -> Verdict:
-    """A service's business error as one line: its meaning, the code and the service's own words."""
+            code_name: str = "code", retry_after: float | None = None,
+            limited: dict[int, float] | None = None) -> Verdict:
+    """A service's business error as one line: its meaning, the code and the service's own words. A code in
+    ``limited`` ("you are limited") stops the token's lane for that many seconds (a cool-down)."""
     meaning = tr(codes[code]) if isinstance(code, int) and code in codes else tr("{service} refused the message",
                                                                                   service=label)
     words = str(msg or "")  # not cut here: the receipt redacts first, then shortens
+    reason = f"{meaning} ({code_name} {code}{': ' + words if words else ''})"
+    if limited and isinstance(code, int) and code in limited:
+        return Verdict("retry", reason, limited[code], limited=True)
     outcome: Outcome = "retry" if code in transient else "permanent"
-    return Verdict(outcome, f"{meaning} ({code_name} {code}{': ' + words if words else ''})", retry_after)
+    return Verdict(outcome, reason, retry_after)
 
 
 __all__ = [

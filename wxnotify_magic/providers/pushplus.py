@@ -51,6 +51,7 @@ CODES = {
     999: N_("PushPlus rejected the request"),
 }
 TRANSIENT = {500}
+LIMITED = {900: 2 * DAY}  # "account restricted": its own answer says it recovers two days after the calls stop
 _NATIVE = re.compile(r"^https?://(?:www\.)?pushplus\.plus/(?:send|batchSend)(?:/(?P<token>[^/?#]+))?/?"
                      r"(?:\?(?P<query>.*))?$", re.IGNORECASE)
 
@@ -86,7 +87,7 @@ def judge(resp: HttpResponse) -> Verdict:
     code = body.get("code")
     if code == 200:
         return Verdict("delivered")
-    return refusal("PushPlus", CODES, code, body.get("msg"), TRANSIENT)
+    return refusal("PushPlus", CODES, code, body.get("msg"), TRANSIENT, limited=LIMITED)
 
 
 def from_native(url: str) -> str:

@@ -44,7 +44,7 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
 def judge(resp: HttpResponse) -> Verdict:
     """Success is body ``code == 0``; HTTP 429 means the daily per-IP limit."""
     if resp.status == 429:
-        return Verdict("retry", tr("ServerChan daily limit reached for this IP (HTTP 429)"), 3600.0)
+        return Verdict("retry", tr("ServerChan daily limit reached for this IP (HTTP 429)"), 3600.0, limited=True)
     body, problem = json_body(resp, "ServerChan")
     if problem or body is None:
         return problem or Verdict("retry", tr("{service} sent no answer", service="ServerChan"))

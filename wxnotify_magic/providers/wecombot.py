@@ -43,7 +43,8 @@ CODES = {
     40008: N_("WeCom rejected the message type"),
     40058: N_("WeCom says the content is too long"),
 }
-TRANSIENT = {45009, -1}
+TRANSIENT = {-1}
+LIMITED = {45009: 60.0}  # "api freq out of limit": the bot's minute
 
 
 def mentions(dest: Destination) -> dict[str, list[str]]:
@@ -87,7 +88,7 @@ def judge(resp: HttpResponse) -> Verdict:
     if code == 0:
         return Verdict("delivered")
     msg = str(body.get("errmsg") or "").split(",")[0]  # drop WeCom's long "hint: [...]" tail
-    return refusal("WeCom", CODES, code, msg, TRANSIENT, "errcode", 60.0 if code == 45009 else None)
+    return refusal("WeCom", CODES, code, msg, TRANSIENT, "errcode", limited=LIMITED)
 
 
 def is_webhook(url: str) -> bool:
