@@ -383,7 +383,7 @@ class Sender:
 
         send = dest.provider.send or self.transport.send  # apprise sends by itself
         try:
-            response = send(request, dest.secrets)
+            response = send(dest.provider.signed(request, dest), dest.secrets)
         except TransportError as exc:
             return Verdict("retry", str(exc)), False
         return dest.provider.judge(response), True
