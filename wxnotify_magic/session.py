@@ -241,6 +241,10 @@ class Session:
                     used = policy.used_today(calls[key.key], now)
                     lines.append("    " + tr("{label}: {used} of {quota} today", label=key.label, used=used,
                                              quota=policy.quota_of(key, self.quotas)))
+                elif key.limit.seconds >= 60 and not key.limit.same_content:  # a robot's per-minute limit
+                    used = sum(1 for t, _ in calls[key.key] if t > now - key.limit.seconds)
+                    lines.append("    " + tr("{label}: {used} of {count} {window}", label=key.label,
+                                             used=used, count=key.limit.count, window=_window(key.limit.seconds)))
         lines.append(tr("default destinations from: {source}; settings file: {path}",
                         source=source_word(s.source("to")), path=settings_path()))
         lines.append(tr("notify after {after}, {on}; tail {tail} lines; wait {wait:g} s",
@@ -317,3 +321,9 @@ def current() -> Session:
 
 
 __all__ = ["OptionError", "OptionTypeError", "Session", "attach", "attached", "current", "detach"]
+
+
+def _window(seconds: float) -> str:
+    """A limit's window as the status line says it: "in the last minute", "... hour", else a duration."""
+    words = {60.0: N_("in the last minute"), 3600.0: N_("in the last hour")}
+    return tr(words[seconds]) if seconds in words else tr("in the last {duration}", duration=human_duration(seconds))
