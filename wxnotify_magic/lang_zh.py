@@ -380,7 +380,7 @@ ZH: dict[str, str] = {
     "sending a test message…": "正在发送测试消息…",
     "removed {name} from {path}": "已从 {path} 删除 {name}",
     "in Jupyter, %wxnotify config shows a settings panel instead": "在 Jupyter 里，%wxnotify config 会显示设置面板",
-    # issue 12: apprise URL forms, other services through apprise, clusters, the command line
+    # apprise URL forms, other services through apprise, clusters, the command line
     "Send TEXT now (or -b BODY; with neither, the body is read from stdin).":
         "立即发送 TEXT（或 -b BODY；两者都没有时从标准输入读取正文）。",
     "also send a message when the command starts": "命令开始时也发送一条消息",
@@ -418,7 +418,7 @@ ZH: dict[str, str] = {
     "{label} URL: unexpected path /{part} (it takes only {fields})":
         "{label} URL：多余的路径 /{part}（只需要 {fields}）",
     "{label} URL: {where} gives {name} a second, different value": "{label} URL：{where} 给 {name} 设了第二个不同的值",
-    # -- issue 10: the watchdog, the stall alarm, resources ------------------------------------------------
+    # -- the watchdog, the stall alarm, resources -------------------------------------------------------
     "kernel died while running cell [{count}] '{title}' after {elapsed}":
         "内核在运行单元格 [{count}]「{title}」{elapsed} 后崩溃退出",
     "the process died while running '{title}' after {elapsed}": "进程在运行「{title}」{elapsed} 后意外终止",
@@ -451,7 +451,7 @@ ZH: dict[str, str] = {
         "被监视的任务持续这么久没有任何输出时发一条消息（0：关闭）。",
     "Report a kernel that dies while a watched cell runs (a small helper process outlives the kernel).":
         "被监视的单元格运行时内核崩溃也会通知（由一个比内核活得久的小辅助进程负责）。",
-    # --- secrets and resilience (issue 9)
+    # --- secrets and resilience
     "wxnotify: warning: a token is written in this cell, so it is saved in the notebook and in IPython's history. "
     "Keep it out: save it once with %wxnotify config (panel) or `wxnotify config add NAME` in a terminal and use "
     "--to NAME, or export WXNOTIFY_TO.":

@@ -98,7 +98,7 @@ class Session:
             else:
                 after_s = float(s.after)
             every_s = parse_duration(every) if every is not None else None
-            stall_s = parse_duration(stall) if stall is not None else float(s.stall)  # issue 10
+            stall_s = parse_duration(stall) if stall is not None else float(s.stall)  # no output for this long: alarm
         except ValueError as exc:
             raise OptionError(str(exc)) from None
         if every_s is not None and every_s <= 0:
@@ -157,7 +157,7 @@ class Session:
               submit: Callable[[Notification, str], Ticket | None] | None = None, images: Any = None) -> Watch:
         """A Watch (not started) that sends through this session."""
         watch = Watch(options, submit or self.submitter(route), context, capture, tail, images)
-        if self.settings.watchdog:  # issue 10: where the watchdog sends if the process dies while the job runs
+        if self.settings.watchdog:  # where the watchdog sends if the process dies while the job runs
             from .watchdog import route_record
 
             watch.route = route_record(route.destinations, route.fallbacks, self.quotas)
