@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from wxnotify_magic.message import Notification
+from wxnotify_magic.policy import Action, decide
 from wxnotify_magic.providers import PROVIDERS, DestinationError, parse_destination
 from wxnotify_magic.redact import redact
 from wxnotify_magic.transport import Transport
@@ -106,6 +107,20 @@ def test_server_errors_and_rate_limits_retry(inbox, row: Row, status: int):
     assert verdict.outcome == "retry"
     if status == 429 and row.provider != "serverchan":  # ServerChan's 429 is its daily limit: an hour
         assert verdict.retry_after == 7
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_its_rate_limits_pace_a_burst(row: Row):
+    dest = parse_destination(row.url)
+    keys = dest.limit_keys()
+    windows = [k for k in keys if not k.limit.daily and not k.limit.same_content]
+    assert windows, "every service counts calls in some window"
+    now = 1_000_000.0
+    for key in windows:  # the window full: the next message waits, its whole lane with it
+        full = [(now - key.limit.seconds / 2, f"content {i}") for i in range(key.limit.count)]
+        decision = decide(keys, {key.key: full}, now)
+        assert decision.action == Action.HOLD and decision.until > now and decision.lane_wide
+        assert decide(keys, {key.key: full[1:]}, now).action == Action.SEND
 
 
 def _requests(row: Row) -> list[dict]:

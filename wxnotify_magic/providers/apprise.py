@@ -1,4 +1,4 @@
-"""Every other service apprise speaks to (Telegram, DingTalk, Feishu/Lark, Slack, e-mail, ntfy, ...), with the
+"""Every other service apprise speaks to (Telegram, Slack, e-mail, ntfy, ...), with the
 optional extra ``pip install 'wxnotify-magic[apprise]'``.
 
 This provider claims the URLs whose scheme no other provider owns and apprise knows (and, once apprise is
