@@ -66,6 +66,7 @@ class Service:
     format: Callable[[Request], str]  # how the phone shows the content: text, markdown, html, json, image
     fault_code: int  # the business code of a "code" fault: the service's rate-limit answer
     messages: dict[int, str] = field(default_factory=dict)  # known messages of business codes
+    image: Callable[[Any], bytes | None] | None = None  # the raw image of an image message's body (to show it)
 
     def respond(self, req: Request) -> tuple[JSON, bool]:
         """The JSON body the service answers, and whether it accepted the message."""

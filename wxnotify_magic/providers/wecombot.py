@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..figures import encode
+from ..figures import encode, image_type
 from ..i18n import tr
 from ..message import Notification, measure, render
 from .base import (
@@ -149,14 +149,6 @@ PROVIDERS = (WECOMBOT,)
 _WECOM_LIMITS = {"text": 2048, "markdown": 4096, "markdown_v2": 4096}  # UTF-8 bytes
 _WECOM_OTHER = {"news", "file", "voice", "template_card"}
 _WECOM_IMAGE_MAX = 2 * 1024 * 1024  # bytes, before base64
-_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
-
-
-def image_type(raw: bytes) -> str | None:
-    """``image/png`` or ``image/jpeg`` from the file's first bytes, else None."""
-    return next((mime for magic, mime in _IMAGE_MAGIC.items() if raw.startswith(magic)), None)
-
-
 def wecom_image(body: Any) -> bytes | None:
     """The raw bytes of a bot ``image`` message's base64 (None when absent or not base64)."""
     part = body.get("image") if isinstance(body, dict) else None
@@ -181,7 +173,7 @@ def _wecom_check_image(body: JSON) -> None:
         raise Reject(301019, "media md5 not match")
     if len(raw) > _WECOM_IMAGE_MAX:
         raise Reject(40009, "invalid image size")
-    if image_type(raw) is None:
+    if not image_type(raw):
         raise Reject(40005, "invalid file type")
 
 
@@ -237,7 +229,8 @@ INBOX = (
             _wecom_format, 45009,
             {45009: "api freq out of limit", 93000: "invalid webhook url", 44004: "empty content",
              40008: "invalid message type", 40058: "content exceed max length", 44001: "empty media data",
-             40005: "invalid file type", 40009: "invalid image size", 301019: "media md5 not match"}),
+             40005: "invalid file type", 40009: "invalid image size", 301019: "media md5 not match"},
+            image=wecom_image),
 )
 
 
