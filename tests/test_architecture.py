@@ -18,7 +18,7 @@ LAYERS = {  # the lowest layer first; a module may import only its own layer or 
     "session": {"session"},
     "fronts": {"magics", "hooks", "receipt_view", "settings_panel", "api", "cli", "__main__"},
 }
-TOOLS = {"inbox"}  # the local emulator: stands on the values only, any front may run it
+TOOLS = {"inbox"}  # the local emulator: stands on the values and the providers (their INBOX), any front may run it
 FRONTS = {"ipython": {"magics", "hooks", "receipt_view", "settings_panel"}, "api": {"api"}, "cli": {"cli", "__main__"}}
 
 
@@ -62,7 +62,7 @@ def part(module: str) -> str:
 def layer(module: str) -> int:
     name = part(module)
     if name in TOOLS:
-        return 0
+        return 1
     return next(i for i, members in enumerate(LAYERS.values()) if name in members)
 
 
@@ -96,9 +96,9 @@ def test_nothing_imports_upwards():
     assert wrong == []
 
 
-def test_tools_stand_on_the_values_only():
+def test_tools_stand_on_the_values_and_the_providers_only():
     wrong = [(m, t) for m, targets in graph().items() if part(m) in TOOLS for t in targets
-             if part(t) not in TOOLS and part(t) not in LAYERS["values"]]
+             if part(t) not in TOOLS | LAYERS["values"] | LAYERS["providers"]]
     assert wrong == []
 
 

@@ -22,9 +22,9 @@ from conftest import WECOM_KEY, WX_URL
 from nbclient import NotebookClient
 
 from wxnotify_magic import figures
-from wxnotify_magic.inbox.services import wecom_image
 from wxnotify_magic.message import Notification
 from wxnotify_magic.providers import parse_destination
+from wxnotify_magic.providers.wecombot import wecom_image
 
 WECOM = f"wecombot://{WECOM_KEY}"
 LIMIT = 2 * 1024 * 1024

@@ -1,4 +1,4 @@
-"""Fuzzing mistakes with real-looking fake secrets in every position (issue 9, item 2): whatever a user types
+"""Fuzzing mistakes with real-looking fake secrets in every position: whatever a user types
 wrong, in a cell, a line magic, a subcommand, the command line, WXNOTIFY_TO or the Python API, no secret (nor
 8 characters of one in a row) appears in stdout, stderr, a logged line or an exception's text.
 
@@ -37,6 +37,8 @@ def make_secrets(seed: int) -> dict[str, str]:
         "at": "AT_" + _mixed(rng, 32), "uid": "UID_" + _mixed(rng, 28), "uid2": "UID_" + _mixed(rng, 28),
         "spt": "SPT_" + _mixed(rng, 28), "sct": f"SCT{rng.randint(1000, 999999)}T" + _mixed(rng, 27),
         "sc3": f"sctp{rng.randint(1000, 99999)}t" + _mixed(rng, 27), "pp": _mixed(rng, 32, HEX), "wecom": uuid,
+        "ding": _mixed(rng, 64, HEX), "dsec": "SEC" + _mixed(rng, 64, HEX),
+        "fs": "-".join(_mixed(rng, n, HEX) for n in (8, 4, 4, 4, 12)), "fsec": _mixed(rng, 22),
     }
 
 
@@ -57,6 +59,13 @@ PLACES = [
     "'wxpusher://{at}/{uid}", '"pushplus://{pp}', "wxpusher://{at}/{uid}'", "<wecombot://{wecom}>",
     "(schan://{sct})", "[pushplus://{pp}]", "{{wxpusher://{at}/{uid}}}", "wecombot://{wecom},schan://{sct}",
     "wxpusher://{at}/{uid}\u3000", "ｗｘｐｕｓｈｅｒ://{at}/{uid}", "wxpusher://{at}%2F{uid}",
+    "dingtalk://{dsec}@{ding}", "dingtalk://{ding}", "dingtalk://{ding}/13800001111", "dingtalk://{ding}?secret={dsec}",
+    "dingtalk:/{ding}", "dingtalk://{dsec}@{ding}/x", "dingtalk://{ding}?secret={dsec}x!",
+    "https://oapi.dingtalk.com/robot/send?access_token={ding}", "https://oapi.dingtalk.com/robot/{ding}",
+    "https://oapi.dingtalk.com/robot/send?access_token={ding}&timestamp=1&sign=x", "feishu://{fsec}@{fs}",
+    "feishu://{fs}", "lark://{fs}", "feishu://{fs}/x", "feishu://{fs}?secret={fsec}!", "lark:/{fs}",
+    "https://open.feishu.cn/open-apis/bot/v2/hook/{fs}", "https://open.larksuite.com/open-apis/bot/v2/hook/{fs}/x",
+    "{ding}", "{dsec}", "{fs}", "access_token={ding}",
 ]
 OPTIONS = ["--to", "-t", "--title", "--after", "--on", "--tail", "--every", "--no-output", "--quiet", "--too", "-to",
            "--t", "—to", "--wait", "--batch", "--settle", "-x", "--", "--all-ranks", "-h"]

@@ -18,8 +18,9 @@ import pytest
 
 from wxnotify_magic import delivery, i18n
 from wxnotify_magic.durations import human_duration
-from wxnotify_magic.lang_zh import ZH
+from wxnotify_magic.lang_zh import ZH as TABLE_FILE
 from wxnotify_magic.message import Notification, render, render_title
+from wxnotify_magic.providers import PROVIDERS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "wxnotify_magic"
 
@@ -51,6 +52,8 @@ def placeholders(text: str) -> set[str]:
 
 
 MARKED = marked_strings()
+ZH = i18n.table("zh")  # lang_zh.py and the entries every provider module declares (PROVIDERS is imported above)
+assert PROVIDERS
 
 
 def test_the_collector_sees_the_package() -> None:
@@ -194,3 +197,31 @@ def test_the_chinese_readme_is_linked_and_as_complete_as_the_english_one() -> No
     assert len(code[0]) == len(code[1])
     steps = re.findall(r"^- \*\*(.+?)\*\*\n  1\. ", chinese, flags=re.M)  # the token how-to, step by step
     assert steps == ["WxPusher（标准推送）", "WxPusher 极简推送（SPT）", "PushPlus", "Server酱", "企业微信群机器人"]
+
+
+def test_a_services_own_strings_live_in_its_module_not_in_the_table_file() -> None:
+    # a string marked in one service module only (its label, hints, error meanings) is translated by that
+    # module's ZH, so lang_zh.py does not grow with the number of services
+    import importlib
+
+    shared = {"__init__", "base", "forms", "emulation"}
+    places: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "lang_zh.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("tr", "N_"):
+                text = _literal(node.args[0]) if node.args else None
+                if text is not None:
+                    places.setdefault(text, set()).add(str(path.relative_to(PACKAGE)))
+    wrong = []
+    for text, where in places.items():
+        (only,) = where if len(where) == 1 else ("",)
+        if only.startswith("providers/") and Path(only).stem not in shared:
+            module = importlib.import_module("wxnotify_magic.providers." + Path(only).stem)
+            if text in TABLE_FILE or text not in getattr(module, "ZH", {}):
+                wrong.append(f"{only}: {text!r}")
+    assert not wrong, "\n".join(wrong)
+    modules = {importlib.import_module(p.build.__module__) for p in PROVIDERS.values()}
+    twice = sorted(set(TABLE_FILE) & {k for m in modules for k in getattr(m, "ZH", {})})
+    assert not twice, "entries both in lang_zh.py and a provider module: " + ", ".join(twice)

@@ -167,6 +167,19 @@ def test_pasted_webhook_url_is_accepted(panel: Panel, settings: WxNotify) -> Non
     assert settings.destinations["me"] == f"wecombot://{WECOM_KEY}"
 
 
+def test_a_signing_robot_is_offered_and_saved_in_apprises_form(panel: Panel, settings: WxNotify) -> None:
+    token, secret = "test0dingtalk0token0123456789abcdef", "SEC" + "0123456789abcdef" * 4
+    assert {"dingtalk", "feishu", "lark"} <= {value for _, value in panel.channel.options}
+    panel.channel.value = "dingtalk"
+    panel.name.value = "ding"
+    panel.fields["token"].value = f"https://oapi.dingtalk.com/robot/send?access_token={token}"
+    panel.fields["secret"].value = secret
+    assert panel.validate() == {}
+    panel.save_button.click()
+    assert settings.destinations["ding"] == f"dingtalk://{secret}@{token}"
+    assert token not in _state_text(panel.widget) and secret not in _state_text(panel.widget)
+
+
 def test_pushplus_topic_is_optional(panel: Panel, settings: WxNotify) -> None:
     panel.channel.value = "pushplus"
     panel.fields["token"].value = PP_TOKEN

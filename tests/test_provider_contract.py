@@ -1,6 +1,5 @@
-"""One contract, every provider: a row per provider, the same checks for all (in the spirit of apprise's URL tester).
-
-Adding a service is one provider module, its answer in the local inbox, and one row here.
+"""One contract, every provider: each provider declares its example (``Provider.example``), and the same
+checks run for all (in the spirit of apprise's URL tester). A new provider module is picked up as it is.
 """
 
 from __future__ import annotations
@@ -9,15 +8,12 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from conftest import WECOM_KEY, WX_TOKEN
 
 from wxnotify_magic.message import Notification
+from wxnotify_magic.policy import Action, decide
 from wxnotify_magic.providers import PROVIDERS, DestinationError, parse_destination
 from wxnotify_magic.redact import redact
 from wxnotify_magic.transport import Transport
-
-PP_TOKEN = "test0123456789abcdef0123456789ab"
-SC_KEY = "SCT1234TtestkeyABCDEF123"
 
 
 @dataclass(frozen=True)
@@ -28,13 +24,10 @@ class Row:
     refusal: int  # a business error code of the service (permanent)
 
 
-ROWS = [
-    Row("wxpusher", f"wxpusher://{WX_TOKEN}/UID_test_a/42", (WX_TOKEN, "UID_test_a"), 1001),
-    Row("wxpusher-spt", "wxpusher://SPT_test_simple_a", ("SPT_test_simple_a",), 1001),
-    Row("pushplus", f"pushplus://{PP_TOKEN}/grp", (PP_TOKEN,), 903),
-    Row("serverchan", f"schan://{SC_KEY}", (SC_KEY,), 40001),
-    Row("wecombot", f"wecombot://{WECOM_KEY}", (WECOM_KEY,), 93000),
-]
+# the catch-all (every other apprise URL) sends through apprise, whose answer is its verdict: its own
+# contract is tests/test_apprise_provider.py, against apprise's json:// on a loopback server
+ROWS = [Row(name, p.example.url, p.example.secrets, p.example.refusal) for name, p in PROVIDERS.items()
+        if not p.catch_all and p.example is not None]
 NOTE = Notification(status="failed", title="train resnet", started=time.time() - 90, ended=time.time(), host="box",
                     output="\n".join(f"epoch {i} loss 0.{i}" for i in range(400)),
                     traceback="Traceback (most recent call last):\n" + "  frame\n" * 3000 + "RuntimeError: CUDA oom")
@@ -49,13 +42,13 @@ def _clear(inbox):  # type: ignore[no-untyped-def]
 def send(inbox, row: Row):  # type: ignore[no-untyped-def]
     dest = parse_destination(row.url)
     transport = Transport(api_base=inbox.url, timeout=(2.0, 5.0))
-    return [dest.provider.judge(transport.send(r, dest.secrets)) for r in dest.provider.build(NOTE, dest)]
+    return [dest.provider.judge(transport.send(dest.provider.signed(r, dest), dest.secrets))
+            for r in dest.provider.build(NOTE, dest)]
 
 
-def test_every_provider_has_a_row():
-    # the catch-all (every other apprise URL) sends through apprise, whose answer is its verdict: its own
-    # contract is tests/test_apprise_provider.py, against apprise's json:// on a loopback server
+def test_every_provider_declares_an_example():
     assert sorted(r.provider for r in ROWS) == sorted(name for name, p in PROVIDERS.items() if not p.catch_all)
+    assert {"dingtalk", "feishu", "lark"} <= {r.provider for r in ROWS}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
@@ -114,6 +107,20 @@ def test_server_errors_and_rate_limits_retry(inbox, row: Row, status: int):
     assert verdict.outcome == "retry"
     if status == 429 and row.provider != "serverchan":  # ServerChan's 429 is its daily limit: an hour
         assert verdict.retry_after == 7
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.provider)
+def test_its_rate_limits_pace_a_burst(row: Row):
+    dest = parse_destination(row.url)
+    keys = dest.limit_keys()
+    windows = [k for k in keys if not k.limit.daily and not k.limit.same_content]
+    assert windows, "every service counts calls in some window"
+    now = 1_000_000.0
+    for key in windows:  # the window full: the next message waits, its whole lane with it
+        full = [(now - key.limit.seconds / 2, f"content {i}") for i in range(key.limit.count)]
+        decision = decide(keys, {key.key: full}, now)
+        assert decision.action == Action.HOLD and decision.until > now and decision.lane_wide
+        assert decide(keys, {key.key: full[1:]}, now).action == Action.SEND
 
 
 def _requests(row: Row) -> list[dict]:

@@ -421,7 +421,7 @@ class Sender:
         remember(dest.secrets)  # what the service or a library logs or answers hides them and any part of them
         guard_http_logs()  # apprise sends without our transport: its and urllib3's records are redacted too
         try:
-            response = send(request, dest.secrets)
+            response = send(dest.provider.signed(request, dest), dest.secrets)
         except TransportError as exc:
             return Verdict("retry", str(exc)), False
         return dest.provider.judge(response), True

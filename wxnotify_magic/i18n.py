@@ -4,6 +4,10 @@
 are declared in one place and shown elsewhere (provider hints, labels) are marked with ``N_()``, which returns
 them unchanged; ``tr()`` translates them where they are shown. Tracebacks and output are never translated.
 A test collects every literal passed to ``tr()`` or ``N_()`` and fails when one has no Chinese entry.
+
+The table is ``lang_zh.py`` plus the entries each provider module declares about its own service (its labels,
+hints, error meanings), added when the providers are registered (``add_entries``): the table does not grow
+with the number of services.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from functools import cache
 
 LANGUAGES = ("auto", "zh", "en")
 _chosen = "auto"
+_ADDED: dict[str, dict[str, str]] = {"zh": {}}  # entries declared next to what they translate (the providers)
 
 
 def N_(text: str) -> str:
@@ -60,8 +65,20 @@ def tr(msgid: str, /, lang: str | None = None, **values: object) -> str:
     if language(lang) == "zh":
         from .lang_zh import ZH
 
-        text = ZH.get(msgid, msgid)
+        text = ZH.get(msgid) or _ADDED["zh"].get(msgid) or msgid
     return text.format(**values) if values else text
+
+
+def add_entries(lang: str, entries: dict[str, str]) -> None:
+    """Add a module's own entries (a provider's labels and error meanings) to the table of ``lang``."""
+    _ADDED.setdefault(lang, {}).update(entries)
+
+
+def table(lang: str = "zh") -> dict[str, str]:
+    """The whole table of ``lang``: ``lang_zh.py`` and every added entry (import the providers first)."""
+    from .lang_zh import ZH
+
+    return {**ZH, **_ADDED.get(lang, {})}
 
 
 # argparse's and shlex's complaints about an option line (their English templates, as Python 3.10-3.14 and

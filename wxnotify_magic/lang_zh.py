@@ -56,7 +56,6 @@ ZH: dict[str, str] = {
     "no destination named {name} is saved in {path}": "{path} 里没有保存名为 {name} 的目的地",
     "wxnotify: this rank's failure is counted in the message another rank on this host sends":
         "wxnotify：本 rank 的失败已计入本机另一个 rank 发出的消息",
-    "every recipient refused it ({why})": "所有接收者都拒收了（{why}）",
     "{prog}: error: {problem}": "{prog}：错误：{problem}",
     "%wxsend: option {option} needs a value": "%wxsend：选项 {option} 需要一个值",
     "{problem} (in the default destinations, from {where})": "{problem}（出在默认目的地里，来自 {where}）",
@@ -136,68 +135,6 @@ ZH: dict[str, str] = {
     "connection failed: {why}": "连接失败：{why}",
     "request failed: {why}": "请求失败：{why}",
     # --- providers: names, fields, hints, answers
-    "WxPusher": "WxPusher",
-    "WxPusher simple push": "WxPusher 极简推送",
-    "PushPlus": "PushPlus",
-    "ServerChan": "Server酱",
-    "WeCom group bot": "企业微信群机器人",
-    "App token": "应用 Token",
-    "starts with AT_; from the WxPusher admin page, Application > App token":
-        "以 AT_ 开头；在 WxPusher 管理后台的“应用 > appToken”里",
-    "UID": "UID",
-    "starts with UID_; shown after you follow the app": "以 UID_ 开头；关注应用后即可看到",
-    "Topic id": "主题 ID",
-    "a number, from Topic management": "一个数字，在“主题管理”里",
-    "SPT": "SPT",
-    "starts with SPT_; scan the SPT QR code on wxpusher.zjiecode.com/docs":
-        "以 SPT_ 开头；在 wxpusher.zjiecode.com/docs 扫描 SPT 二维码获取",
-    "Create an application at wxpusher.zjiecode.com/admin to get an app token (AT_...); follow it in "
-    "WeChat and copy your UID (UID_...) from the user list.":
-        "在 wxpusher.zjiecode.com/admin 创建应用，得到应用 Token（AT_...）；用微信关注这个应用，"
-        "再从用户列表里复制你的 UID（UID_...）。",
-    "Scan the simple-push QR code in the WxPusher docs with WeChat to get an SPT (SPT_...); no account needed.":
-        "用微信扫描 WxPusher 文档里的极简推送二维码，得到 SPT（SPT_...）；不需要注册账号。",
-    "Token": "Token",
-    "32 characters, from pushplus.plus > 一对一推送": "32 个字符，在 pushplus.plus 的“一对一推送”里",
-    "Topic": "群组编码",
-    "group code (optional)": "群组编码（可选）",
-    "Sign in at pushplus.plus with WeChat, verify your real name, and copy the token from 一对一推送 "
-    "(one-to-one push).":
-        "用微信登录 pushplus.plus，完成实名认证，然后在“一对一推送”里复制 token。",
-    "SendKey": "SendKey",
-    "from sct.ftqq.com > SendKey (SCT...), or a ServerChan³ key (sctp...t...)":
-        "在 sct.ftqq.com 的 SendKey 页面（SCT...），或 Server酱³ 的 key（sctp...t...）",
-    "Sign in at sct.ftqq.com with WeChat and copy your SendKey (SCT...).":
-        "用微信登录 sct.ftqq.com，复制你的 SendKey（SCT...）。",
-    "Webhook key": "Webhook 密钥",
-    "the key=... part of the bot's webhook URL": "机器人 Webhook 地址里 key=... 的部分",
-    "In a WeCom group: ... > Add group bot > copy the webhook URL (or just its key=...).":
-        "在企业微信群里：… > 添加群机器人 > 复制 Webhook 地址（或只复制其中的 key=...）。",
-    "WxPusher rejected the request": "WxPusher 拒绝了请求",
-    "WxPusher rejected the app token": "WxPusher 拒绝了应用 Token",
-    "WxPusher rejected the signature": "WxPusher 拒绝了签名",
-    "WxPusher does not know this endpoint": "WxPusher 不认识这个接口地址",
-    "WxPusher had an internal error": "WxPusher 内部出错",
-    "WxPusher could not reach WeChat": "WxPusher 连不上微信",
-    "WxPusher had a network error": "WxPusher 网络出错",
-    "WxPusher rejected the data": "WxPusher 拒绝了数据",
-    "{failed} of {total} recipients refused ({why})": "{total} 个接收者中有 {failed} 个被拒绝（{why}）",
-    "PushPlus has restricted this account for too many requests; stop sending for now":
-        "PushPlus 因请求过多限制了这个账号；请先停止发送",
-    "PushPlus rejected the token (invalid user token)": "PushPlus 拒绝了 token（用户 token 无效）",
-    "PushPlus needs real-name verification of this account before it sends":
-        "PushPlus 要求这个账号先完成实名认证才能发送",
-    "PushPlus account has not enough points": "PushPlus 账号积分不足",
-    "PushPlus does not allow this IP": "PushPlus 不允许这个 IP",
-    "PushPlus says unauthorized": "PushPlus 返回未授权",
-    "PushPlus rejected the data": "PushPlus 拒绝了数据",
-    "PushPlus rejected the request": "PushPlus 拒绝了请求",
-    "ServerChan daily limit reached for this IP (HTTP 429)": "这个 IP 已达到 Server酱 的每日上限（HTTP 429）",
-    "ServerChan refused: {words} (quota used up or key rejected)": "Server酱 拒绝：{words}（额度用完或 key 被拒）",
-    "WeCom rejected the webhook key": "企业微信拒绝了 Webhook 密钥",
-    "WeCom rate limit hit (20 messages a minute per bot)": "触发企业微信频率限制（每个机器人每分钟 20 条）",
-    "WeCom rejected the message type": "企业微信拒绝了这种消息类型",
-    "WeCom says the content is too long": "企业微信提示内容太长",
     "{service} refused the message": "{service} 拒收了消息",
     "{service} answered with something that is not JSON": "{service} 返回的内容不是 JSON",
     "{service} sent no answer": "{service} 没有返回结果",
@@ -264,6 +201,10 @@ ZH: dict[str, str] = {
     "outbox: {pending} pending, {failed} failed": "发件箱：{pending} 条待发送，{failed} 条失败",
     "destinations: {problem}": "目标：{problem}",
     "{label}: {used} of {quota} {today}": "{label}：{today}已用 {used}/{quota}",
+    "{label}: {used} of {count} {window}": "{label}：{window}已用 {used}/{count}",
+    "in the last minute": "最近 1 分钟内",
+    "in the last hour": "最近 1 小时内",
+    "in the last {duration}": "最近 {duration} 内",
     " (fallback: {dest})": "（备用：{dest}）",
     "wxnotify settings (secrets redacted):": "wxnotify 设置（密钥已隐藏）：",
     "settings file: {path}": "设置文件：{path}",
@@ -454,7 +395,7 @@ ZH: dict[str, str] = {
     "sending a test message…": "正在发送测试消息…",
     "removed {name} from {path}": "已从 {path} 删除 {name}",
     "in Jupyter, %wxnotify config shows a settings panel instead": "在 Jupyter 里，%wxnotify config 会显示设置面板",
-    # issue 12: apprise URL forms, other services through apprise, clusters, the command line
+    # apprise URL forms, other services through apprise, clusters, the command line
     "Send TEXT now (or -b BODY; with neither, the body is read from stdin).":
         "立即发送 TEXT（或 -b BODY；两者都没有时从标准输入读取正文）。",
     "also send a message when the command starts": "命令开始时也发送一条消息",
@@ -466,32 +407,12 @@ ZH: dict[str, str] = {
     "the message ('-' or nothing reads it from stdin)": "消息内容（写 '-' 或不写则从标准输入读取）",
     "the message (the same as TEXT)": "消息内容（与 TEXT 相同）",
     "; any other service through apprise: {command}": "；其他服务可通过 apprise 使用：{command}",
-    "@ and a friend's token (optional)": "@ 加好友令牌（可选）",
-    "@all, user ids or mobile numbers to @ (optional)": "要 @ 的人：@all、成员 userid 或手机号（可选）",
-    "Any service apprise supports (Telegram, DingTalk, Feishu, Slack, e-mail, ...): paste its apprise URL. "
-    "Needs pip install 'wxnotify-magic[apprise]'.":
-        "apprise 支持的任何服务（Telegram、钉钉、飞书、Slack、邮件……）：粘贴它的 apprise URL。需要 pip install "
-        "'wxnotify-magic[apprise]'。",
-    "Friend token": "好友令牌",
-    "Mention": "提醒（@）",
-    "Other service (apprise URL)": "其他服务（apprise URL）",
     "a different value": "其他取值",
-    "any apprise URL, e.g. tgram://BOT_TOKEN/CHAT_ID or dingtalk://TOKEN":
-        "任意 apprise URL，例如 tgram://BOT_TOKEN/CHAT_ID 或 dingtalk://TOKEN",
-    "apprise URL": "apprise URL",
-    "apprise could not send it ({why})": "apprise 未能发送（{why}）",
-    "apprise does not accept this {scheme}:// URL (see apprise's documentation of the service for its form)":
-        "apprise 不接受这个 {scheme}:// URL（格式见 apprise 对该服务的文档）",
     "give the message once: TEXT or -b BODY": "消息只能给一次：TEXT 或 -b BODY",
-    "no reason given": "没有给出原因",
     "nothing to send: give TEXT, -b BODY, or pipe the message in":
         "没有要发送的内容：请给出 TEXT、-b BODY，或用管道传入消息",
     "sent via {via} · {seconds:.1f} s": "已通过 {via} 发送 · {seconds:.1f} 秒",
     "started": "已开始",
-    "the URL is malformed": "URL 格式有误",
-    "this destination needs apprise: {command}": "这个目的地需要 apprise：{command}",
-    "unknown destination type {scheme}:// (neither wxnotify nor apprise knows it)":
-        "未知的目的地类型 {scheme}://（wxnotify 和 apprise 都不认识）",
     "wxnotify: not delivered within the wait{why}; it stays queued in the outbox ({command} sends it)":
         "wxnotify：等待时间内未送达{why}；消息留在发件箱中排队（{command} 会重新发送）",
     "wxnotify: queued in the outbox; sending it before exit (not waiting for the answer)":
@@ -509,19 +430,12 @@ ZH: dict[str, str] = {
     "{label} URL: ?{key}={value} is not supported (accepted: {accepted})":
         "{label} URL：不支持 ?{key}={value}（可用：{accepted}）",
     "{label} URL: a name@ before the host is not supported": "{label} URL：不支持主机前的 name@",
-    "{label} URL: mentions work only in text messages; drop format=markdown":
-        "{label} URL：@提醒只能用于文本消息；请去掉 format=markdown",
     "{label} URL: the host and ?token= disagree; put the token in one place":
         "{label} URL：主机部分和 ?token= 不一致；令牌只写一处",
     "{label} URL: unexpected path /{part} (it takes only {fields})":
         "{label} URL：多余的路径 /{part}（只需要 {fields}）",
     "{label} URL: {where} gives {name} a second, different value": "{label} URL：{where} 给 {name} 设了第二个不同的值",
-    "{label}: not a PushPlus send URL (expected https://www.pushplus.plus/send?token=…)":
-        "{label}：不是 PushPlus 发送地址（应为 https://www.pushplus.plus/send?token=…）",
-    "{label}: not a webhook URL (expected https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…)":
-        "{label}：不是 webhook 地址（应为 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…）",
-    "{service} (apprise)": "{service}（apprise）",
-    # -- issue 10: the watchdog, the stall alarm, resources ------------------------------------------------
+    # -- the watchdog, the stall alarm, resources -------------------------------------------------------
     "kernel died while running cell [{count}] '{title}' after {elapsed}":
         "内核在运行单元格 [{count}]「{title}」{elapsed} 后崩溃退出",
     "the process died while running '{title}' after {elapsed}": "进程在运行「{title}」{elapsed} 后意外终止",
@@ -554,7 +468,7 @@ ZH: dict[str, str] = {
         "被监视的任务持续这么久没有任何输出时发一条消息（0：关闭）。",
     "Report a kernel that dies while a watched cell runs (a small helper process outlives the kernel).":
         "被监视的单元格运行时内核崩溃也会通知（由一个比内核活得久的小辅助进程负责）。",
-    # --- secrets and resilience (issue 9)
+    # --- secrets and resilience
     "wxnotify: warning: a token is written in this cell, so it is saved in the notebook and in IPython's history. "
     "Keep it out: save it once with %wxnotify config (panel) or `wxnotify config add NAME` in a terminal and use "
     "--to NAME, or export WXNOTIFY_TO.":

@@ -1,7 +1,7 @@
 """The one redactor: every text this package shows or logs passes through it, so a token never appears.
 
-It knows every provider's token shapes and the secret positions in destination URLs (from the provider
-declarations), the query parameters and path segments that carry keys in the services' endpoints, and the exact
+It knows every provider's token shapes, the secret positions in destination URLs, and the query parameters and
+path segments that carry keys in the services' endpoints (all from the provider declarations), and the exact
 secrets of the destinations at hand. Redact first, then shorten (``shorten``). Error texts that echo what a
 user typed use ``strict=True``, which also hides any long word mixing letters and digits (a bare key).
 
@@ -21,11 +21,9 @@ from .message import cut_end
 
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`\u3000-\u303f\uff00-\uffef]*")  # not into
 # full-width punctuation (，。（）：): Chinese text often follows a URL without a space
-_QUERY_SECRET = re.compile(r"(?i)\b(key|token|sendkey|access_token|apptoken|spt)=([^&\s'\"<>]+)")
-_PATH_KEY = re.compile(r"/([A-Za-z0-9_-]{6,})\.send\b")
 _BARE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{20,}(?![\w-])")
 _NAME = re.compile(r"[\w.-]{1,24}")
-_REDACTED = re.compile(r"[a-z][a-z0-9+.-]{0,15}://(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20})(?:/(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20}))*",
+_REDACTED = re.compile(r"[a-z][a-z0-9+.-]{0,15}://(?:[A-Za-z_]{0,5}…\w{0,4}@)?(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20})(?:/(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20}))*",
                        re.IGNORECASE)
 
 
@@ -42,6 +40,26 @@ def _shapes() -> re.Pattern[str] | None:
 
     shapes = [s for p in PROVIDERS.values() for s in p.secret_shapes()]
     return re.compile("|".join(f"(?:{s})" for s in shapes)) if shapes else None
+
+
+@cache
+def _endpoints() -> tuple[re.Pattern[str], tuple[re.Pattern[str], ...]]:
+    """The query names (``key=``, ``access_token=``) and path patterns (``/KEY.send``) the providers declare."""
+    from .providers import PROVIDERS
+
+    names = sorted({n for p in PROVIDERS.values() for n in p.secret_query_names()}, key=len, reverse=True)
+    query = re.compile(r"(?i)\b(" + "|".join(map(re.escape, names)) + r")=([^&\s'\"<>]+)")
+    return query, tuple(re.compile(p.secret_path) for p in PROVIDERS.values() if p.secret_path)
+
+
+def _hide_keys(text: str) -> str:
+    """``text`` with the secrets of the services' own URLs hidden: ``key=…``, ``/….send``."""
+    query, paths = _endpoints()
+    text = query.sub(lambda m: f"{m.group(1)}=…", text)
+    for path in paths:
+        text = path.sub(lambda m: m.group(0)[:m.start(1) - m.start(0)] + "…" + m.group(0)[m.end(1) - m.start(0):],
+                        text)
+    return text
 
 
 def redact_url(target: str) -> str:
@@ -67,8 +85,7 @@ def redact_url(target: str) -> str:
 
 def _redact_http(url: str) -> str:
     """Keys in the query (``key=…``), in ``/KEY.send``, and any long word of letters and digits (a key in the path)."""
-    url = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=…", url)
-    return _BARE.sub("…", _PATH_KEY.sub("/….send", url))
+    return _BARE.sub("…", _hide_keys(url))
 
 
 def _looks_secret(text: str) -> bool:
@@ -138,8 +155,7 @@ def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     if known:
         text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN))
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
-    text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=…", text)
-    text = _PATH_KEY.sub("/….send", text)
+    text = _hide_keys(text)
     shapes = _shapes()
     if shapes is not None:
         text = shapes.sub(lambda m: redact_value(m.group(0)), text)

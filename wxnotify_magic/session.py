@@ -110,7 +110,7 @@ class Session:
             else:
                 after_s = float(s.after)
             every_s = parse_duration(every) if every is not None else None
-            stall_s = parse_duration(stall) if stall is not None else float(s.stall)  # issue 10
+            stall_s = parse_duration(stall) if stall is not None else float(s.stall)  # no output for this long: alarm
         except ValueError as exc:
             raise OptionError(str(exc)) from None
         if every_s is not None and every_s <= 0:
@@ -182,7 +182,7 @@ class Session:
               submit: Callable[[Notification, str], Ticket | None] | None = None, images: Any = None) -> Watch:
         """A Watch (not started) that sends through this session."""
         watch = Watch(options, submit or self.submitter(route), context, capture, tail, images)
-        if self.settings.watchdog:  # issue 10: where the watchdog sends if the process dies while the job runs
+        if self.settings.watchdog:  # where the watchdog sends if the process dies while the job runs
             from .watchdog import route_record
 
             watch.route = Redacted(route_record(route.destinations, route.fallbacks, self.quotas))  # repr: redacted
@@ -272,6 +272,10 @@ class Session:
                     lines.append("    " + tr("{label}: {used} of {quota} {today}", label=key.label, used=used,
                                              quota=policy.quota_of(key, self.quotas),
                                              today=policy.day_word(key.limit.zone)))
+                elif key.limit.seconds >= 60 and not key.limit.same_content:  # a robot's per-minute limit
+                    used = sum(1 for t, _ in calls[key.key] if t > now - key.limit.seconds)
+                    lines.append("    " + tr("{label}: {used} of {count} {window}", label=key.label,
+                                             used=used, count=key.limit.count, window=_window(key.limit.seconds)))
         lines.append(tr("default destinations from: {source}; settings file: {path}",
                         source=source_word(s.source("to")), path=settings_path()))
         lines.append(tr("notify after {after}, {on}; tail {tail} lines; wait {wait:g} s",
@@ -354,3 +358,9 @@ def current() -> Session:
 
 
 __all__ = ["OptionError", "OptionTypeError", "Session", "attach", "attached", "current", "detach"]
+
+
+def _window(seconds: float) -> str:
+    """A limit's window as the status line says it: "in the last minute", "... hour", else a duration."""
+    words = {60.0: N_("in the last minute"), 3600.0: N_("in the last hour")}
+    return tr(words[seconds]) if seconds in words else tr("in the last {duration}", duration=human_duration(seconds))

@@ -15,7 +15,7 @@ from typing import Any
 from ..i18n import language, tr
 from .render import available, render
 from .reply import Reply
-from .services import JSON, wecom_image
+from .services import JSON, image_of
 
 
 @cache
@@ -64,7 +64,7 @@ def status(count: int, lang: str | None = None) -> str:
 
 def card(record: JSON, lang: str | None = None) -> str:
     """One message as a card: service, time, title, the content as the service shows it, why it failed."""
-    image = wecom_image(record["body"]) if record.get("format") == "image" else None
+    image = image_of(record)
     content = render(record.get("format", "text"), record["content"], image, lang)
     title = f'<h2 class="title">{_esc(record["title"])}</h2>' if record["title"] else ""
     why = note(record, lang)

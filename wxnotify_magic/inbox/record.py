@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..i18n import tr
-from .services import JSON, wecom_image
+from .services import JSON, image_of
 
 
 def parse_body(raw: bytes, content_type: str) -> Any:
@@ -43,6 +43,6 @@ def format_record(record: JSON, lang: str | None = None) -> str:
     header = "  ".join(part for part in (f"[{stamp}] {record['service']}", title) if part)
     lines = [header + _outcome(record, lang)]
     lines += ["    " + line for line in record["content"].splitlines()]
-    if record.get("format") == "image" and (raw := wecom_image(record["body"])) is not None:
+    if (raw := image_of(record)) is not None:
         lines.append("    [" + tr("image, {size} KB", lang=lang, size=max(1, round(len(raw) / 1024))) + "]")
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """The registry of push services and destination URL parsing.
 
-Every module in this package that defines ``PROVIDERS`` (a tuple of ``Provider``) registers itself: adding a
-service is one module here (plus its answer in the local inbox and one row in the provider contract tests).
+Every module in this package that defines ``PROVIDERS`` (a tuple of ``Provider``) registers itself, with its
+answers in the local inbox (``INBOX``, a tuple of ``emulation.Service``) and its Chinese entries of the language
+table (``ZH``): adding a service is one module here and nothing else.
 """
 
 from __future__ import annotations
@@ -9,24 +10,28 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ..i18n import tr
+from ..i18n import add_entries, tr
 from .base import Destination, DestinationError, Provider
+from .emulation import Service
 
-_SKIP = {"base", "forms"}
+_SKIP = {"base", "forms", "emulation"}
 
 
-def _discover() -> dict[str, Provider]:
+def _discover() -> tuple[dict[str, Provider], tuple[Service, ...]]:
     found: dict[str, Provider] = {}
+    inbox: list[Service] = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name in _SKIP:
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         for provider in getattr(module, "PROVIDERS", ()):
             found[provider.name] = provider
-    return found
+        inbox += getattr(module, "INBOX", ())
+        add_entries("zh", getattr(module, "ZH", {}))
+    return found, tuple(inbox)
 
 
-PROVIDERS: dict[str, Provider] = _discover()
+PROVIDERS, INBOX = _discover()
 
 
 def get_provider(name: str) -> Provider:
@@ -58,5 +63,5 @@ def parse_destination(url: str, name: str = "") -> Destination:
     return provider.parse(url, name)
 
 
-__all__ = ["PROVIDERS", "Destination", "DestinationError", "Provider", "get_provider", "parse_destination",
+__all__ = ["INBOX", "PROVIDERS", "Destination", "DestinationError", "Provider", "get_provider", "parse_destination",
            "provider_for", "schemes"]

@@ -1,4 +1,4 @@
-"""Every other service apprise speaks to (Telegram, DingTalk, Feishu/Lark, Slack, e-mail, ntfy, ...), with the
+"""Every other service apprise speaks to (Telegram, Slack, e-mail, ntfy, ...), with the
 optional extra ``pip install 'wxnotify-magic[apprise]'``.
 
 This provider claims the URLs whose scheme no other provider owns and apprise knows (and, once apprise is
@@ -253,9 +253,9 @@ def loaded() -> bool:
 APPRISE = AppriseProvider(
     name="apprise", label=N_("Other service (apprise URL)"), scheme="apprise",
     fields=(Field("url", N_("apprise URL"), r"[A-Za-z][A-Za-z0-9+.-]*://\S+",
-                  N_("any apprise URL, e.g. tgram://BOT_TOKEN/CHAT_ID or dingtalk://TOKEN"), secret=True),),
+                  N_("any apprise URL, e.g. tgram://BOT_TOKEN/CHAT_ID or ntfy://TOPIC"), secret=True),),
     format="text", limit=BODY_LIMIT, unit="chars", title_limit=None, build=build, judge=judge,
-    hint=N_("Any service apprise supports (Telegram, DingTalk, Feishu, Slack, e-mail, ...): paste its apprise URL. "
+    hint=N_("Any service apprise supports (Telegram, Slack, e-mail, ntfy, ...): paste its apprise URL. "
             "Needs pip install 'wxnotify-magic[apprise]'."),
     hint_url="https://github.com/caronc/apprise/wiki",
     url_example="tgram://BOT_TOKEN/CHAT_ID",
@@ -263,3 +263,26 @@ APPRISE = AppriseProvider(
 )
 
 PROVIDERS = (APPRISE,)
+
+
+# ------------------------------------------------------------------------------------------ its Chinese
+# This service's own entries of the language table (i18n.py adds them when the provider registers).
+ZH = {
+    "Any service apprise supports (Telegram, Slack, e-mail, ntfy, ...): paste its apprise URL. Needs pip install "
+    "'wxnotify-magic[apprise]'.":
+        "apprise 支持的任何服务（Telegram、Slack、邮件、ntfy……）：粘贴它的 apprise URL。需要 pip install "
+        "'wxnotify-magic[apprise]'。",
+    "Other service (apprise URL)": "其他服务（apprise URL）",
+    "any apprise URL, e.g. tgram://BOT_TOKEN/CHAT_ID or ntfy://TOPIC":
+        "任意 apprise URL，例如 tgram://BOT_TOKEN/CHAT_ID 或 ntfy://TOPIC",
+    "apprise URL": "apprise URL",
+    "apprise could not send it ({why})": "apprise 未能发送（{why}）",
+    "apprise does not accept this {scheme}:// URL (see apprise's documentation of the service for its form)":
+        "apprise 不接受这个 {scheme}:// URL（格式见 apprise 对该服务的文档）",
+    "no reason given": "没有给出原因",
+    "the URL is malformed": "URL 格式有误",
+    "this destination needs apprise: {command}": "这个目的地需要 apprise：{command}",
+    "unknown destination type {scheme}:// (neither wxnotify nor apprise knows it)":
+        "未知的目的地类型 {scheme}://（wxnotify 和 apprise 都不认识）",
+    "{service} (apprise)": "{service}（apprise）",
+}

@@ -1,9 +1,12 @@
 """What a provider declares, and the plain values that cross the transport.
 
 A provider is one module that declares everything the engine, the panel, the redactor and the inbox need:
-its fields (which are secret and what their values look like), the formats and limits the renderer uses,
-the limits the service counts (by token, bot key, SendKey or recipient), which URLs it claims, and two pure
-functions: ``build`` (notification -> HTTP requests) and ``judge`` (HTTP response -> verdict).
+its fields (which are secret, what their values look like, the prefix a redacted value keeps), the formats and
+limits the renderer uses, the limits the service counts (by token, bot key, SendKey or recipient), which URLs it
+claims, whether it reaches WeChat, and two pure functions: ``build`` (notification -> HTTP requests) and ``judge``
+(HTTP response -> verdict), plus an optional ``sign`` applied at send time (a signature that depends on the clock).
+The module also holds its answers in the local inbox (``INBOX``), its Chinese entries (``ZH``) and its contract
+example (``Provider.example``); ``providers/__init__.py`` discovers all of them.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class Field:
     query: tuple[str, ...] = ()  # query parameter names that also set it (``?topic=``, a list for ``many``)
     prefix: str = ""  # a recipient written with this prefix belongs here (PushPlus ``#topic``, ``@friend``)
     in_path: bool = True  # False: only the query sets it (WeCom ``?mention=``)
+    lead: tuple[str, ...] = ()  # a secret's non-secret prefixes, kept when it is redacted (``AT_`` -> ``AT_…9f2c``)
+    tail: bool = True  # a redacted value keeps its last four characters (a UID keeps none: ``UID_…``)
 
     def check(self, value: str) -> str | None:
         """A one-line problem with ``value`` (never echoing a secret), or None when it is fine."""
@@ -201,6 +206,16 @@ def _digest(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Example:
+    """A provider's contract example: a destination URL with fake secrets, every secret in it, and a business
+    error code the service answers (the provider contract tests run each provider's example against the inbox)."""
+
+    url: str
+    secrets: tuple[str, ...]
+    refusal: int
+
+
+@dataclass(frozen=True)
 class Provider:
     """A push service, described declaratively, plus its two pure functions."""
 
@@ -227,7 +242,16 @@ class Provider:
     refine: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # provider-specific checks after parsing
     catch_all: bool = False  # claims what no other provider owns: asked last
     send: Callable[[HttpRequest, list[str]], HttpResponse] | None = None  # sends by itself, not over HTTP here
-    wechat: bool = True  # it reaches WeChat (the receipt says "sent to WeChat")
+    wechat: bool = False  # it reaches WeChat (the receipt says "sent to WeChat"); a group robot elsewhere does not
+    sign: Callable[[HttpRequest, Destination, float], HttpRequest] | None = None  # at send time, with the clock
+    secret_query: tuple[str, ...] = ()  # query names in the service's own URLs that carry a secret (``access_token``)
+    secret_path: str = ""  # a regex of the service's URL path whose group 1 is a secret (``/KEY.send``)
+    example: Example | None = None  # the contract example (tests/test_provider_contract.py runs every one)
+
+    def __post_init__(self) -> None:
+        for f in self.fields:
+            if f.secret:
+                _LEADS.update({lead.lower(): (lead, f.tail) for lead in f.lead})
 
     # -- URLs ----------------------------------------------------------------------------------------------
 
@@ -354,16 +378,18 @@ class Provider:
 
     def to_url(self, values: dict[str, Any]) -> str:
         """The canonical URL of ``values``: the single values, every recipient, then the options that are set."""
-        path, query = [], []
+        path, query, user = [], [], ""
         for f in self.fields:
             value = values.get(f.name)
             items = [str(v) for v in (value if isinstance(value, list) else [value]) if v]
-            if not f.in_path:
+            if f.name == self.userinfo and items:  # a field apprise writes before the host (``SECRET@TOKEN``)
+                user = quote(items[0], safe="") + "@"
+            elif not f.in_path:
                 query += [(f.query[0], ",".join(items))] if items else []
-                continue
-            path += [quote(self._written(f, v), safe="@") for v in items]
+            else:
+                path += [quote(self._written(f, v), safe="@") for v in items]
         query += [(o.query[0], values[o.name]) for o in self.options if not o.inert and values.get(o.name)]
-        return f"{self.scheme}://" + "/".join(path) + ("?" + urlencode(query, safe=",@") if query else "")
+        return f"{self.scheme}://{user}" + "/".join(path) + ("?" + urlencode(query, safe=",@") if query else "")
 
     def _written(self, f: Field, value: str) -> str:
         """A recipient as the URL writes it: with its field's prefix when a plain value would go elsewhere."""
@@ -374,18 +400,20 @@ class Provider:
 
     def redact(self, dest: Destination) -> str:
         """The destination with every secret value redacted: ``wxpusher://AT_…9f2c/UID_…/12``."""
-        shown, query = [], []
+        shown, query, user = [], [], ""
         for f in self.fields:
             value = dest.values.get(f.name)
             items = [redact_value(v) if f.secret else str(v) for v in (value if isinstance(value, list) else [value])
                      if v]
-            if not f.in_path:
+            if f.name == self.userinfo and items:
+                user = items[0] + "@"
+            elif not f.in_path:
                 query += [f"{f.query[0]}={','.join(items)}"] if items else []
-                continue
-            shown += [self._written(f, v) for v in items]
+            else:
+                shown += [self._written(f, v) for v in items]
         query += [f"{o.query[0]}={dest.values[o.name]}" for o in self.options
                   if not o.inert and not o.secret and dest.values.get(o.name)]
-        return f"{self.scheme}://" + "/".join(shown) + ("?" + "&".join(query) if query else "")
+        return f"{self.scheme}://{user}" + "/".join(shown) + ("?" + "&".join(query) if query else "")
 
     def secrets_of(self, dest: Destination) -> list[str]:
         """The secret values of ``dest`` (the redactor hides each wherever it appears)."""
@@ -398,6 +426,17 @@ class Provider:
 
     def service_of(self, dest: Destination) -> str:
         return tr(self.label)
+
+    def signed(self, request: HttpRequest, dest: Destination, now: float | None = None) -> HttpRequest:
+        """``request`` as it leaves now: signed when the service wants a time-based signature (``build`` stays pure
+        and its requests can wait in the outbox; the signature is made at the moment of sending)."""
+        if self.sign is None:
+            return request
+        return self.sign(request, dest, time.time() if now is None else now)
+
+    def secret_query_names(self) -> set[str]:
+        """Query names that carry a secret: the secret fields' own and those of the service's URLs."""
+        return {q.lower() for f in self.fields if f.secret for q in f.query} | {q.lower() for q in self.secret_query}
 
     def secret_shapes(self) -> list[str]:
         return [f.shape for f in self.fields if f.secret and f.shape]
@@ -448,17 +487,17 @@ def _safe_value(value: str) -> str:
 
 # --------------------------------------------------------------------------------------------- redaction
 
-_PREFIX = re.compile(r"^(AT_|UID_|SPT_|sctp|SCT)", re.IGNORECASE)  # never the digits after them
+_LEADS: dict[str, tuple[str, bool]] = {}  # lower-cased lead -> (lead, keeps a tail); each Provider adds its fields'
 
 
 def redact_value(value: str) -> str:
-    """``AT_…9f2c`` style: a known prefix, an ellipsis, and the last four characters when long enough."""
-    m = _PREFIX.match(value)
-    prefix = m.group(1) if m else ""
-    if prefix.upper() == "UID_":
-        return "UID_…"
-    tail = value[-4:] if len(value) - len(prefix) >= 12 else ""
-    return f"{prefix}…{tail}"
+    """``AT_…9f2c`` style: a prefix a provider declared (``Field.lead``; never the digits after it), an ellipsis,
+    and the last four characters when long enough (unless the field keeps none)."""
+    lowered = value.lower()
+    lead = max((k for k in _LEADS if lowered.startswith(k)), key=len, default="")
+    prefix, tail = (value[:len(lead)], _LEADS[lead][1]) if lead else ("", True)
+    end = value[-4:] if tail and len(value) - len(prefix) >= 12 else ""
+    return f"{prefix}…{end}"
 
 
 # ----------------------------------------------------------------------------------------------- judging
@@ -533,6 +572,7 @@ __all__ = [
     "N_",
     "Destination",
     "DestinationError",
+    "Example",
     "Field",
     "HttpRequest",
     "HttpResponse",

@@ -9,6 +9,7 @@ webhook channel), ``?template=``, ``?format=``, ``?callback=``; ``wecom://TOKEN`
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from ..i18n import tr
@@ -19,6 +20,7 @@ from .base import (
     N_,
     Destination,
     DestinationError,
+    Example,
     Field,
     HttpRequest,
     HttpResponse,
@@ -31,6 +33,9 @@ from .base import (
     refusal,
     split_url,
 )
+from .emulation import JSON, Reject, Request, Service
+from .emulation import check_len as _check_len
+from .emulation import text as _text
 
 ENDPOINT = "https://www.pushplus.plus/send"
 BATCH_ENDPOINT = "https://www.pushplus.plus/batchSend"  # several channels at once
@@ -146,7 +151,91 @@ PUSHPLUS = Provider(
              Option("template", ("template",), TEMPLATES), format_option(*FORMAT_TEMPLATES),
              Option("callback", ("callback", "callbackurl"), pattern=r"https?://\S+", secret=True),
              *APPRISE_OPTIONS),
-    userinfo="user", host_target=False, refine=refine,
+    userinfo="user", host_target=False, refine=refine, wechat=True,
+    example=Example("pushplus://test0123456789abcdef0123456789ab/grp", ("test0123456789abcdef0123456789ab",), 903),
 )
 
 PROVIDERS = (PUSHPLUS,)
+
+
+# ------------------------------------------------------------------------------------------ the local inbox
+# How the inbox answers like the service (written from its documentation, apart from build and judge above).
+
+_PUSHPLUS_TOKEN = re.compile(r"[A-Za-z0-9]{32}")
+_PUSHPLUS_TEMPLATES = {"html", "txt", "json", "markdown", "cloudMonitor", "jenkins", "route", "pay", "form",
+                       "doc", "excel"}
+_PUSHPLUS_CHANNELS = {"wechat", "webhook", "cp", "mail", "sms", "extension", "voice", "app", "clawbot", "cmcc", "qq"}
+
+
+def _pushplus_token(req: Request) -> str:
+    return _text(req.groups[0] if req.groups and req.groups[0] else req.fields.get("token"))
+
+
+def _pushplus(req: Request) -> JSON:
+    """GET/POST /send, /send/{token} and /batchSend."""
+    fields, token = req.fields, _pushplus_token(req)
+    if not _PUSHPLUS_TOKEN.fullmatch(token) or "bad" in token.lower():
+        raise Reject(903, "无效的用户token")
+    content = _text(fields.get("content"))
+    if not content:
+        raise Reject(999, "content不能为空")
+    _check_len(content, 20000, 999, "content长度不能超过20000")
+    _check_len(_text(fields.get("title")), 100, 999, "title长度不能超过100")
+    if _text(fields.get("template") or "html") not in _PUSHPLUS_TEMPLATES:
+        raise Reject(999, "template不正确")
+    channels = _text(fields.get("channel") or "wechat").split(",")  # /batchSend takes several
+    if any(c not in _PUSHPLUS_CHANNELS for c in channels) or (len(channels) > 1 and "batchSend" not in req.path):
+        raise Reject(999, "channel不正确")
+    return {"code": 200, "msg": "请求成功", "data": uuid.uuid4().hex}
+
+
+def _pushplus_error(code: int, msg: str) -> JSON:
+    return {"code": code, "msg": msg, "data": None}
+
+
+def _pushplus_text(req: Request) -> tuple[str, str]:
+    return _text(req.fields.get("title")), _text(req.fields.get("content"))
+
+
+def _pushplus_format(req: Request) -> str:
+    """template html (default), markdown, txt, json; the other templates are shown as text."""
+    template = _text(req.fields.get("template") or "html")
+    return {"html": "html", "markdown": "markdown", "json": "json"}.get(template, "text")
+
+
+INBOX = (
+    Service("pushplus", re.compile(r"/(?:send|batchSend)(?:/([^/.]*))?/?"), frozenset({"GET", "POST", "PUT", "DELETE"}),
+            _pushplus, _pushplus_error, _pushplus_text, _pushplus_format, 900,
+            {302: "未登录", 401: "请求未授权", 403: "请求IP未授权", 500: "系统异常，请稍后再试",
+             600: "数据异常，操作失败", 805: "无权查看", 888: "积分不足，需要充值",
+             900: "请求次数过多,减少请求后2天恢复正常", 903: "无效的用户token",
+             905: "账户未进行实名认证", 999: "服务端验证错误"}),
+)
+
+
+# ------------------------------------------------------------------------------------------ its Chinese
+# This service's own entries of the language table (i18n.py adds them when the provider registers).
+ZH = {
+    "PushPlus": "PushPlus",
+    "Token": "Token",
+    "32 characters, from pushplus.plus > 一对一推送": "32 个字符，在 pushplus.plus 的“一对一推送”里",
+    "Topic": "群组编码",
+    "group code (optional)": "群组编码（可选）",
+    "Sign in at pushplus.plus with WeChat, verify your real name, and copy the token from 一对一推送 (one-to-one "
+    "push).":
+        "用微信登录 pushplus.plus，完成实名认证，然后在“一对一推送”里复制 token。",
+    "PushPlus has restricted this account for too many requests; stop sending for now":
+        "PushPlus 因请求过多限制了这个账号；请先停止发送",
+    "PushPlus rejected the token (invalid user token)": "PushPlus 拒绝了 token（用户 token 无效）",
+    "PushPlus needs real-name verification of this account before it sends":
+        "PushPlus 要求这个账号先完成实名认证才能发送",
+    "PushPlus account has not enough points": "PushPlus 账号积分不足",
+    "PushPlus does not allow this IP": "PushPlus 不允许这个 IP",
+    "PushPlus says unauthorized": "PushPlus 返回未授权",
+    "PushPlus rejected the data": "PushPlus 拒绝了数据",
+    "PushPlus rejected the request": "PushPlus 拒绝了请求",
+    "@ and a friend's token (optional)": "@ 加好友令牌（可选）",
+    "Friend token": "好友令牌",
+    "{label}: not a PushPlus send URL (expected https://www.pushplus.plus/send?token=…)":
+        "{label}：不是 PushPlus 发送地址（应为 https://www.pushplus.plus/send?token=…）",
+}

@@ -7,12 +7,16 @@ pasted webhook URL ``https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
+import time
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..figures import encode
+from ..figures import encode, image_type
 from ..i18n import tr
 from ..message import Notification, measure, render
 from .base import (
@@ -20,6 +24,7 @@ from .base import (
     N_,
     Destination,
     DestinationError,
+    Example,
     Field,
     HttpRequest,
     HttpResponse,
@@ -30,6 +35,8 @@ from .base import (
     json_body,
     refusal,
 )
+from .emulation import JSON, POST, Reject, Request, Service
+from .emulation import text as _text
 
 ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 WEBHOOK_HOST = "qyapi.weixin.qq.com"
@@ -130,7 +137,120 @@ WECOMBOT = Provider(
     claims=lambda url: url.lower().startswith("wecombot://") or is_webhook(url),
     native=from_webhook, image_limit=IMAGE_LIMIT,
     options=(format_option("text", "markdown"), *APPRISE_OPTIONS),
-    refine=refine,
+    refine=refine, wechat=True,
+    example=Example("wecombot://test-wecom-key-0123456789", ("test-wecom-key-0123456789",), 93000),
 )
 
 PROVIDERS = (WECOMBOT,)
+
+
+# ------------------------------------------------------------------------------------------ the local inbox
+# How the inbox answers like the service (written from its documentation, apart from build and judge above).
+
+_WECOM_LIMITS = {"text": 2048, "markdown": 4096, "markdown_v2": 4096}  # UTF-8 bytes
+_WECOM_OTHER = {"news", "file", "voice", "template_card"}
+_WECOM_IMAGE_MAX = 2 * 1024 * 1024  # bytes, before base64
+def wecom_image(body: Any) -> bytes | None:
+    """The raw bytes of a bot ``image`` message's base64 (None when absent or not base64)."""
+    part = body.get("image") if isinstance(body, dict) else None
+    data = part.get("base64") if isinstance(part, dict) else None
+    if not isinstance(data, str) or not data:
+        return None
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _wecom_check_image(body: JSON) -> None:
+    """base64 + md5 of the raw bytes, at most 2 MB, JPG or PNG; the service's error codes otherwise."""
+    part = body.get("image")
+    if not isinstance(part, dict) or not _text(part.get("base64")):
+        raise Reject(44001, "empty media data")
+    raw = wecom_image(body)
+    if raw is None:
+        raise Reject(40005, "invalid file type")
+    if hashlib.md5(raw).hexdigest() != _text(part.get("md5")).lower():
+        raise Reject(301019, "media md5 not match")
+    if len(raw) > _WECOM_IMAGE_MAX:
+        raise Reject(40009, "invalid image size")
+    if not image_type(raw):
+        raise Reject(40005, "invalid file type")
+
+
+def _wecom_content(body: Any) -> str:
+    """text.content / markdown.content / markdown_v2.content of a bot message."""
+    if not isinstance(body, dict):
+        return ""
+    part = body.get(_text(body.get("msgtype")))
+    return _text(part.get("content")) if isinstance(part, dict) else ""
+
+
+def _wecombot(req: Request) -> JSON:
+    """POST /cgi-bin/webhook/send?key=KEY."""
+    key = req.query.get("key", "")
+    if not key or "bad" in key.lower():
+        raise Reject(93000, "invalid webhook url")
+    msgtype = _text(req.body.get("msgtype")) if isinstance(req.body, dict) else ""
+    if msgtype in _WECOM_LIMITS:
+        content, limit = _wecom_content(req.body), _WECOM_LIMITS[msgtype]
+        if not content:
+            raise Reject(44004, f"{msgtype}.content is empty")
+        if len(content.encode()) > limit:
+            raise Reject(40058, f"{msgtype}.content exceed max length {limit}")
+    elif msgtype == "image":
+        _wecom_check_image(req.body)
+    elif msgtype not in _WECOM_OTHER:
+        raise Reject(40008, "invalid message type")
+    return {"errcode": 0, "errmsg": "ok"}
+
+
+def _wecom_error(code: int, msg: str) -> JSON:
+    hint = f"{int(time.time())}-{uuid.uuid4().hex[:6]}"
+    more = f"more info at https://open.work.weixin.qq.com/devtool/query?e={code}"
+    return {"errcode": code, "errmsg": f"{msg}, hint: [{hint}], {more}"}
+
+
+def _wecom_text(req: Request) -> tuple[str, str]:
+    """The content of text and markdown messages; news, file, voice and cards as their JSON."""
+    msgtype = _text(req.body.get("msgtype")) if isinstance(req.body, dict) else ""
+    if msgtype in _WECOM_OTHER:
+        return "", _text(req.body.get(msgtype))
+    return "", _wecom_content(req.body)
+
+
+def _wecom_format(req: Request) -> str:
+    """text, markdown (markdown and markdown_v2), image; the other message types are shown as JSON."""
+    msgtype = _text(req.body.get("msgtype")) if isinstance(req.body, dict) else ""
+    return {"text": "text", "markdown": "markdown", "markdown_v2": "markdown", "image": "image"}.get(msgtype, "json")
+
+
+INBOX = (
+    Service("wecombot", re.compile(r"/cgi-bin/webhook/send"), POST, _wecombot, _wecom_error, _wecom_text,
+            _wecom_format, 45009,
+            {45009: "api freq out of limit", 93000: "invalid webhook url", 44004: "empty content",
+             40008: "invalid message type", 40058: "content exceed max length", 44001: "empty media data",
+             40005: "invalid file type", 40009: "invalid image size", 301019: "media md5 not match"},
+            image=wecom_image),
+)
+
+
+# ------------------------------------------------------------------------------------------ its Chinese
+# This service's own entries of the language table (i18n.py adds them when the provider registers).
+ZH = {
+    "WeCom group bot": "企业微信群机器人",
+    "Webhook key": "Webhook 密钥",
+    "the key=... part of the bot's webhook URL": "机器人 Webhook 地址里 key=... 的部分",
+    "In a WeCom group: ... > Add group bot > copy the webhook URL (or just its key=...).":
+        "在企业微信群里：… > 添加群机器人 > 复制 Webhook 地址（或只复制其中的 key=...）。",
+    "WeCom rejected the webhook key": "企业微信拒绝了 Webhook 密钥",
+    "WeCom rate limit hit (20 messages a minute per bot)": "触发企业微信频率限制（每个机器人每分钟 20 条）",
+    "WeCom rejected the message type": "企业微信拒绝了这种消息类型",
+    "WeCom says the content is too long": "企业微信提示内容太长",
+    "@all, user ids or mobile numbers to @ (optional)": "要 @ 的人：@all、成员 userid 或手机号（可选）",
+    "Mention": "提醒（@）",
+    "{label} URL: mentions work only in text messages; drop format=markdown":
+        "{label} URL：@提醒只能用于文本消息；请去掉 format=markdown",
+    "{label}: not a webhook URL (expected https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…)":
+        "{label}：不是 webhook 地址（应为 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…）",
+}
