@@ -348,7 +348,9 @@ class Sender:
                                           reason=reason, into=item.id)
         if not others:
             return note
-        merged = digest([note] + [Notification.from_dict(o.notification) for o in others])
+        ran = sorted([(item.id, note), *((o.id, Notification.from_dict(o.notification)) for o in others)],
+                     key=lambda pair: pair[0])  # in the order they were submitted, whichever goes first
+        merged = digest([n for _, n in ran])
         self.outbox.update(item.id, notification=_dumps(merged.to_dict()))
         with self._lock:
             self._followers.setdefault(item.id, []).extend(o.id for o in others)
