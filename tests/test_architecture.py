@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "wxnotify_magic"
 MAX_LINES = 600
 
 LAYERS = {  # the lowest layer first; a module may import only its own layer or lower ones
-    "values": {"i18n", "lang_zh", "durations", "message", "figures", "capture", "status", "paths", "ranks",
+    "values": {"i18n", "lang_zh", "durations", "message", "metrics", "figures", "capture", "status", "paths", "ranks",
                "resources"},
     "providers": {"providers"},
     "engine": {"redact", "transport", "storage", "outbox", "policy", "receipts", "delivery", "settings", "watch",

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from .durations import human_duration
 from .i18n import N_, tr
+from .metrics import trend_lines
 
 Format = Literal["text", "markdown", "html"]
 Unit = Literal["chars", "bytes"]
@@ -373,6 +374,24 @@ def _section(name: str, body: str, fmt: Format, lang: str | None) -> str:
 _SACRIFICE_ORDER = ("value", "output", "text", "traceback")
 
 
+def curves(n: Notification) -> list[str]:
+    """The training curve lines (``loss 2.30 → 0.12 ▇▅▃▂▁ (best 0.11 @ epoch 17)``) and a ping's tqdm rate."""
+    extra = n.extra if isinstance(n.extra, dict) else {}
+    trends = extra.get("trend")
+    lines = trend_lines(trends, _lang(n)) if isinstance(trends, list) else []
+    progress = extra.get("progress")
+    return lines + ([str(progress)] if progress and n.status in ("running", "stalled") else [])
+
+
+def _curves_block(n: Notification, fmt: Format) -> str:
+    lines = curves(n)
+    if not lines:
+        return ""
+    if fmt == "html":
+        return "<p>" + "<br>".join(html.escape(x, quote=False) for x in lines) + "</p>"
+    return "\n".join(("- " if fmt == "markdown" else "") + x for x in lines)
+
+
 _SHOWN_TB = re.compile(r"^(?:-{20,}\n)?.*Traceback \(most recent call last\).*$", re.M)
 
 
@@ -409,12 +428,15 @@ def render(n: Notification, fmt: Format = "text", limit: int = 40000, unit: Unit
     if exc and not with_title:
         lead.append(_strong(cut_end(exc, EXCEPTION_LIMIT), fmt))
     facts_block = _facts_block(n, fmt)
+    curves = _curves_block(n, fmt)
     sep = "\n" if fmt == "html" else "\n\n"
 
     def assemble(parts: dict[str, str]) -> str:
         chunks = list(lead)
         if parts["text"]:
             chunks.append(_section("text", parts["text"], fmt, lang))
+        if curves:
+            chunks.append(curves)
         chunks += [_section(name, parts[name], fmt, lang) for name, _ in _SECTIONS[1:] if parts[name]]
         if facts_block:
             chunks.append(facts_block)
@@ -474,6 +496,10 @@ def digest(notes: list[Notification], title: str = "") -> Notification:
     pictured = [n for n in notes if n.figure]
     parts = [{**{k: getattr(n, k) for k in _PART_FIELDS}, "text": n.text.split("\n", 1)[0][:80]} for n in notes]
     extra: dict[str, Any] = {"parts": parts, "job": title or _job_name(notes)}
+    curve = next((n.extra["trend"] for n in reversed(notes) if isinstance(n.extra, dict) and n.extra.get("trend")),
+                 None)
+    if curve:
+        extra["trend"] = curve
     if first is not None:
         extra["tally"] = [sum(n.status == first.status for n in jobs), len(jobs)]
     if pictured:  # every figure is kept: the last one as the figure, the others beside it
