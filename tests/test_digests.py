@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from typing import Any
 
-from conftest import settled
+from conftest import WECOM_KEY, WX_URL, settled
 
 
 def _burst(ip: Any, inbox: Any, cells: list[tuple[str, str]], gap: float = 0.15) -> list[dict]:
@@ -50,3 +51,29 @@ def test_texts_merged_with_cells_keep_their_order_and_are_not_counted_as_jobs(ip
     assert re.match(rf"❌ job-2 failed · 1 of {jobs} · RuntimeError: export broke$", merged["title"]), \
         merged["title"]  # the texts are not counted as finished or not
     assert f"{jobs} cells ran for " in merged["content"] or f"{jobs} jobs ran for " in merged["content"]
+
+
+def test_a_digest_sends_every_figure_or_names_those_it_could_not(ip: Any, inbox: Any, capsys: Any) -> None:
+    from test_figures import png
+
+    ip.run_line_magic("config", "WxNotify.wait = 0")
+    for i in range(4):
+        image = base64.b64encode(png(color=(40 * i, 10, 10))).decode()
+        ip.run_cell(f"%%wxnotify --after 0 --figure -t plot-{i} --to wecombot://{WECOM_KEY} --to {WX_URL}\n"
+                    f"import base64\nfrom IPython.display import Image, display\n"
+                    f"display(Image(base64.b64decode({image!r})))", store_history=True)
+        time.sleep(0.1)
+    capsys.readouterr()
+    ip.run_cell("%wxnotify wait 30")
+    receipts = capsys.readouterr().out
+    msgs = settled(inbox)
+    wecom = [m for m in msgs if m["service"] == "wecombot"]
+    images = [m for m in wecom if m["body"].get("msgtype") == "image"]
+    assert len(images) == 4, [m["body"].get("msgtype") for m in wecom]  # one image per cell, merged or not
+    assert len({m["body"]["image"]["md5"] for m in images}) == 4
+    merged = [m for m in msgs if m["service"] == "wxpusher" and "plot-" in m["content"]]
+    assert len(merged) < 4  # WxPusher merged some: it carries no uploaded image, so the receipts say which
+    named = re.findall(r"figures of ([\[\]\d, ]+) not sent via WxPusher", receipts)
+    assert named, receipts
+    every = "\n".join(m["content"] for m in merged)
+    assert all(f"{label} plot-" in every for label in named[0].split(", ")), (named, every)  # the merged cells

@@ -306,7 +306,7 @@ class Sender:
                 keys = dest.limit_keys()
             if item.kind == "final":
                 note = self._merge_burst(item, note)
-            _, figure_note = dest.provider.figure(note)  # a figure this service cannot carry: say so
+            _, figure_note = dest.provider.figures(note)  # figures this service cannot carry: say which
             self._send_all(item, dest, dest.provider.build(note, dest), keys, figure_note)
 
     def _hold(self, item: Item, decision: policy.Decision) -> None:
@@ -467,8 +467,8 @@ class Sender:
         if followers:
             merged = tr("{n} messages merged into one", n=len(followers) + 1)
             note = "; ".join(x for x in (note, merged) if x)
-            for other in followers:
-                self._report(other, Status.MERGED if status == Status.DELIVERED else status, reason, merged)
+            for other in followers:  # each merged message's receipt says what its digest's receipt says
+                self._report(other, Status.MERGED if status == Status.DELIVERED else status, reason, note)
         self._report(item.id, status, reason, note)
         self._notify_changed()
 

@@ -56,6 +56,10 @@ ZH: dict[str, str] = {
     "{count} jobs ran for {work} in all": "{count} 个任务共运行 {work}",
     ", with {count} message(s)": "，另有 {count} 条消息",
     "{count} messages in one": "{count} 条消息合为一条",
+    "figures of {which} not sent via {service}: it cannot carry an uploaded image":
+        "{which} 的图片未通过 {service} 发送：该渠道不支持上传图片",
+    "figures of {which} not sent via {service}: {why}": "{which} 的图片未通过 {service} 发送：{why}",
+    "at most {n} figures a message": "每条消息最多 {n} 张图片",
     "epoch {n}": "第 {n} 轮",
     "step {n}": "第 {n} 步",
     "{line} (best {best} @ {where})": "{line}（最佳 {best}，{where}）",

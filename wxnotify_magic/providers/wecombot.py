@@ -84,8 +84,8 @@ def _escape(text: str) -> str:
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
     """Text with mentions or ``format=text`` (2048 bytes, cut to fit); else markdown: ``markdown_v2``, whose code
     blocks show the output tail and traceback best, when the message has any (4096 bytes); WeCom's ``markdown``
-    (colours, no code blocks) when it has none. Then the figure, if any, as an image message (base64 and the
-    md5 of its bytes, at most 2 MB)."""
+    (colours, no code blocks) when it has none. Then each figure (a digest has one per pictured job, up to
+    four), as an image message (base64 and the md5 of its bytes, at most 2 MB)."""
     fmt = dest.values.get("format") or ""
     url = f"{ENDPOINT}?key={dest.values['key']}"
     who = mentions(dest)
@@ -97,11 +97,9 @@ def build(n: Notification, dest: Destination) -> list[HttpRequest]:
         message = HttpRequest("POST", url, json={"msgtype": "markdown_v2", "markdown_v2": {"content": md}})
     else:
         message = HttpRequest("POST", url, json={"msgtype": "markdown", "markdown": {"content": wecom_markdown(n)}})
-    image, _ = dest.provider.figure(n)
-    if not image:
-        return [message]
-    picture = {"base64": encode(image), "md5": hashlib.md5(image, usedforsecurity=False).hexdigest()}
-    return [message, HttpRequest("POST", url, json={"msgtype": "image", "image": picture})]
+    images, _ = dest.provider.figures(n)
+    return [message] + [HttpRequest("POST", url, json={"msgtype": "image", "image": {
+        "base64": encode(image), "md5": hashlib.md5(image, usedforsecurity=False).hexdigest()}}) for image in images]
 
 
 def judge(resp: HttpResponse) -> Verdict:
