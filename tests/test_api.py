@@ -54,7 +54,8 @@ def test_decorator_sends_output_tail_duration_and_value(home: Path, inbox: Any, 
     [message] = inbox.messages
     assert message["accepted"] and message["title"].startswith("✅ train finished · ")
     content = message["content"]
-    assert "**Duration**" in content and "epoch 3 loss 0.33" in content and "epoch 1" not in content  # tail 2
+    assert "**Time**" in content and "**Duration**" not in content  # the card has the duration
+    assert "epoch 3 loss 0.33" in content and "epoch 1" not in content  # tail 2
     assert "{'best': 0.33}" in content and "after the job" not in content
 
 
@@ -168,7 +169,7 @@ def test_start_sends_a_started_message_too(home: Path, inbox: Any, tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     got = summaries(inbox)
     assert got[0] == "🚀 warmup started" and got[1].startswith("✅ warmup finished")
-    assert "Duration" not in inbox.messages[0]["content"] and len(got) == 4
+    assert "**Time**" not in inbox.messages[0]["content"] and len(got) == 4
 
 
 def test_rank_zero_sends_everything(home: Path, inbox: Any, tmp_path: Path) -> None:

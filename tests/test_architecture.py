@@ -9,11 +9,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "wxnotify_magic"
 MAX_LINES = 600
 
 LAYERS = {  # the lowest layer first; a module may import only its own layer or lower ones
-    "values": {"i18n", "lang_zh", "durations", "message", "figures", "capture", "status", "paths", "ranks",
-               "resources", "netfs"},
+    "values": {"i18n", "lang_zh", "durations", "message", "metrics", "figures", "capture", "status", "paths",
+               "ranks", "resources", "netfs"},
     "providers": {"providers"},
-    "engine": {"redact", "transport", "storage", "outbox", "workers", "policy", "receipts", "delivery", "settings", "watch",
-               "auto", "cellinfo", "monitor", "watchdog", "watchdog_process",
+    "engine": {"redact", "transport", "storage", "outbox", "workers", "policy", "receipts", "delivery", "settings",
+               "watch", "auto", "cellinfo", "monitor", "watchdog", "watchdog_process",
                "ledger", "redis_ledger"},  # the limits ledger: local (SQLite) and shared (Redis)
     "session": {"session"},
     "fronts": {"magics", "hooks", "receipt_view", "settings_panel", "api", "cli", "__main__"},

@@ -258,7 +258,7 @@ def test_run_streams_output_unchanged_and_sends_the_tail(home: Path, inbox: Any)
     assert message["title"].startswith(f"✅ {PY} -c") and " finished · " in message["title"]
     content = message["content"]
     assert "progress 100%" in content and "progress 10%\r" not in content and "last line" in content
-    assert "a warning" in content and "**Duration**" in content
+    assert "a warning" in content and "**Time**" in content
 
 
 def test_run_passes_a_failing_exit_code_through(home: Path, inbox: Any) -> None:

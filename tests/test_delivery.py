@@ -183,7 +183,7 @@ def test_progress_pings_keep_only_the_newest(sender, clock, inbox):
     for i in range(3):
         sender.submit(Notification(status="running", title=f"ping {i}"), [dest], kind="ping")
     drain(sender, clock)
-    assert [m["content"].splitlines()[0] for m in inbox.messages] == ["⏳ ping 2 still running"]
+    assert [m["content"].splitlines()[0] for m in inbox.messages] == ["### ⏳ ping 2 still running"]
 
 
 def test_retry_requeues_failed_items(sender, clock, inbox):

@@ -107,7 +107,7 @@ def test_figure_goes_to_wecom_after_the_text_and_the_receipt_names_the_others(ip
     assert result.success
     messages = inbox.wait_for(3)
     wecom = [m for m in messages if m["service"] == "wecombot"]
-    assert [m["body"]["msgtype"] for m in wecom] == ["text", "image"]  # the text first, then the figure
+    assert [m["body"]["msgtype"] for m in wecom] == ["markdown_v2", "image"]  # the text first, then the figure
     assert sent_image(wecom[1]) == last  # the last image the cell displayed
     wx = [m for m in messages if m["service"] == "wxpusher"]
     assert len(wx) == 1 and "loss 0.1" in wx[0]["content"]
@@ -127,19 +127,19 @@ def test_the_cell_value_counts_as_displayed(ip: Any, inbox: Any) -> None:
 def test_no_figure_without_the_option(ip: Any, inbox: Any) -> None:
     assert ip.run_cell(figure_cell([png()], options=""), store_history=True).success
     messages = inbox.wait_for(2)
-    assert sorted(m["body"].get("msgtype", "") for m in messages) == ["", "text"]
+    assert sorted(m["body"].get("msgtype", "") for m in messages) == ["", "markdown"]
 
 
 def test_the_setting_turns_figures_on_for_every_cell(ip: Any, inbox: Any) -> None:
     ip.run_line_magic("config", "WxNotify.figure = True")
     assert ip.run_cell(figure_cell([png()], options=""), store_history=True).success
-    assert [m["body"].get("msgtype") for m in inbox.wait_for(3) if m["service"] == "wecombot"] == ["text", "image"]
+    assert [m["body"].get("msgtype") for m in inbox.wait_for(3) if m["service"] == "wecombot"] == ["markdown", "image"]
 
 
 def test_a_cell_that_shows_no_image_sends_only_text(ip: Any, inbox: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert ip.run_cell(f"%%wxnotify --figure --to {WECOM}\nprint('no plot')", store_history=True).success
     [message] = inbox.wait_for(1)
-    assert message["body"]["msgtype"] == "text" and "figure" not in capsys.readouterr().out
+    assert message["body"]["msgtype"] == "markdown_v2" and "figure" not in capsys.readouterr().out
 
 
 def test_a_too_large_figure_without_pillow_still_sends_the_text(ip: Any, inbox: Any, monkeypatch: pytest.MonkeyPatch,
@@ -149,7 +149,7 @@ def test_a_too_large_figure_without_pillow_still_sends_the_text(ip: Any, inbox: 
     ip.run_line_magic("config", "WxNotify.wait = 30")  # the receipt is read below: a loaded machine must not cut it
     assert ip.run_cell(figure_cell([png(900, 900, noise=True)]), store_history=True).success
     messages = inbox.wait_for(2)
-    assert sorted(m["body"].get("msgtype", "") for m in messages) == ["", "text"]
+    assert sorted(m["body"].get("msgtype", "") for m in messages) == ["", "markdown"]
     assert "figure not sent via WeCom group bot: it is larger than 2 MB and Pillow is not installed" in \
         capsys.readouterr().out
     figures.fit.cache_clear()
@@ -173,7 +173,7 @@ def test_matplotlib_figure_from_a_kernel(home: Path, inbox: Any, tmp_path: Path,
     shown = [o for o in nb.cells[1].outputs if "image/png" in o.get("data", {})]
     assert len(shown) == 1  # the figure is still shown in the notebook, as usual
     text, image = inbox.wait_for(2)
-    assert text["body"]["msgtype"] == "text" and "epoch 5 loss 1.1" in text["content"]
+    assert text["body"]["msgtype"] == "markdown_v2" and "epoch 5 loss 1.1" in text["content"]
     assert sent_image(image) == base64.b64decode(shown[0].data["image/png"])  # the very figure the cell showed
     from PIL import Image
 

@@ -98,7 +98,7 @@ def test_auto_language_follows_the_locale(monkeypatch: pytest.MonkeyPatch, env: 
 def test_chosen_language_wins_and_bad_choices_are_refused() -> None:
     try:
         i18n.set_language("zh")
-        assert i18n.tr("finished") == "完成" and i18n.tr("finished", lang="en") == "finished"
+        assert i18n.tr("finished") == "已完成" and i18n.tr("finished", lang="en") == "finished"
         i18n.set_language("en")
         assert i18n.tr("finished") == "finished"
         with pytest.raises(ValueError, match="lang must be one of auto, zh, en"):
@@ -138,8 +138,11 @@ def test_a_cell_in_chinese_card_body_receipt_status_and_history(ip: Any, inbox: 
     assert re.fullmatch(r"❌ 训练 resnet50 失败 · [\d.]+秒 · ZeroDivisionError: division by zero", message["title"])
     content = message["content"]
     assert content.startswith("**ZeroDivisionError: division by zero**")  # the body leads with the exception line
-    assert "- **耗时**: " in content and "**最后输出**" in content and "**错误堆栈**" in content
-    assert "训练 resnet50" not in content.split("**最后输出**")[0]  # the card says the title; the body does not
+    assert "- **时间**：" in content and "**最后的输出**" in content and "**错误堆栈**" in content
+    assert "耗时" not in content and "秒" not in content  # the card says how long, once
+    assert content.index("第 3 轮") < content.index("**错误堆栈**") < content.index("- **主机**：")
+    assert "训练 resnet50" not in content.split("**最后的输出**")[0]  # the card says the title; the body does not
+    assert content.count("ZeroDivisionError: division by zero") == 2  # the lead and the traceback's last line
     assert "Traceback (most recent call last)" in content  # technical text stays as it is
     assert "wxnotify：已通过 WxPusher 发送到微信 · " in capsys.readouterr().out
     ip.run_line_magic("wxnotify", "status")
@@ -161,8 +164,8 @@ def test_a_message_keeps_the_language_it_was_built_in(ip: Any, inbox: Any, home:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "wxnotify: 1 failed message(s) queued again; 0 pending, 0 failed now"
     sent = inbox.wait_for(2)[1]
-    assert sent["accepted"] and re.fullmatch(r"✅ 夜间任务 完成 · [\d.]+秒", sent["title"])
-    assert "- **耗时**: " in sent["content"]
+    assert sent["accepted"] and re.fullmatch(r"✅ 夜间任务已完成 · [\d.]+ ?秒", sent["title"])
+    assert "- **时间**：" in sent["content"]
 
 
 def test_a_notification_renders_in_its_own_language_whatever_the_current_one() -> None:
@@ -170,7 +173,7 @@ def test_a_notification_renders_in_its_own_language_whatever_the_current_one() -
     i18n.set_language("en")
     try:
         assert render_title(note, 100) == "⏹ t 已中断 · 5小时42分"
-        assert "耗时: 5小时42分10秒" in render(note, "text")
+        assert "时间：1970-01-01 " in render(note, "text") and "5小时42分10秒" not in render(note, "text")
         assert render_title(replace(note, lang="en"), 100) == "⏹ t interrupted · 5h 42m"
     finally:
         i18n.set_language("auto")

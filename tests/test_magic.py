@@ -90,8 +90,9 @@ def test_title_option(ip, inbox):
 def test_message_facts(ip, inbox):
     ip.run_cell("%%wxnotify\nimport time\ntime.sleep(0.05)").raise_error()
     content = messages(inbox)[0]["content"]
-    for fact in ("Duration", "Started", "Ended", "Host"):
-        assert fact in content
+    for fact in ("Time", "Host", "Cell"):
+        assert f"**{fact}**" in content
+    assert "Duration" not in content  # the card has it
     assert "Status" not in content and "finished" in messages(inbox)[0]["title"]  # the card says it, once
 
 

@@ -127,8 +127,9 @@ def test_the_body_leads_with_the_exception_and_never_repeats_the_title():
     for fmt in ("text", "markdown", "html"):
         body = render(n, fmt, with_title=False)  # type: ignore[arg-type]
         assert "TITLE-MARK" not in body and "failed" not in body
-        assert body.index("ValueError: nan loss") < body.index("Duration") < body.index("epoch 9") \
-            < body.index("Traceback (most recent")
+        assert body.index("ValueError: nan loss") < body.index("epoch 9") < body.index("Traceback (most recent") \
+            < body.index("Host")  # exception line, last output, traceback, then the facts
+        assert "1m 05s" not in body and "Duration" not in body  # the card has the duration
     first_line, rest = render(n, "text").split("\n", 1)  # no title field (WeCom): the first line is the card
     assert first_line == "❌ TITLE-MARK failed · 1m 05s · ValueError: nan loss"
     assert "TITLE-MARK" not in rest and rest.count("ValueError: nan loss") == 1  # only in the traceback
@@ -253,10 +254,10 @@ def test_merging_a_digest_again_keeps_every_cell_and_the_first_failure() -> None
     again = digest([first, cell(4), cell(5, "failed", traceback="KeyError: 5")])  # a failed send merged again
     for n in range(1, 6):
         assert f"[{n}] cell {n}" in again.text
-    assert again.text.startswith("5 cells ran") and "not finished: [2] failed, [5] failed" in again.text
+    assert again.text.startswith("5 cells ran for 5.0 s in all\n")  # a sum of durations, labelled as one
     assert again.traceback == "ValueError: bad 2" and again.output == "out 3" and again.status == "failed"
-    assert headline(again).startswith("❌ 2 of 5 notifications failed")  # not "5 notifications failed"
-    assert headline(digest([cell(1), cell(2)])).startswith("✅ 2 notifications finished")
+    assert headline(again) == "❌ cell 2 failed · 2 of 5 · ValueError: bad 2"  # the first failure, of how many
+    assert headline(digest([cell(1), cell(2)])) == "✅ 2 cells finished"
 
 
 def test_text_that_cannot_be_encoded_is_replaced() -> None:

@@ -120,11 +120,14 @@ def test_serverchan_refusal(inbox):
 
 
 def test_wecom_text_and_markdown_choice(inbox):
-    deliver(inbox, f"wecombot://{WECOM_KEY}")
-    assert inbox.messages[0]["body"]["msgtype"] == "text"
+    deliver(inbox, f"wecombot://{WECOM_KEY}")  # an output tail: markdown_v2, for its code block
+    assert inbox.messages[0]["body"]["msgtype"] == "markdown_v2"
+    deliver(inbox, f"wecombot://{WECOM_KEY}", Notification(status="died", title="t", cause="exited with code 3"))
+    assert inbox.messages[1]["body"]["msgtype"] == "markdown"  # nothing to show as code: with colours
+    inbox.clear()
     long = Notification(status="failed", title="t", output="\n".join(f"第{i}行 输出" for i in range(2000)))
     (receipt,) = deliver(inbox, f"wecombot://{WECOM_KEY}", long)
-    body = inbox.messages[1]["body"]
+    body = inbox.messages[0]["body"]
     assert receipt.ok and body["msgtype"] == "markdown_v2"
     assert measure(body["markdown_v2"]["content"], "bytes") <= 4096
 
@@ -206,8 +209,9 @@ def test_wecom_mentions_go_in_a_text_message(inbox):
     assert body["text"]["mentioned_mobile_list"] == ["13800001111"]
     assert measure(body["text"]["content"], "bytes") <= 2048 and "line 1999" in body["text"]["content"]
     inbox.clear()
-    deliver(inbox, f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}&format=markdown")
-    assert inbox.messages[0]["body"]["msgtype"] == "markdown_v2"
+    deliver(inbox, f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}&format=markdown",
+            Notification(status="success", title="t", output="a tail"))
+    assert inbox.messages[0]["body"]["msgtype"] == "markdown_v2"  # the output tail in a code block
     with pytest.raises(DestinationError, match="mentions work only in text"):
         parse_destination(f"wecombot://{WECOM_KEY}?format=markdown&mention=@all")
 

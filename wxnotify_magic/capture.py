@@ -7,6 +7,8 @@ import contextlib
 import sys
 from typing import Any, TextIO
 
+from .metrics import Metrics
+
 
 def collapse_carriage_returns(text: str) -> str:
     """Make ``\\r`` progress output (tqdm) look like its final state: each line keeps its last rewrite."""
@@ -45,6 +47,8 @@ class Tail:
         self.chunks: list[str] = []
         self.size = 0
         self.dropped = 0  # characters compacted away: dropped + size only grows (issue 10: activity)
+        self._metrics = Metrics()  # the training curve of what was compacted away
+        self._fed = 0  # characters at the start of ``chunks`` already in ``_metrics``
 
     def write(self, text: str) -> None:
         self.chunks.append(text)
@@ -55,8 +59,13 @@ class Tail:
     def compact(self) -> None:
         """Keep only the last ``max_chars`` characters, with progress bars collapsed."""
         raw = _joined(self.chunks)
+        cut = max(raw.rfind("\n"), raw.rfind("\r")) + 1  # whole lines (and bar rewrites) go to the metrics
+        if cut > self._fed:
+            self._metrics.feed(raw[self._fed:cut])
+        rest = raw[max(cut, self._fed):]
         # a trailing \r means the next write overwrites this line: keep that meaning
         kept = collapse_carriage_returns(raw)[-self.max_chars:] + ("\r" if raw.endswith("\r") else "")
+        self._fed = len(kept) - len(rest) if kept.endswith(rest) else len(kept)
         self.dropped += self.size - len(kept)
         self.chunks = [kept]
         self.size = len(kept)
@@ -71,6 +80,12 @@ class Tail:
 
     def last_line(self) -> str:
         return self.text(1)
+
+    def metrics(self) -> Metrics:
+        """The metrics of everything written so far (the training curve)."""
+        found = self._metrics.copy()
+        found.feed(_joined(self.chunks)[self._fed:])
+        return found
 
     def activity(self) -> int:
         """Characters written so far: changes with any output (sampled by the monitor, no cost per write)."""
@@ -156,6 +171,9 @@ class OutputCapture:
         self._undo = []
 
 
+METRICS_BUDGET = 1 << 20  # characters of a cell's output read for its training curve
+
+
 class HistoryTail:
     """The cell's stdout/stderr read from IPython's own history tee (IPython 9+): no work per write.
 
@@ -190,7 +208,7 @@ class HistoryTail:
         """The execution count IPython files this cell's output under (the cell's own number)."""
         return self._count
 
-    def _chunks(self) -> list[str]:
+    def _chunks(self, budget: int = BUDGET) -> list[str]:
         entries = list(self._outputs.get(self._count, []))
         first, skip = self._start
         picked: list[str] = []
@@ -204,7 +222,7 @@ class HistoryTail:
             for chunk in reversed(stream[low:]):
                 picked.append(chunk)
                 size += len(chunk)
-                if size > self.BUDGET:
+                if size > budget:
                     return picked[::-1]
         return picked[::-1]
 
@@ -216,6 +234,12 @@ class HistoryTail:
 
     def last_line(self) -> str:
         return self.text(1)
+
+    def metrics(self) -> Metrics:
+        """The metrics of the cell's output (its last ``METRICS_BUDGET`` characters): the training curve."""
+        found = Metrics()
+        found.feed(_joined(self._chunks(METRICS_BUDGET)))
+        return found
 
     def activity(self) -> tuple[int, int]:
         """Changes with any output: (entries, chunks in the last one) of IPython's own copy (issue 10)."""

@@ -327,7 +327,7 @@ class Sender:
                 keys = dest.limit_keys()
             if item.kind == "final":
                 note = self._merge_burst(item, note)
-            _, figure_note = dest.provider.figure(note)  # a figure this service cannot carry: say so
+            _, figure_note = dest.provider.figures(note)  # figures this service cannot carry: say which
             self._send_all(item, dest, dest.provider.build(note, dest), keys, figure_note)
 
     def _hold(self, item: Item, decision: policy.Decision) -> None:
@@ -369,7 +369,9 @@ class Sender:
                                           reason=reason, into=item.id)
         if not others:
             return note
-        merged = digest([note] + [Notification.from_dict(o.notification) for o in others])
+        ran = sorted([(item.id, note), *((o.id, Notification.from_dict(o.notification)) for o in others)],
+                     key=lambda pair: pair[0])  # in the order they were submitted, whichever goes first
+        merged = digest([n for _, n in ran])
         self.outbox.update(item.id, notification=_dumps(merged.to_dict()))
         with self._lock:
             self._followers.setdefault(item.id, []).extend(o.id for o in others)
@@ -505,8 +507,8 @@ class Sender:
         if followers:
             merged = tr("{n} messages merged into one", n=len(followers) + 1)
             note = "; ".join(x for x in (note, merged) if x)
-            for other in followers:
-                self._report(other, Status.MERGED if status == Status.DELIVERED else status, reason, merged)
+            for other in followers:  # each merged message's receipt says what its digest's receipt says
+                self._report(other, Status.MERGED if status == Status.DELIVERED else status, reason, note)
         self._report(item.id, status, reason, note)
         self._notify_changed()
 

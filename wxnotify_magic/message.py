@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from .durations import human_duration
 from .i18n import N_, tr
+from .metrics import trend_lines
 
 Format = Literal["text", "markdown", "html"]
 Unit = Literal["chars", "bytes"]
@@ -200,24 +201,48 @@ def _one_line(text: str) -> str:
     return " ".join(strip_ansi(text).split())
 
 
+CARD = N_("{title}{gap}{verdict}")  # the card's lead; Chinese joins them: 预处理已完成 (``gap``: beside Latin text)
+TALLY_CARD = N_("{title} {verdict} · {part} of {count}")  # a digest's first failure, of how many jobs
+
+
+def _card_lead(n: Notification, title: str) -> str:
+    """The card's lead in the notification's language: ``export failed`` (``导出失败``), or for a digest
+    ``export failed · 1 of 3`` (``3 条通知中有 1 条失败：导出``)."""
+    lang = _lang(n)
+    word = "" if n.status == "message" else verdict(n)
+    tally = n.extra.get("tally") if isinstance(n.extra, dict) else None
+    if tally and word:
+        return tr(TALLY_CARD, lang=lang, title=title, verdict=word, part=tally[0], count=tally[1])
+    if not word or not title:
+        return title or word
+    gap = " " if title[-1].isascii() or title[-1] == ELLIPSIS or word[0].isascii() else ""  # 训练 v2 已完成
+    return tr(CARD, lang=lang, title=title, verdict=word, gap=gap)
+
+
+def card_parts(n: Notification) -> list[str]:
+    """What follows the card's lead: the duration (``12 s``, ``12 s so far``), or for a digest the job's name."""
+    lang = _lang(n)
+    if isinstance(n.extra, dict) and "parts" in n.extra:  # a digest: its durations are in its body
+        return [x for x in (str(n.extra.get("job") or ""),) if x]
+    if n.duration is None or n.status in ("message", "started"):
+        return []
+    short = human_duration(n.duration, lang, short=True)
+    return [tr("{duration} so far", lang=lang, duration=short) if n.status in ("running", "stalled") else short]
+
+
 def headline(n: Notification, limit: int | None = None, unit: Unit = "chars", exception: bool = True) -> str:
-    """The card: verdict, title, duration and, for a failure, the exception line, joined by `` · ``.
+    """The card: verdict, title, duration and, for a failure, the exception line, joined by `` · ``, each once.
 
     Within ``limit`` the title is shortened first, then the exception line, then the exception line and
     the duration are left out; the icon and the verdict always stay.
     """
-    lang = _lang(n)
     icon = STATUS_ICONS.get(n.status, "")
     title = _one_line(n.title) or "wxnotify"
-    word = "" if n.status == "message" else verdict(n)
-    took: list[str] = []
-    if n.duration is not None and n.status not in ("message", "started"):
-        short = human_duration(n.duration, lang, short=True)
-        took = [tr("{duration} so far", lang=lang, duration=short) if n.status in ("running", "stalled") else short]
+    took = card_parts(n)
     exc = exception_line(n) if exception else ""
 
     def compose(t: str, parts: list[str]) -> str:
-        return SEP.join([" ".join(x for x in (icon, t, word) if x), *parts])
+        return SEP.join([" ".join(x for x in (icon, _card_lead(n, t)) if x), *parts])
 
     full = compose(title, [*took, exc] if exc else took)
     if limit is None or measure(full, unit) <= limit:
@@ -270,25 +295,37 @@ def _strong(text: str, fmt: Format) -> str:
     return text
 
 
+FACT = N_("{label}: {value}")  # one labelled fact; Chinese uses the full-width colon
+
+
 def _fmt_time(epoch: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else ""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch is not None else ""
 
 
-FACT_LABELS = {"duration": N_("Duration"), "started": N_("Started"), "ended": N_("Ended"), "host": N_("Host"),
-               "notebook": N_("Notebook"), "cell": N_("Cell")}
+FACT_LABELS = {"time": N_("Time"), "started": N_("Started"), "host": N_("Host"), "notebook": N_("Notebook"),
+               "cell": N_("Cell")}
+
+
+def _span(n: Notification) -> str:
+    """When the job ran: ``2026-12-06 20:41:21 → 20:42:26`` (the end's date only when it differs)."""
+    start, end = _fmt_time(n.started), _fmt_time(n.ended)
+    if not start or not end or n.status in ("running", "stalled", "message", "started"):
+        return ""
+    return start if end == start else f"{start} → {end[11:] if end[:10] == start[:10] else end}"
 
 
 def facts(n: Notification) -> list[tuple[str, str]]:
-    """The few labelled facts of a notification, in display order and its language (the card has the verdict)."""
+    """The labelled facts the card does not give, in display order and the notification's language: when it
+    ran, where, which cell, its peaks. The duration is on the card."""
     lang = _lang(n)
+    span = _span(n)
+    digest_ = isinstance(n.extra, dict) and "parts" in n.extra
     rows = [
-        ("duration", human_duration(n.duration, lang) if n.duration is not None
-         and n.status not in ("message", "started") else ""),
-        ("started", _fmt_time(n.started)),
-        ("ended", _fmt_time(n.ended) if n.status not in ("running", "stalled", "message", "started") else ""),
+        ("time", span),
+        ("started", "" if span else _fmt_time(n.started)),
         ("host", n.host),
         ("notebook", n.notebook),
-        ("cell", f"[{n.execution_count}]" if n.execution_count else ""),
+        ("cell", f"[{n.execution_count}]" if n.execution_count and not digest_ else ""),
     ]
     return [(tr(FACT_LABELS[k], lang=lang), v) for k, v in rows if v] + resource_facts(n)
 
@@ -307,11 +344,13 @@ def _facts_block(n: Notification, fmt: Format) -> str:
     rows = facts(n)
     if not rows:
         return ""
+    lang = _lang(n)
     if fmt == "html":
-        return "<p>" + "".join(f"<b>{k}</b>: {html.escape(v, quote=False)}<br>" for k, v in rows) + "</p>"
+        return "<p>" + "<br>".join(tr(FACT, lang=lang, label=f"<b>{k}</b>", value=html.escape(v, quote=False))
+                                   for k, v in rows) + "</p>"
     if fmt == "markdown":
-        return "\n".join(f"- **{k}**: {v}" for k, v in rows)
-    return "\n".join(f"{k}: {v}" for k, v in rows)
+        return "\n".join("- " + tr(FACT, lang=lang, label=f"**{k}**", value=v) for k, v in rows)
+    return "\n".join(tr(FACT, lang=lang, label=k, value=v) for k, v in rows)
 
 
 def _heading(text: str, fmt: Format) -> str:
@@ -335,32 +374,72 @@ def _section(name: str, body: str, fmt: Format, lang: str | None) -> str:
 _SACRIFICE_ORDER = ("value", "output", "text", "traceback")
 
 
+def curves(n: Notification) -> list[str]:
+    """The training curve lines (``loss 2.30 → 0.12 ▇▅▃▂▁ (best 0.11 @ epoch 17)``) and a ping's tqdm rate."""
+    extra = n.extra if isinstance(n.extra, dict) else {}
+    trends = extra.get("trend")
+    lines = trend_lines(trends, _lang(n)) if isinstance(trends, list) else []
+    progress = extra.get("progress")
+    return lines + ([str(progress)] if progress and n.status in ("running", "stalled") else [])
+
+
+def _curves_block(n: Notification, fmt: Format) -> str:
+    lines = curves(n)
+    if not lines:
+        return ""
+    if fmt == "html":
+        return "<p>" + "<br>".join(html.escape(x, quote=False) for x in lines) + "</p>"
+    return "\n".join(("- " if fmt == "markdown" else "") + x for x in lines)
+
+
+_SHOWN_TB = re.compile(r"^(?:-{20,}\n)?.*Traceback \(most recent call last\).*$", re.M)
+
+
+def without_shown_traceback(output: str, traceback: str) -> str:
+    """The output without the traceback a terminal shell printed at its end (the body has its own traceback
+    section): cut at the last ``Traceback (most recent call last)`` header (and IPython's rule above it) when
+    the output ends with the traceback's exception line."""
+    tb_lines = [x.strip() for x in traceback.split("\n") if x.strip()]
+    out_lines = [x.strip() for x in output.split("\n") if x.strip()]
+    if not tb_lines or not out_lines or out_lines[-1] != tb_lines[-1]:
+        return output
+    starts = list(_SHOWN_TB.finditer(output))
+    return output[:starts[-1].start()].rstrip("\n") if starts else output
+
+
 def render(n: Notification, fmt: Format = "text", limit: int = 40000, unit: Unit = "chars",
            with_title: bool = True) -> str:
     """Render ``n`` as ``fmt``, never longer than ``limit`` (characters or UTF-8 bytes).
 
     The body says first what the reader needs first: with ``with_title`` (services without a title field)
     the card line, else (the service shows the card as its title) the exception line of a failure; then
-    the message, the facts, the output tail, the value and the traceback. Long parts are shortened the way a
-    reader wants: the latest output, the exception line and the innermost frames, and the start of a value
-    or message survive.
+    the message, the output tail, the value, the traceback and last the facts in one block. Long parts are
+    shortened the way a reader wants: the latest output, the exception line and the innermost frames, and
+    the start of a value or message survive.
     """
     lang = _lang(n)
     bodies = {name: strip_ansi(getattr(n, name)).strip("\n") for name, _ in _SECTIONS}
+    bodies["output"] = without_shown_traceback(bodies["output"], bodies["traceback"])
+    if fmt == "markdown" and isinstance(n.extra, dict) and "parts" in n.extra:  # a digest: one item a line
+        head, _, items = bodies["text"].partition("\n")
+        bodies["text"] = "\n".join([head, *("- " + x for x in items.split("\n") if x)])
     lead = [_heading(headline(n), fmt)] if with_title else []
     exc = exception_line(n)
     if exc and not with_title:
         lead.append(_strong(cut_end(exc, EXCEPTION_LIMIT), fmt))
     facts_block = _facts_block(n, fmt)
+    curves = _curves_block(n, fmt)
     sep = "\n" if fmt == "html" else "\n\n"
 
     def assemble(parts: dict[str, str]) -> str:
         chunks = list(lead)
         if parts["text"]:
             chunks.append(_section("text", parts["text"], fmt, lang))
+        if curves:
+            chunks.append(curves)
+        chunks += [_section(name, parts[name], fmt, lang) for name, _ in _SECTIONS[1:] if parts[name]]
         if facts_block:
             chunks.append(facts_block)
-        chunks += [_section(name, parts[name], fmt, lang) for name, _ in _SECTIONS[1:] if parts[name]]
         return sep.join(chunks)
 
     text = assemble(bodies)
@@ -389,59 +468,110 @@ def render_title(n: Notification, limit: int, unit: Unit = "chars") -> str:
 # ------------------------------------------------------------------------------------------------ digests
 
 _WORST = ("failed", "interrupted", "running", "success", "message")
+UNFINISHED = ("failed", "interrupted")
 
 
 _PART_FIELDS = ("status", "title", "started", "ended", "execution_count", "host", "notebook")
 
 
 def digest(notes: list[Notification], title: str = "") -> Notification:
-    """Several notifications as one: how many, which did not finish (and the first failure's traceback),
-    one line per message, the last output and the last figure. Used for a Run All in auto mode and for a burst
-    held by pacing; it speaks the language of the latest notification. A digest among ``notes`` counts as the
-    messages it holds, so merging again never hides one."""
+    """Several notifications as one, in the order they came: the card names the first job that did not finish
+    (``❌ export failed · 1 of 3 · train.ipynb``) and the body carries its traceback; one line per message;
+    the last output; every figure (the last as the figure, the others in ``extra["figures"]``). Used for a Run
+    All in auto mode and for a burst held by pacing; it speaks the language of the latest notification. A
+    digest among ``notes`` counts as the messages it holds, so merging again never hides one. Messages
+    (``%wxsend``) are listed but not counted as finished or not."""
     notes = [part for n in notes for part in _parts(n)]
     if len(notes) == 1 and not title:
         return notes[0]
     lang = notes[-1].lang or None
     status = next((s for s in _WORST if any(n.status == s for n in notes)), "message")
+    jobs = [n for n in notes if n.status != "message"]
+    first = next((n for n in jobs if n.status in UNFINISHED), None)
+    work = sum(n.duration or 0.0 for n in jobs)
     starts = [n.started for n in notes if n.started is not None]
     ends = [n.ended for n in notes if n.ended is not None]
-    work = sum(n.duration or 0.0 for n in notes)
-    unfinished = [n for n in notes if n.status in ("failed", "interrupted")]
-    lines = [tr("{count} cells ran, {work} of work", lang=lang, count=len(notes), work=human_duration(work, lang))
-             if all(n.execution_count is not None for n in notes) else
-             tr("{count} messages in one", lang=lang, count=len(notes))]
-    if unfinished:
-        word = {n.status: tr(STATUS_WORDS[n.status], lang=lang) for n in unfinished}
-        lines.append(tr("not finished: {cells}", lang=lang, cells=", ".join(
-            f"[{n.execution_count}] {word[n.status]}" if n.execution_count is not None
-            else f"{n.title} {word[n.status]}" for n in unfinished)))
-    lines += [_digest_line(n, lang) for n in notes]
-    first = next((n for n in unfinished if n.traceback), None)
+    lines = [_tally_line(notes, jobs, work, lang)] + [_digest_line(n, lang) for n in notes]
     last_output = next((n.output for n in reversed(notes) if n.output), "")
-    pictured = next((n for n in reversed(notes) if n.figure), None)
+    pictured = [n for n in notes if n.figure]
     parts = [{**{k: getattr(n, k) for k in _PART_FIELDS}, "text": n.text.split("\n", 1)[0][:80]} for n in notes]
-    alike = sum(n.status == status for n in notes)
-    title = title or (tr("{count} notifications", lang=lang, count=len(notes)) if alike == len(notes) else
-                      tr("{part} of {count} notifications", lang=lang, part=alike, count=len(notes)))
-    return Notification(status=status, title=title,
+    extra: dict[str, Any] = {"parts": parts, "job": title or _job_name(notes)}
+    curve = next((n.extra["trend"] for n in reversed(notes) if isinstance(n.extra, dict) and n.extra.get("trend")),
+                 None)
+    if curve:
+        extra["trend"] = curve
+    if first is not None:
+        extra["tally"] = [sum(n.status == first.status for n in jobs), len(jobs)]
+    if pictured:  # every figure is kept: the last one as the figure, the others beside it
+        at = [i for i, n in enumerate(notes) if n.figure]
+        extra["figure_index"], extra["figure_label"] = at[-1], _label(notes[at[-1]])
+        extra["figures"] = [{"index": i, "label": _label(notes[i]), "figure": notes[i].figure,
+                             "figure_type": notes[i].figure_type} for i in at[:-1]]
+    if first is not None:
+        lead = _one_line(first.title)
+    elif jobs:
+        lead = tr("{count} cells", lang=lang, count=len(jobs)) if all(
+            n.execution_count is not None for n in jobs) else tr("{count} jobs", lang=lang, count=len(jobs))
+    else:
+        lead = tr("{count} messages", lang=lang, count=len(notes))
+    return Notification(status=first.status if first else status, title=lead,
                         text="\n".join(lines), started=min(starts, default=None), ended=max(ends, default=None),
                         host=notes[-1].host, notebook=notes[-1].notebook, execution_count=notes[-1].execution_count,
                         output=last_output, traceback=first.traceback if first else "", lang=notes[-1].lang,
-                        figure=pictured.figure if pictured else "",
-                        figure_type=pictured.figure_type if pictured else "", extra={"parts": parts})
+                        figure=pictured[-1].figure if pictured else "",
+                        figure_type=pictured[-1].figure_type if pictured else "", extra=extra)
+
+
+def _job_name(notes: list[Notification]) -> str:
+    """What the digest is about: the notebook's file name, else the host."""
+    books = list(dict.fromkeys(n.notebook.rsplit("/", 1)[-1] for n in notes if n.notebook))
+    return books[-1] if len(books) == 1 else ""
+
+
+def _tally_line(notes: list[Notification], jobs: list[Notification], work: float, lang: str | None) -> str:
+    """How many ran and how long they ran in all (the sum of their durations, labelled as such)."""
+    texts = len(notes) - len(jobs)
+    if not jobs:
+        return tr("{count} messages in one", lang=lang, count=len(notes))
+    cells = all(n.execution_count is not None for n in jobs)
+    line = tr("{count} cells ran for {work} in all", lang=lang, count=len(jobs), work=human_duration(work, lang)) \
+        if cells else tr("{count} jobs ran for {work} in all", lang=lang, count=len(jobs),
+                         work=human_duration(work, lang))
+    return line + (tr(", with {count} message(s)", lang=lang, count=texts) if texts else "")
+
+
+def _label(n: Notification) -> str:
+    return f"[{n.execution_count}]" if n.execution_count is not None else _one_line(n.title)
+
+
+def digest_figures(n: Notification) -> list[tuple[str, str, str]]:
+    """(label, base64, type) of every figure a notification carries, in order: a digest's earlier ones, then
+    its own."""
+    earlier = n.extra.get("figures") if isinstance(n.extra, dict) else None
+    found = [(str(f.get("label", "")), str(f.get("figure", "")), str(f.get("figure_type", "")))
+             for f in earlier or [] if isinstance(f, dict) and f.get("figure")]
+    label = str(n.extra.get("figure_label", "")) if isinstance(n.extra, dict) else ""
+    return found + ([(label, n.figure, n.figure_type)] if n.figure else [])
 
 
 def _parts(n: Notification) -> list[Notification]:
-    """The messages a digest holds (its first failure keeps the traceback, its last the output), else ``[n]``."""
+    """The messages a digest holds (its first failure keeps the traceback, its last the output, and each
+    pictured one its figure), else ``[n]``."""
     stored = n.extra.get("parts") if isinstance(n.extra, dict) else None
     if not stored:
         return [n]
     parts = [Notification.from_dict({**p, "lang": n.lang}) for p in stored]
-    failed = next((i for i, p in enumerate(parts) if p.status in ("failed", "interrupted")), None)
+    failed = next((i for i, p in enumerate(parts) if p.status in UNFINISHED), None)
     if failed is not None:
         parts[failed] = replace(parts[failed], traceback=n.traceback)
-    parts[-1] = replace(parts[-1], output=n.output, figure=n.figure, figure_type=n.figure_type)
+    for f in n.extra.get("figures") or []:
+        if isinstance(f, dict) and isinstance(f.get("index"), int) and 0 <= f["index"] < len(parts):
+            parts[f["index"]] = replace(parts[f["index"]], figure=str(f.get("figure", "")),
+                                        figure_type=str(f.get("figure_type", "")))
+    parts[-1] = replace(parts[-1], output=n.output)
+    at = n.extra.get("figure_index", len(parts) - 1)
+    if n.figure and isinstance(at, int) and 0 <= at < len(parts):
+        parts[at] = replace(parts[at], figure=n.figure, figure_type=n.figure_type)
     return parts
 
 

@@ -236,7 +236,24 @@ class Watch:
         )
         if self.figure is not None and status not in ("running", "stalled"):
             n = replace(n, figure_type=self.figure[0], figure=self.figure[1])
-        return n.without_output() if self.options.no_output else n
+        if self.options.no_output:
+            return n.without_output()
+        return replace(n, extra=self._curves(status)) if status != "started" else n
+
+    def _curves(self, status: str) -> dict[str, Any]:
+        """The training curve in the output (up to three metrics' trends) and, while running, tqdm's rate and
+        ETA; nothing when the output has no metric."""
+        read = getattr(self.tail, "metrics", None)
+        try:
+            found = read() if callable(read) else None
+        except Exception:  # a curve is a nicety: never lose the message over it
+            return {}
+        if found is None:
+            return {}
+        extra: dict[str, Any] = {"trend": found.trends()} if found.trends() else {}
+        if status in ("running", "stalled") and found.progress:
+            extra["progress"] = found.progress
+        return extra
 
     def _ping_loop(self) -> None:
         every = self.options.every or 0

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from ..figures import decode, fit
 from ..i18n import N_, tr
-from ..message import Format, Notification, Unit
+from ..message import Format, Notification, Unit, digest_figures
 from .forms import APPRISE_OPTIONS, Option, UrlParts, format_option, split_url
 
 Outcome = Literal["delivered", "retry", "permanent"]
@@ -451,6 +451,28 @@ class Provider:
             return b"", tr("figure not sent via {service}: it cannot carry an uploaded image", service=tr(self.label))
         data, why = fit(decode(n.figure), self.image_limit)
         return data, (tr("figure not sent via {service}: {why}", service=tr(self.label), why=why) if why else "")
+
+    def figures(self, n: Notification, most: int = 4) -> tuple[list[bytes], str]:
+        """Every image to send with ``n`` (a digest carries one per pictured job), fitted to this service, at
+        most ``most`` (the latest); and which were not sent and why ('' when all were)."""
+        found = digest_figures(n)
+        if len(found) <= 1:
+            data, why = self.figure(n)
+            return ([data] if data else []), why
+        if self.image_limit is None:
+            return [], tr("figures of {which} not sent via {service}: it cannot carry an uploaded image",
+                          which=", ".join(label for label, _, _ in found), service=tr(self.label))
+        sent: list[bytes] = []
+        left: dict[str, list[str]] = {}
+        for index, (label, figure, _) in enumerate(found):
+            data, why = fit(decode(figure), self.image_limit) if index >= len(found) - most else (
+                b"", tr("at most {n} figures a message", n=most))
+            if data:
+                sent.append(data)
+            else:
+                left.setdefault(why, []).append(label)
+        return sent, "; ".join(tr("figures of {which} not sent via {service}: {why}", which=", ".join(labels),
+                                  service=tr(self.label), why=why) for why, labels in left.items())
 
     # -- limits --------------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from ..figures import encode, image_type
 from ..i18n import tr
-from ..message import Notification, measure, render
+from ..message import FACT, Notification, curves, cut_end, exception_line, facts, headline, measure, render
 from .base import (
     APPRISE_OPTIONS,
     N_,
@@ -65,25 +65,49 @@ def mentions(dest: Destination) -> dict[str, list[str]]:
     return {k: v for k, v in (("mentioned_list", users), ("mentioned_mobile_list", mobiles)) if v}
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#])")
+
+
+def wecom_markdown(n: Notification, limit: int = MARKDOWN_LIMIT) -> str:
+    """WeCom's own ``markdown`` (no code blocks; headings, bold, quotes, three colours): the card as a heading,
+    then its exception line (or a death's cause) in the warning colour, once, the message, the training curve, and the
+    facts as a grey quote. The message gives way first when it must be shortened."""
+    exc = exception_line(n)
+    card = f"### {headline(n, exception=False)}"  # the exception line follows it, in colour
+    lead = [card] + ([f'<font color="warning">{_escape(exc)}</font>'] if exc else [])
+    tail = [_escape(x) for x in curves(n)]
+    tail += ["> " + tr(FACT, lang=n.lang or None, label=f"**{k}**", value=f'<font color="comment">{_escape(v)}</font>')
+             for k, v in facts(n)]
+    fixed = "\n".join(lead + ([""] if tail else []) + tail)
+    room = limit - measure(fixed, "bytes") - 4
+    text = cut_end(_escape(n.text.strip("\n")), room, "bytes") if n.text.strip() and room > 0 else ""
+    chunks = lead + ([text] if text else []) + ([""] if tail else []) + tail
+    return cut_end("\n".join(chunks), limit, "bytes")
+
+
+def _escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    """Plain text when it fits 2048 bytes (always with mentions or ``format=text``, cut to fit); markdown_v2
-    (code blocks, 4096 bytes) when it is longer or ``format=markdown``; then the figure, if any, as an image
-    message (base64 and the md5 of its bytes, at most 2 MB)."""
+    """Text with mentions or ``format=text`` (2048 bytes, cut to fit); else markdown: ``markdown_v2``, whose code
+    blocks show the output tail and traceback best, when the message has any (4096 bytes); WeCom's ``markdown``
+    (colours, no code blocks) when it has none. Then each figure (a digest has one per pictured job, up to
+    four), as an image message (base64 and the md5 of its bytes, at most 2 MB)."""
     fmt = dest.values.get("format") or ""
     url = f"{ENDPOINT}?key={dest.values['key']}"
     who = mentions(dest)
-    text = render(n, "text", 4 * MARKDOWN_LIMIT, "bytes")  # uncut when short: does it fit a text message?
-    if fmt != "markdown" and (who or fmt == "text" or measure(text, "bytes") <= TEXT_LIMIT):
+    if who or fmt == "text":
         text = render(n, "text", TEXT_LIMIT, "bytes")
         message = HttpRequest("POST", url, json={"msgtype": "text", "text": {"content": text, **who}})
-    else:
+    elif n.output.strip() or n.value.strip() or n.traceback.strip():
         md = render(n, "markdown", MARKDOWN_LIMIT, "bytes")
         message = HttpRequest("POST", url, json={"msgtype": "markdown_v2", "markdown_v2": {"content": md}})
-    image, _ = dest.provider.figure(n)
-    if not image:
-        return [message]
-    picture = {"base64": encode(image), "md5": hashlib.md5(image, usedforsecurity=False).hexdigest()}
-    return [message, HttpRequest("POST", url, json={"msgtype": "image", "image": picture})]
+    else:
+        message = HttpRequest("POST", url, json={"msgtype": "markdown", "markdown": {"content": wecom_markdown(n)}})
+    images, _ = dest.provider.figures(n)
+    return [message] + [HttpRequest("POST", url, json={"msgtype": "image", "image": {
+        "base64": encode(image), "md5": hashlib.md5(image, usedforsecurity=False).hexdigest()}}) for image in images]
 
 
 def judge(resp: HttpResponse) -> Verdict:
