@@ -177,6 +177,7 @@ class CellHooks:
 
     def pre_run_cell(self, info: Any) -> None:
         self._rewritten = None
+        self._end_unfinished()
         self._running.append(info)
         outermost = len(self._running) == 1
         if outermost:
@@ -195,6 +196,29 @@ class CellHooks:
         except Exception as exc:  # never break the user's cell
             self.cell = None
             self._warn(tr("wxnotify: could not watch this cell ({problem})", problem=_problem(exc)), not outermost)
+
+    def _end_unfinished(self) -> None:
+        """Finish the cells that ended without ``post_run_cell`` (``await shell.run_cell_async(...)`` called
+        directly, as some front ends and tools do): IPython files each cell's result as ``last_execution_result``
+        when it ends, so a cell still on our list whose result that is has ended, with every cell it ran."""
+        last = getattr(self.shell, "last_execution_result", None)
+        info = getattr(last, "info", None)
+        ended = next((i for i, running in enumerate(self._running) if running is info), None)
+        if ended is None:
+            return
+        finished, self._running = self._running[ended:], self._running[:ended]
+        cell = self.cell
+        if cell is not None and any(cell.info is f for f in finished):
+            self.cell = None
+            self._finish(cell, last)
+        if not self._running:
+            self._show_held()
+            self.receipts.cell_ended()
+
+    def _ended(self, info: Any) -> Callable[[], bool]:
+        """Whether the cell of ``info`` has ended (for the monitor, which stops sampling a cell that ended
+        without ``post_run_cell``; its notification goes when the next cell starts)."""
+        return lambda: getattr(getattr(self.shell, "last_execution_result", None), "info", None) is info
 
     def _warn_literal_token(self, raw: str, nested: bool) -> None:
         """Say once that a token typed into a cell is saved with the notebook and in IPython's history."""
@@ -229,6 +253,7 @@ class CellHooks:
         # a cell run by another cell (%%capture runs its body so) has the number of the outermost one
         count = cell_count(self.shell, self._running[0] if self._running else info)
         watch = self._new_watch(options, route, raw, count, plain_cell=True)
+        watch.ended = self._ended(info)
         self.cell = WatchedCell(info, watch, auto, raw, getattr(sys, "last_value", None))
         watch.start()
 

@@ -1,0 +1,29 @@
+"""wxnotify as a guest in the user's shell: it leaves IPython's behaviour as it was (cells run without
+post_run_cell, terminal receipts, completeness checks, tracebacks)."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import settled
+
+
+def _run_async_only(ip, raw: str):  # type: ignore[no-untyped-def]
+    """Run a cell as some front ends and tools do: ``run_cell_async`` alone, so no ``post_run_cell``."""
+    return ip.loop_runner(ip.run_cell_async(raw, store_history=True, transformed_cell=ip.transform_cell(raw)))
+
+
+def test_a_cell_without_post_run_cell_leaves_every_later_cell_clean(ip, inbox):
+    from wxnotify_magic import monitor
+
+    ip.run_cell("%wxnotify auto on --after 0").raise_error()
+    _run_async_only(ip, "first = 1")
+    deadline = time.monotonic() + 5
+    while monitor._sampler._monitors and time.monotonic() < deadline:  # the monitor sees the cell has ended
+        time.sleep(0.05)
+    assert monitor._sampler._monitors == [], "the monitor kept sampling a cell that had ended"
+    ip.run_cell("second = 2").raise_error()
+    ip.run_cell("third = 3").raise_error()
+    titles = [m["title"] for m in settled(inbox)]
+    assert len(titles) == 3, titles  # the unannounced cell, then auto mode notifies again for each cell
+    assert monitor._sampler._monitors == []
