@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from conftest import settled
 
 
@@ -27,3 +28,24 @@ def test_a_cell_without_post_run_cell_leaves_every_later_cell_clean(ip, inbox):
     titles = [m["title"] for m in settled(inbox)]
     assert len(titles) == 3, titles  # the unannounced cell, then auto mode notifies again for each cell
     assert monitor._sampler._monitors == []
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "-1"])
+def test_every_front_checks_a_wait_in_one_line(home, value):
+    from test_cli import wxnotify
+
+    for command in (["send", "--wait", value, "hi"], ["retry", "--wait", value]):
+        proc = wxnotify(*command)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.strip().splitlines()[-1].endswith("--wait must be between 0 and 600 seconds")
+
+
+@pytest.mark.parametrize("cell", ["%wxnotify history -5", "%wxnotify history 99999999999999999999999",
+                                  "%%wxnotify --tail 99999999999999999999999\nx = 1", "%wxnotify wait 1e400"])
+def test_every_magic_checks_its_numbers_in_one_line(ip, inbox, cell, capsys):
+    result = ip.run_cell(cell)
+    err = capsys.readouterr().err
+    assert type(result.error_in_exec).__name__ == "UsageError", err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert inbox.messages == []

@@ -22,7 +22,7 @@ from .message import cut_end
 from .receipts import report
 from .redact import redact, shorten, unlinked
 from .session import OptionError, Session
-from .settings import MAX_WAIT, NoDestinationError, Route
+from .settings import MAX_WAIT, NoDestinationError, Route, count_problem
 from .watch import WatchOptions
 
 USAGE_LIMIT = 200  # characters of an error line; what the user typed is redacted first, then cut
@@ -161,8 +161,9 @@ class WxNotifyMagics(Magics):
     @argument("n", nargs="?", type=int, default=10, help=N_("How many of the latest messages (default 10)."))
     def cmd_history(self, line: str) -> None:
         args = _parse(self.cmd_history, line, "%wxnotify history")
-        if args.n < 1:
-            raise UsageError(tr("%wxnotify history: N is how many to show, 1 or more"))
+        problem = count_problem(args.n, "N", 1)
+        if problem:
+            raise UsageError(tr("%wxnotify history: {problem}", problem=problem))
         print(unlinked("\n".join(self.session.history_lines(args.n))))
 
     @magic_arguments(name="wxnotify config")
