@@ -49,3 +49,12 @@ def test_every_magic_checks_its_numbers_in_one_line(ip, inbox, cell, capsys):
     assert type(result.error_in_exec).__name__ == "UsageError", err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert inbox.messages == []
+
+
+def test_a_terminal_waits_for_the_body_of_a_wxnotify_cell(ip, inbox):
+    """``%%wxnotify -t x`` + Enter: IPython's completeness check says incomplete, as for any cell magic."""
+    assert ip.check_complete("%%time\n")[0] == "incomplete"
+    assert ip.check_complete("%%wxnotify -t x\n")[0] == "incomplete"
+    assert ip.check_complete("%%wxnotify -t x\nprint(1)\n")[0] == "incomplete"
+    assert ip.check_complete("%%wxnotify -t x\nprint(1)\n\n")[0] == "complete"
+    assert inbox.messages == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import re
 import sys
 from collections.abc import Callable
@@ -105,9 +106,10 @@ class CellHooks:
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
         self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
+        self._transformer = _with_side_effects(self.rewrite_cell)
 
     def register(self) -> None:
-        self.shell.input_transformers_cleanup.append(self.rewrite_cell)
+        self.shell.input_transformers_cleanup.append(self._transformer)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         from . import watchdog  # issue 10: a restart or shutdown requested while a cell runs is the likely cause
@@ -118,8 +120,8 @@ class CellHooks:
         for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):
                 self.shell.events.unregister(event, handler)
-        if self.rewrite_cell in self.shell.input_transformers_cleanup:
-            self.shell.input_transformers_cleanup.remove(self.rewrite_cell)
+        if self._transformer in self.shell.input_transformers_cleanup:
+            self.shell.input_transformers_cleanup.remove(self._transformer)
         if self.cell is not None:
             self.cell.watch.stop_capture()
             self.cell = None
@@ -137,8 +139,8 @@ class CellHooks:
         if not lines or not lines[0].startswith("%%wxnotify"):
             return lines
         args = cell_args(lines[0])
-        if args is None or twice(lines):
-            return lines
+        if args is None or twice(lines) or not "".join(lines[1:]).strip():
+            return lines  # without a body it stays a cell magic: a terminal waits for the body, as for any other
         caller = transforming_for()
         if caller == "silent":
             return lines  # no run-cell events will come: the registered magic runs and watches the body
@@ -379,6 +381,18 @@ class CellHooks:
         """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``."""
         if ticket is not None:
             self.receipts.show(ticket, options.quiet, self.session.settings.wait, cell, failed)
+
+
+def _with_side_effects(transform: Callable[[list[str]], list[str]]) -> Callable[[list[str]], list[str]]:
+    """The transformer as IPython registers it, marked ``has_side_effects``: IPython's completeness check
+    (a terminal's Enter, a kernel's ``is_complete_request``) then leaves it out and sees ``%%wxnotify`` as the
+    cell magic it is, so a terminal waits for the body and the blank line that ends it."""
+    @functools.wraps(transform)
+    def transformer(lines: list[str]) -> list[str]:
+        return transform(lines)
+
+    transformer.has_side_effects = True  # type: ignore[attr-defined]
+    return transformer
 
 
 def _problem(exc: BaseException) -> str:
