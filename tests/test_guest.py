@@ -25,8 +25,11 @@ def test_a_cell_without_post_run_cell_leaves_every_later_cell_clean(ip, inbox):
     assert monitor._sampler._monitors == [], "the monitor kept sampling a cell that had ended"
     ip.run_cell("second = 2").raise_error()
     ip.run_cell("third = 3").raise_error()
-    titles = [m["title"] for m in settled(inbox)]
-    assert len(titles) == 3, titles  # the unannounced cell, then auto mode notifies again for each cell
+    settled(inbox)
+    from wxnotify_magic import delivery
+
+    queued = delivery.get_sender().outbox.items()  # (queued together, some may go out merged into one message)
+    assert len(queued) == 3, queued  # the unannounced cell, then auto mode notifies again for each cell
     assert monitor._sampler._monitors == []
 
 
@@ -58,3 +61,83 @@ def test_a_terminal_waits_for_the_body_of_a_wxnotify_cell(ip, inbox):
     assert ip.check_complete("%%wxnotify -t x\nprint(1)\n")[0] == "incomplete"
     assert ip.check_complete("%%wxnotify -t x\nprint(1)\n\n")[0] == "complete"
     assert inbox.messages == []
+
+
+def test_a_terminal_cell_keeps_its_receipt_out_of_its_output(ip, inbox, capsys):
+    """The receipt is not the cell's output: not in capture_output, not in IPython's history of outputs."""
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as captured:
+        ip.run_cell("%%wxnotify -t own\nprint('the cell says this')", store_history=True).raise_error()
+    count = ip.execution_count - 1
+    assert captured.stdout == "the cell says this\n" and captured.stderr == ""
+    history = getattr(ip.history_manager, "outputs", {}).get(count, [])
+    assert "wxnotify" not in repr(history)
+    assert len(settled(inbox)) == 1
+    ip.run_cell("%wxnotify wait 10").raise_error()  # the settled receipt is printed here, outside any cell
+    assert "wxnotify: sent to WeChat via WxPusher" in capsys.readouterr().out
+
+
+def test_terminal_cells_do_not_wait_on_delivery(ip, inbox, capsys):
+    """Auto-mode cells while the service takes 1.5 s per message (less than WxNotify.wait): each cell returns
+    before its message is delivered; ``%wxnotify wait`` then finds them still sending."""
+    inbox.add_fault("delay", seconds=1.5, count=10)
+    ip.run_cell("%wxnotify auto on --after 0").raise_error()
+    for i in range(3):
+        ip.run_cell(f"x = {i}").raise_error()
+    capsys.readouterr()
+    ip.run_cell("%wxnotify wait 0").raise_error()
+    assert "still sending" in capsys.readouterr().out
+    ip.run_cell("%wxnotify wait 30").raise_error()
+    out = capsys.readouterr().out
+    assert out.count("wxnotify: sent to WeChat") >= 1 and "still sending" not in out
+
+
+def test_ctrl_c_during_wxnotify_wait_shows_no_wxnotify_frame(ip, inbox, capsys):
+    import _thread
+    import threading
+
+    inbox.add_fault("delay", seconds=3.0)
+    ip.run_cell("%wxsend hello").raise_error()
+    capsys.readouterr()
+    threading.Timer(0.5, _thread.interrupt_main).start()  # Ctrl-C, as the main thread sees it
+    ip.run_cell("%wxnotify wait 30").raise_error()  # Ctrl-C stops the wait, as it stops any receipt wait
+    shown = capsys.readouterr()
+    assert "stopped waiting (Ctrl-C)" in shown.out and "still sending" in shown.out
+    text = shown.out + shown.err
+    assert "Traceback" not in text and "wxnotify_magic" not in text and "threading.py" not in text
+
+
+def test_run_of_a_notebook_with_a_failing_wxnotify_cell_shows_no_wxnotify_frame(ip, inbox, tmp_path, capsys):
+    import nbformat
+
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "%%wxnotify -t x\nprint('before')\n1/0")]), str(path))
+    ip.run_cell(f"%run {path}")
+    shown = capsys.readouterr()
+    text = shown.out + shown.err
+    assert "ZeroDivisionError" in text and "1/0" in text  # the user's line, as IPython shows it
+    assert "magics.py" not in text and "wxnotify_magic" not in text and "<wxnotify cell>" not in text
+
+
+LIVE_PLOT = ("from IPython.display import display, clear_output\n"
+             "for i in range(3):\n"
+             "    display(f'frame {i}')\n"
+             "    clear_output(wait=True)\n")
+
+
+@pytest.mark.parametrize("head", ["%%wxnotify -t live-plot\n", "%%wxnotify --quiet -t live-plot\n", ""])
+def test_a_live_plot_keeps_its_last_frame(inbox, tmp_path, head):
+    """``display(fig); clear_output(wait=True)`` in a loop: the cell ends showing its last frame, as alone."""
+    from kernel import displays, kernel_with_extension
+
+    with kernel_with_extension(inbox, tmp_path) as kernel:
+        alone = kernel.run(LIVE_PLOT)
+        assert displays(alone) == ["'frame 2'"]
+        if head:
+            kernel.run("%wxnotify auto off")
+        else:
+            kernel.run("%wxnotify auto on --after 0")
+        cell = kernel.run(head + LIVE_PLOT)
+        assert displays(cell) == displays(alone)

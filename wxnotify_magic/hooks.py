@@ -99,7 +99,8 @@ class CellHooks:
         self.cell: WatchedCell | None = None
         self.auto: AutoMode | None = None
         self.receipts = ReceiptView(shell)
-        if self.receipts.kernel:  # in a kernel receipts never hold a cell: sending waits for a quiet moment
+        self.receipts.open()
+        if self.receipts.kernel:  # in a kernel sending waits for a quiet moment, so a Run All goes out merged
             session.pause_sending = self.receipts.quiet_until
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
@@ -127,6 +128,7 @@ class CellHooks:
             self.cell = None
         self._show_held()
         self.disable_auto()
+        self.receipts.close()
         from . import watchdog  # issue 10: nothing armed any more; the watchdog exits at end-of-file
 
         watchdog.unwatch_exit_requests(self.shell)
@@ -299,7 +301,8 @@ class CellHooks:
                 self.auto.cell_finished(watch, error, value, tb, status, printed)
                 return
             ticket = watch.finish(error, value, tb, status=status, printed_error=printed)
-            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed"), bool(self._running))
+            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed", cell=True),
+                          bool(self._running))
             if self.auto is not None:
                 self.auto.rearm()
         except Exception as exc:
@@ -328,9 +331,10 @@ class CellHooks:
         tree = shell.compile.ast_parse(shell.transform_cell(cell))
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         ns = shell.user_ns
-        exec(shell.compile(tree, "<wxnotify cell>", "exec"), ns)
+        name = _cell_name(shell, cell)
+        exec(shell.compile(tree, name, "exec"), ns)
         if last is not None:
-            return eval(shell.compile(ast.Expression(last.value), "<wxnotify cell>", "eval"), ns)
+            return eval(shell.compile(ast.Expression(last.value), name, "eval"), ns)
         return None
 
     # -- auto mode ------------------------------------------------------------------------------------------
@@ -338,7 +342,7 @@ class CellHooks:
     def enable_auto(self, options: WatchOptions, route: Route, batch: bool, settle: float) -> None:
         self.disable_auto()
         self.auto = AutoMode(options, route, batch, settle, self.session.submitter(route),
-                             lambda ticket: self.report(ticket, options))
+                             lambda ticket: self.report(ticket, options, cell=True))
 
     def disable_auto(self) -> bool:
         auto, self.auto = self.auto, None
@@ -377,10 +381,21 @@ class CellHooks:
             except Exception as exc:  # one receipt that cannot be shown does not hide the others
                 _warn(tr("wxnotify: could not show the receipt ({problem})", problem=_problem(exc)))
 
-    def report(self, ticket: Any, options: WatchOptions, cell: int | None = None, failed: bool = False) -> None:
-        """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``."""
+    def report(self, ticket: Any, options: WatchOptions, count: int | None = None, failed: bool = False,
+               cell: bool = False) -> None:
+        """Show the receipt: updated in place in a kernel; in a terminal a cell's (``cell``) before the next
+        prompt once it has settled, a command's after waiting at most ``WxNotify.wait``."""
         if ticket is not None:
-            self.receipts.show(ticket, options.quiet, self.session.settings.wait, cell, failed)
+            self.receipts.show(ticket, options.quiet, self.session.settings.wait, count, failed, later=cell)
+
+
+def _cell_name(shell: Any, cell: str) -> str:
+    """The file name the body runs under: IPython's own for a cell (its tracebacks show ``Cell In[n]`` with the
+    source), so a failing body looks as it would without ``%%wxnotify``."""
+    try:
+        return str(shell.compile.cache(cell, shell.execution_count))
+    except Exception:
+        return "<wxnotify cell>"
 
 
 def _with_side_effects(transform: Callable[[list[str]], list[str]]) -> Callable[[list[str]], list[str]]:

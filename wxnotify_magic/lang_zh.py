@@ -53,6 +53,8 @@ ZH: dict[str, str] = {
     "{count} notifications": "{count} 条通知",
     "  … (outer frames cut) …": "  …（省略了外层调用帧）…",
     "%wxnotify history: {problem}": "%wxnotify history：{problem}",
+    "wxnotify: stopped waiting (Ctrl-C); what is still sending goes on in the background":
+        "wxnotify：已停止等待（Ctrl-C）；尚未发出的消息会在后台继续发送",
     "no destination named {name} is saved in {path}": "{path} 里没有保存名为 {name} 的目的地",
     "wxnotify: this rank's failure is counted in the message another rank on this host sends":
         "wxnotify：本 rank 的失败已计入本机另一个 rank 发出的消息",
