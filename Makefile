@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test bench lint venv test-venv test-old clean
+.PHONY: demo test bench lint venv test-venv test-old test-ipython clean
 
 # The oldest supported stacks, each in its own venv: Colab's (IPython 7.34, ipywidgets 7.7, traitlets 5.7.1,
 # ipykernel 6.17) and IPython 8 (ipykernel 6). They run the cell contract and one notebook in a real kernel, and
@@ -57,6 +57,15 @@ test: lint
 	mkdir -p .demo
 	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q $(PARALLEL)
 	$(MAKE) --no-print-directory test-old
+
+# IPython's own test suite (from the installed version's sdist), run without and with wxnotify in auto mode in its
+# test shell: no test may fail only with wxnotify, and the run with it may take at most 1.15x as long.
+IPYTHON_TEST_DEPS := "pytest-asyncio>=1.0.0" "testpath>=0.2"
+
+test-ipython: test-venv
+	$(BIN)/pip install $(PIP_QUIET) $(IPYTHON_TEST_DEPS)
+	mkdir -p .demo
+	$(BIN)/python scripts/ipython_suite/run.py --cache .demo/ipython-suite
 
 bench: test-venv
 	mkdir -p .demo

@@ -33,6 +33,7 @@ def test_auto_off_stops_it(ip, inbox, capsys):
     ip.run_cell("%wxnotify auto on --after 0").raise_error()
     ip.run_cell("%wxnotify auto off").raise_error()
     assert "auto mode off" in capsys.readouterr().out
+    settled(inbox)  # the cells' own notifications, which go out after them
     inbox.clear()
     ip.run_cell("1/0")
     assert settled(inbox) == []

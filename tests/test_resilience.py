@@ -38,9 +38,10 @@ def test_a_malformed_api_base_retries_the_item_with_its_reason(ip, monkeypatch, 
     from wxnotify_magic import delivery
 
     outbox = delivery.get_sender().outbox
-    assert wait_until(lambda: outbox.items()[0].status != "sending")
+    assert wait_until(lambda: outbox.items()[0].status != "sending" and outbox.items()[0].reason)
     (item,) = outbox.items()
     assert item.status in ("pending", "failed") and "WXNOTIFY_API_BASE" in item.reason
+    ip.run_cell("%wxnotify wait 0").raise_error()  # the cell did not wait: what became of it
     ip.run_cell("%wxnotify").raise_error()
     out = capsys.readouterr()
     assert "WXNOTIFY_API_BASE" in out.out and "outbox: 1 pending" in out.out
@@ -177,6 +178,7 @@ def test_bad_settings_file_values_are_skipped_with_one_warning_each(shell, home,
     (home / "settings.json").write_text(json.dumps(BAD_FILE))
     with loaded(shell) as ip:
         first = ip.run_cell("%%wxnotify\nx = 1")
+        ip.run_cell("%wxnotify wait 30")  # the first is sent before the second is queued (else they go out merged)
         second = ip.run_cell("%%wxnotify\ny = 2")
         out = capsys.readouterr()
     assert first.success and second.success

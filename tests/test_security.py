@@ -133,6 +133,7 @@ def test_a_reason_quoting_the_key_is_redacted_before_it_is_cut(ip, inbox, capsys
     # the key at every offset, so that a cut anywhere lands inside one of them
     inbox.add_fault("code", code=93000, msg="".join(f"{'x' * i} key {WECOM_KEY} " for i in range(40)))
     ip.run_cell(f"%%wxnotify --to wecombot://{WECOM_KEY}\n1").raise_error()
+    ip.run_cell("%wxnotify wait 30").raise_error()
     ip.run_cell("%wxnotify history").raise_error()
     ip.run_cell("%wxnotify").raise_error()
     out = capsys.readouterr()
@@ -254,6 +255,7 @@ def test_a_307_to_another_origin_is_not_followed(ip, capsys, monkeypatch):
         with RawServer(redirect) as gateway:
             monkeypatch.setenv("WXNOTIFY_API_BASE", gateway.url)
             ip.run_cell(f"%%wxnotify --to wecombot://{WECOM_KEY}\n1").raise_error()
+            ip.run_cell("%wxnotify wait 30").raise_error()
             assert gateway.seen("/cgi-bin/webhook/send") == 1
             assert elsewhere.requests == []  # the token never reached the other origin
     out = capsys.readouterr()

@@ -60,6 +60,20 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def wait_seconds(text: str) -> float:
+    """``--wait S``: checked as the API's and the settings' wait are (a number from 0 to MAX_WAIT seconds)."""
+    from .settings import MAX_WAIT, seconds_problem
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    problem = seconds_problem(value, "--wait", MAX_WAIT)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = Parser(prog="wxnotify", description=tr("Push WeChat notifications (WxPusher, PushPlus, "
                                                     "ServerChan, WeCom bots) from the command line."))
@@ -69,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
     def dest_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--to", action="append", default=[], metavar="DEST",
                        help=tr("destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)"))
-        p.add_argument("--wait", type=float, default=None, metavar="S",
+        p.add_argument("--wait", type=wait_seconds, default=None, metavar="S",
                        help=tr("seconds to wait for delivery (default: WxNotify.wait, at least {seconds:g})",
                                seconds=FLUSH_TIMEOUT))
         if p.prog.endswith((" send", " test")):
@@ -91,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
                    description=tr("Show destinations (redacted), today's counts and the outbox."))
     retry = sub.add_parser("retry", help=tr("send failed and pending messages again"),
                            description=tr("Queue failed messages again and send what is pending."))
-    retry.add_argument("--wait", type=float, default=FLUSH_TIMEOUT, metavar="S",
+    retry.add_argument("--wait", type=wait_seconds, default=FLUSH_TIMEOUT, metavar="S",
                        help=tr("seconds to wait for them (default {seconds:g})", seconds=FLUSH_TIMEOUT))
     config = sub.add_parser("config", help=tr("add, list or remove saved destinations (tokens stay out of notebooks)"),
                             description=tr("Save destinations in the settings file; `add` asks for the URL without "

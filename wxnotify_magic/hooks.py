@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import re
 import sys
 from collections.abc import Callable
@@ -98,16 +99,18 @@ class CellHooks:
         self.cell: WatchedCell | None = None
         self.auto: AutoMode | None = None
         self.receipts = ReceiptView(shell)
-        if self.receipts.kernel:  # in a kernel receipts never hold a cell: sending waits for a quiet moment
+        self.receipts.open()
+        if self.receipts.kernel:  # in a kernel sending waits for a quiet moment, so a Run All goes out merged
             session.pause_sending = self.receipts.quiet_until
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
         self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
+        self._transformer = _with_side_effects(self.rewrite_cell)
 
     def register(self) -> None:
-        self.shell.input_transformers_cleanup.append(self.rewrite_cell)
+        self.shell.input_transformers_cleanup.append(self._transformer)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         from . import watchdog  # issue 10: a restart or shutdown requested while a cell runs is the likely cause
@@ -118,13 +121,14 @@ class CellHooks:
         for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):
                 self.shell.events.unregister(event, handler)
-        if self.rewrite_cell in self.shell.input_transformers_cleanup:
-            self.shell.input_transformers_cleanup.remove(self.rewrite_cell)
+        if self._transformer in self.shell.input_transformers_cleanup:
+            self.shell.input_transformers_cleanup.remove(self._transformer)
         if self.cell is not None:
             self.cell.watch.stop_capture()
             self.cell = None
         self._show_held()
         self.disable_auto()
+        self.receipts.close()
         from . import watchdog  # issue 10: nothing armed any more; the watchdog exits at end-of-file
 
         watchdog.unwatch_exit_requests(self.shell)
@@ -137,8 +141,8 @@ class CellHooks:
         if not lines or not lines[0].startswith("%%wxnotify"):
             return lines
         args = cell_args(lines[0])
-        if args is None or twice(lines):
-            return lines
+        if args is None or twice(lines) or not "".join(lines[1:]).strip():
+            return lines  # without a body it stays a cell magic: a terminal waits for the body, as for any other
         caller = transforming_for()
         if caller == "silent":
             return lines  # no run-cell events will come: the registered magic runs and watches the body
@@ -177,6 +181,7 @@ class CellHooks:
 
     def pre_run_cell(self, info: Any) -> None:
         self._rewritten = None
+        self._end_unfinished()
         self._running.append(info)
         outermost = len(self._running) == 1
         if outermost:
@@ -195,6 +200,29 @@ class CellHooks:
         except Exception as exc:  # never break the user's cell
             self.cell = None
             self._warn(tr("wxnotify: could not watch this cell ({problem})", problem=_problem(exc)), not outermost)
+
+    def _end_unfinished(self) -> None:
+        """Finish the cells that ended without ``post_run_cell`` (``await shell.run_cell_async(...)`` called
+        directly, as some front ends and tools do): IPython files each cell's result as ``last_execution_result``
+        when it ends, so a cell still on our list whose result that is has ended, with every cell it ran."""
+        last = getattr(self.shell, "last_execution_result", None)
+        info = getattr(last, "info", None)
+        ended = next((i for i, running in enumerate(self._running) if running is info), None)
+        if ended is None:
+            return
+        finished, self._running = self._running[ended:], self._running[:ended]
+        cell = self.cell
+        if cell is not None and any(cell.info is f for f in finished):
+            self.cell = None
+            self._finish(cell, last)
+        if not self._running:
+            self._show_held()
+            self.receipts.cell_ended()
+
+    def _ended(self, info: Any) -> Callable[[], bool]:
+        """Whether the cell of ``info`` has ended (for the monitor, which stops sampling a cell that ended
+        without ``post_run_cell``; its notification goes when the next cell starts)."""
+        return lambda: getattr(getattr(self.shell, "last_execution_result", None), "info", None) is info
 
     def _warn_literal_token(self, raw: str, nested: bool) -> None:
         """Say once that a token typed into a cell is saved with the notebook and in IPython's history."""
@@ -229,6 +257,7 @@ class CellHooks:
         # a cell run by another cell (%%capture runs its body so) has the number of the outermost one
         count = cell_count(self.shell, self._running[0] if self._running else info)
         watch = self._new_watch(options, route, raw, count, plain_cell=True)
+        watch.ended = self._ended(info)
         self.cell = WatchedCell(info, watch, auto, raw, getattr(sys, "last_value", None))
         watch.start()
 
@@ -272,7 +301,8 @@ class CellHooks:
                 self.auto.cell_finished(watch, error, value, tb, status, printed)
                 return
             ticket = watch.finish(error, value, tb, status=status, printed_error=printed)
-            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed"), bool(self._running))
+            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed", cell=True),
+                          bool(self._running))
             if self.auto is not None:
                 self.auto.rearm()
         except Exception as exc:
@@ -301,9 +331,10 @@ class CellHooks:
         tree = shell.compile.ast_parse(shell.transform_cell(cell))
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         ns = shell.user_ns
-        exec(shell.compile(tree, "<wxnotify cell>", "exec"), ns)
+        name = _cell_name(shell, cell)
+        exec(shell.compile(tree, name, "exec"), ns)
         if last is not None:
-            return eval(shell.compile(ast.Expression(last.value), "<wxnotify cell>", "eval"), ns)
+            return eval(shell.compile(ast.Expression(last.value), name, "eval"), ns)
         return None
 
     # -- auto mode ------------------------------------------------------------------------------------------
@@ -311,7 +342,7 @@ class CellHooks:
     def enable_auto(self, options: WatchOptions, route: Route, batch: bool, settle: float) -> None:
         self.disable_auto()
         self.auto = AutoMode(options, route, batch, settle, self.session.submitter(route),
-                             lambda ticket: self.report(ticket, options))
+                             lambda ticket: self.report(ticket, options, cell=True))
 
     def disable_auto(self) -> bool:
         auto, self.auto = self.auto, None
@@ -350,10 +381,33 @@ class CellHooks:
             except Exception as exc:  # one receipt that cannot be shown does not hide the others
                 _warn(tr("wxnotify: could not show the receipt ({problem})", problem=_problem(exc)))
 
-    def report(self, ticket: Any, options: WatchOptions, cell: int | None = None, failed: bool = False) -> None:
-        """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``."""
+    def report(self, ticket: Any, options: WatchOptions, count: int | None = None, failed: bool = False,
+               cell: bool = False) -> None:
+        """Show the receipt: updated in place in a kernel; in a terminal a cell's (``cell``) before the next
+        prompt once it has settled, a command's after waiting at most ``WxNotify.wait``."""
         if ticket is not None:
-            self.receipts.show(ticket, options.quiet, self.session.settings.wait, cell, failed)
+            self.receipts.show(ticket, options.quiet, self.session.settings.wait, count, failed, later=cell)
+
+
+def _cell_name(shell: Any, cell: str) -> str:
+    """The file name the body runs under: IPython's own for a cell (its tracebacks show ``Cell In[n]`` with the
+    source), so a failing body looks as it would without ``%%wxnotify``."""
+    try:
+        return str(shell.compile.cache(cell, shell.execution_count))
+    except Exception:
+        return "<wxnotify cell>"
+
+
+def _with_side_effects(transform: Callable[[list[str]], list[str]]) -> Callable[[list[str]], list[str]]:
+    """The transformer as IPython registers it, marked ``has_side_effects``: IPython's completeness check
+    (a terminal's Enter, a kernel's ``is_complete_request``) then leaves it out and sees ``%%wxnotify`` as the
+    cell magic it is, so a terminal waits for the body and the blank line that ends it."""
+    @functools.wraps(transform)
+    def transformer(lines: list[str]) -> list[str]:
+        return transform(lines)
+
+    transformer.has_side_effects = True  # type: ignore[attr-defined]
+    return transformer
 
 
 def _problem(exc: BaseException) -> str:

@@ -65,7 +65,9 @@ ZH: dict[str, str] = {
     "{line} (best {best} @ {where})": "{line}（最佳 {best}，{where}）",
     "{line} (best {best})": "{line}（最佳 {best}）",
     "  … (outer frames cut) …": "  …（省略了外层调用帧）…",
-    "%wxnotify history: N is how many to show, 1 or more": "%wxnotify history：N 是要显示的条数，至少为 1",
+    "%wxnotify history: {problem}": "%wxnotify history：{problem}",
+    "wxnotify: stopped waiting (Ctrl-C); what is still sending goes on in the background":
+        "wxnotify：已停止等待（Ctrl-C）；尚未发出的消息会在后台继续发送",
     "no destination named {name} is saved in {path}": "{path} 里没有保存名为 {name} 的目的地",
     "wxnotify: this rank's failure is counted in the message another rank on this host sends":
         "wxnotify：本 rank 的失败已计入本机另一个 rank 发出的消息",
@@ -177,7 +179,7 @@ ZH: dict[str, str] = {
     "file": "设置文件",
     "default": "默认",
     "{name} must be between 0 and {maximum:g} seconds": "{name} 必须在 0 到 {maximum:g} 秒之间",
-    "tail must be 0 or more": "tail 必须大于等于 0",
+    "{name} must be {minimum} or more": "{name} 必须大于等于 {minimum}",
     "no destination configured: run %wxnotify config (or `wxnotify config add NAME`), export WXNOTIFY_TO, or pass "
     "--to NAME": "还没有配置目标：运行 %wxnotify config（或 `wxnotify config add NAME`），设置环境变量 WXNOTIFY_TO，"
                  "或传入 --to NAME",
@@ -226,7 +228,7 @@ ZH: dict[str, str] = {
     "wxnotify: no notifications yet": "wxnotify：还没有通知",
     "on must be always, success or failure": "on 必须是 always、success 或 failure",
     "--every must be a positive duration": "--every 必须是正的时长",
-    "--tail must be 0 or more": "--tail 必须大于等于 0",
+    "{name} must be at most {maximum}": "{name} 不能大于 {maximum}",
     "tail must be a whole number of lines": "tail 必须是整数行数",
     "to must be a destination URL or name, or a list of them": "to 必须是一个目标 URL 或名称，或它们的列表",
     "wait must be a number of seconds": "wait 必须是秒数（数字）",

@@ -22,7 +22,7 @@ from .message import cut_end
 from .receipts import report
 from .redact import redact, shorten, unlinked
 from .session import OptionError, Session
-from .settings import MAX_WAIT, NoDestinationError, Route
+from .settings import MAX_WAIT, NoDestinationError, Route, count_problem
 from .watch import WatchOptions
 
 USAGE_LIMIT = 200  # characters of an error line; what the user typed is redacted first, then cut
@@ -85,6 +85,7 @@ class WxNotifyMagics(Magics):
     @argument("--figure", action="store_true", help=N_("Also send the last image the cell displayed."))
     @line_cell_magic
     def wxnotify(self, line: str, cell: str | None = None) -> Any:
+        __tracebackhide__ = True  # a traceback shows the user's code, never ours (as IPython's magics do)
         if cell is None:
             return self._command(line)
         if wants_help(line):
@@ -126,6 +127,7 @@ class WxNotifyMagics(Magics):
     # -- %wxnotify subcommands --------------------------------------------------------------------------------
 
     def _command(self, line: str) -> Any:
+        __tracebackhide__ = True
         word, _, rest = line.strip().partition(" ")
         handler = COMMANDS.get(word or "status") or ("cmd_help" if word in ("-h", "--help") else None)
         if handler is None:
@@ -161,8 +163,9 @@ class WxNotifyMagics(Magics):
     @argument("n", nargs="?", type=int, default=10, help=N_("How many of the latest messages (default 10)."))
     def cmd_history(self, line: str) -> None:
         args = _parse(self.cmd_history, line, "%wxnotify history")
-        if args.n < 1:
-            raise UsageError(tr("%wxnotify history: N is how many to show, 1 or more"))
+        problem = count_problem(args.n, "N", 1)
+        if problem:
+            raise UsageError(tr("%wxnotify history: {problem}", problem=problem))
         print(unlinked("\n".join(self.session.history_lines(args.n))))
 
     @magic_arguments(name="wxnotify config")
@@ -186,7 +189,12 @@ class WxNotifyMagics(Magics):
             seconds = min(parse_duration(args.seconds), MAX_WAIT)
         except ValueError as exc:
             raise _usage("%wxnotify wait", exc) from None
-        for item in self.hooks.receipts.wait(seconds):
+        try:
+            items = self.hooks.receipts.wait(seconds)
+        except KeyboardInterrupt:  # Ctrl-C stops the wait (as it stops a cell's receipt wait): one line, no traceback
+            items = [*self.hooks.receipts.wait(0), tr("wxnotify: stopped waiting (Ctrl-C); what is still sending goes "
+                                                      "on in the background")]
+        for item in items:
             if isinstance(item, str):
                 print(item)
             else:

@@ -128,6 +128,10 @@ class Monitor:
 
     def sample(self) -> None:
         """One look: output activity, memory, GPUs; feed the watchdog; the stall alarm when it is due."""
+        ended = getattr(self.watch, "ended", None)
+        if ended is not None and ended():  # the job ended unannounced: stop watching it, disarm the watchdog
+            self.stop()
+            return
         if self.job_id is None:
             self._arm()
         now = time.monotonic()

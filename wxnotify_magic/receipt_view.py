@@ -6,8 +6,14 @@ Run All) share the first one's receipt line (``wxnotify: 200 notifications from 
 burst costs one display, not one per cell; a failed cell always shows its own. An update published while no
 cell runs carries the finished cell's parent message, which nbclient drops, so it is published again from the
 next cell's ``pre_run_cell`` (JupyterLab applies both; the second is harmless). ``wait()`` (``%wxnotify wait``)
-blocks until every receipt has settled, so a notebook can end with its final receipts. A terminal has no display
-ids: there a cell waits at most ``WxNotify.wait`` and prints one line, as before.
+blocks until every receipt has settled, so a notebook can end with its final receipts.
+
+A terminal has no display ids, and what a cell prints is the cell's output (``capture_output``, IPython's
+history, ``%notebook``). There a cell never waits either: its receipt is printed once it has settled, the way a
+shell reports finished background jobs, before the next prompt or above the prompt being shown (prompt_toolkit's
+``pre_run_callables``; its ``patch_stdout`` keeps the prompt intact). A shell without that prompt (a script, a
+test) prints them at ``%wxnotify wait``. Commands (``%wxnotify test``, ``%wxsend``) still wait at most
+``WxNotify.wait`` and print their receipt as their own output.
 """
 
 from __future__ import annotations
@@ -75,8 +81,31 @@ class ReceiptView:
         self._last_activity = self._burst_started = 0.0
         self._last_end = 0.0
         self._burst: _Shown | None = None  # the receipt line that back-to-back cells join
+        self._clear_waiting = False  # kernel: the cell's last display call was clear_output(wait=True)
+        self._late: list[_Shown] = []  # terminal: settled receipts not printed yet
+        self._before_prompt = False  # terminal: printing them before the next prompt is arranged
 
     # -- around each cell (main thread) ---------------------------------------------------------------------
+
+    def open(self) -> None:
+        """In a kernel, follow the cell's ``clear_output(wait=True)`` calls (the display publisher's documented
+        hook, which sees every display message of the thread running cells)."""
+        register = getattr(getattr(self.shell, "display_pub", None), "register_hook", None)
+        if self.kernel and register is not None:
+            register(self._seen)
+
+    def close(self) -> None:
+        unregister = getattr(getattr(self.shell, "display_pub", None), "unregister_hook", None)
+        if self.kernel and unregister is not None:
+            unregister(self._seen)
+
+    def _seen(self, msg: Any) -> Any:
+        kind = msg.get("msg_type") or msg.get("header", {}).get("msg_type")
+        if kind == "clear_output":
+            self._clear_waiting = bool(msg.get("content", {}).get("wait"))
+        elif kind == "display_data":
+            self._clear_waiting = False
+        return msg
 
     def quiet_until(self) -> float:
         """When the kernel will be quiet (``time.monotonic()``): the sender holds off until then, so a Run All
@@ -97,6 +126,7 @@ class ReceiptView:
             if time.monotonic() - self._last_end > QUIET:  # not back to back: a new receipt line
                 self._burst = None
             self._in_cell = True
+            self._clear_waiting = False
             stale, self._stale = self._stale, {}
             for display_id, bundle in stale.items():
                 _publish(self.shell, bundle, display_id, update=True)
@@ -106,13 +136,22 @@ class ReceiptView:
         with self._lock:
             self._in_cell = False
             self._last_end = time.monotonic()
+            arrange = not self.kernel and bool(self._open or self._late) and not self._before_prompt
+        app = _prompt_app(self.shell) if arrange else None
+        if app is not None:
+            self._before_prompt = True
+            app.pre_run_callables.append(self._print_late)
 
     # -- showing ----------------------------------------------------------------------------------------------
 
-    def show(self, ticket: Ticket, quiet: bool, wait: float, cell: int | None = None, failed: bool = False) -> None:
+    def show(self, ticket: Ticket, quiet: bool, wait: float, cell: int | None = None, failed: bool = False,
+             later: bool = False) -> None:
         """In a running kernel cell: display now and update later (or join the receipt line of the cell before,
-        when cells run back to back). Elsewhere: wait at most ``wait``, print."""
+        when cells run back to back). A terminal cell's (``later``): print it once settled, outside any cell.
+        Elsewhere: wait at most ``wait``, print."""
         if self.kernel and self._in_cell and threading.current_thread() is threading.main_thread():
+            if self._clear_waiting:  # a display now would be the output that clear waits for: it would wipe what
+                return  # the cell shows last (a live plot's final figure). The cell keeps its own outputs.
             burst = self._burst
             if burst is not None and not failed and burst.quiet == quiet and not burst.finished:
                 self._join(burst, ticket, cell)
@@ -120,14 +159,42 @@ class ReceiptView:
             shown = self._display(ticket, quiet, cell)
             self._burst = None if failed else shown
             return
+        if later and not self.kernel:
+            self._follow(_Shown(ticket, quiet=quiet), late=True)
+            return
         report(wait_for(ticket, wait), quiet)
         if not ticket.finished:
-            with self._lock:
-                if len(self._open) >= KEEP:  # outcomes nobody waited for: keep the latest only
-                    for key in [k for k, s in self._open.items() if s.ticket.finished][: KEEP // 2]:
-                        del self._open[key]
-                self._open[id(ticket)] = _Shown(ticket, quiet=quiet)
-            ticket.on_done(self._settled)
+            self._follow(_Shown(ticket, quiet=quiet), late=False)
+
+    def _follow(self, shown: _Shown, late: bool) -> None:
+        """Keep a terminal receipt until it settles; ``late``: then print it outside any cell."""
+        with self._lock:
+            if len(self._open) >= KEEP:  # outcomes nobody waited for: keep the latest only
+                for key in [k for k, s in self._open.items() if s.ticket.finished][: KEEP // 2]:
+                    del self._open[key]
+            self._open[id(shown.ticket)] = shown
+        shown.ticket.on_done(lambda t: self._settled_late(shown) if late else self._settled(t))
+
+    def _settled_late(self, shown: _Shown) -> None:
+        with self._lock:
+            self._open.pop(id(shown.ticket), None)
+            self._late = [*self._late[-KEEP:], shown]
+            self._changed.notify_all()
+            idle = not self._in_cell
+        app = _prompt_app(self.shell)
+        if idle and app is not None and getattr(app, "is_running", False):
+            self._print_late()  # the prompt is showing: above it
+
+    def _print_late(self) -> None:
+        """Print the settled receipts of terminal cells (before the prompt, or above it)."""
+        with self._lock:
+            late, self._late = self._late, []
+            self._before_prompt = False
+        for shown in late:
+            try:
+                report(shown.ticket.summary(), shown.quiet)
+            except Exception:  # a receipt that cannot be printed never breaks the prompt
+                continue
 
     def _join(self, burst: _Shown, ticket: Ticket, cell: int | None) -> None:
         with self._lock:
@@ -186,9 +253,12 @@ class ReceiptView:
             for shown in watched:
                 if shown.finished:
                     self._open.pop(id(shown.ticket), None)
+            settled_late, self._late = self._late, []
+        watched += [s for s in settled_late if not any(s is w for w in watched)]
         if not watched:
             return [tr("wxnotify: every notification has settled")]
-        late: list[Receipt | str] = [s.summary() for s in watched if not s.display_id and s.finished]
+        late: list[Receipt | str] = [s.summary() for s in watched if not s.display_id and s.finished and
+                                     not (s.quiet and s.summary().status != "failed")]
         return [*late, _summary(watched, timeout)]
 
 
@@ -237,6 +307,11 @@ def _summary(watched: list[_Shown], timeout: float) -> str:
     if sending:
         parts.append(tr("{n} still sending after {seconds:g} s", n=sending, seconds=timeout))
     return "; ".join(parts)
+
+
+def _prompt_app(shell: Any) -> Any:
+    """The prompt_toolkit application of a terminal shell's prompt, or None (a simple prompt, a script)."""
+    return getattr(getattr(shell, "pt_app", None), "app", None)
 
 
 def _publish(shell: Any, bundle: dict[str, str], display_id: str, update: bool) -> None:

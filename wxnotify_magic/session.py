@@ -30,6 +30,7 @@ from .settings import (
     Route,
     SettingsFile,
     WxNotify,
+    count_problem,
     resolve,
     seconds_problem,
     source_word,
@@ -120,8 +121,9 @@ class Session:
         tail = s.tail if tail is None else tail
         if isinstance(tail, bool) or not isinstance(tail, int):
             raise OptionTypeError(tr("tail must be a whole number of lines"))
-        if tail < 0:
-            raise OptionError(tr("--tail must be 0 or more"))
+        problem = count_problem(tail, "--tail", 0)
+        if problem:
+            raise OptionError(problem)
         return WatchOptions(title=title or "", after=after_s, on=on or s.on, to=list(to), tail=tail, every=every_s,
                             no_output=no_output, quiet=s.quiet if quiet is None else quiet,
                             figure=s.figure if figure is None else figure, start=start, stall=stall_s or None)

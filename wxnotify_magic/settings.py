@@ -186,6 +186,18 @@ def seconds_problem(value: float, name: str, maximum: float) -> str | None:
     return None
 
 
+MAX_LINES = 100_000  # lines of output a message may include; also the most history lines shown
+
+
+def count_problem(value: int, name: str, minimum: int, maximum: int = MAX_LINES) -> str | None:
+    """What is wrong with ``value`` as a count from ``minimum`` to ``maximum`` (one line), or None."""
+    if value < minimum:
+        return tr("{name} must be {minimum} or more", name=name, minimum=minimum)
+    if value > maximum:
+        return tr("{name} must be at most {maximum}", name=name, maximum=maximum)
+    return None
+
+
 def _finite_seconds(value: float, name: str, maximum: float) -> float:
     problem = seconds_problem(value, name, maximum)
     if problem:
@@ -255,8 +267,9 @@ class WxNotify(Configurable):
 
     @validate("tail")
     def _valid_tail(self, proposal: Any) -> int:
-        if proposal["value"] < 0:
-            raise TraitError(tr("tail must be 0 or more"))
+        problem = count_problem(proposal["value"], "tail", 0)
+        if problem:
+            raise TraitError(problem)
         return int(proposal["value"])
 
     @validate("ledger")

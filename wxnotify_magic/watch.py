@@ -168,6 +168,7 @@ class Watch:
         # -- issue 10: the watchdog and the per-job monitor (monitor.py) ------------------------------------
         self.route: dict[str, Any] | None = None  # set by the session (watchdog.route_record) to arm the watchdog
         self.monitor: Any = None
+        self.ended: Callable[[], bool] | None = None  # says the job ended unannounced (a cell without post_run_cell)
 
     def start(self) -> Watch:
         from . import monitor  # issue 10: arm the watchdog, watch for stalls, sample memory
