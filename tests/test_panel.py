@@ -216,12 +216,12 @@ def test_the_language_choice_is_saved_and_the_panel_speaks_it(panel: Panel, sett
     panel.save_button.click()
     assert SettingsFile().read()["lang"] == "zh" and settings.lang == "zh"
     assert (panel.save_button.description, panel.channel.description, panel.language.description) == \
-        ("保存", "推送渠道", "语言")
-    assert panel.status.value.startswith("已保存到 ") and panel.fields["token"].description == "应用 Token"
+        ("保存", "推送服务", "语言")
+    assert panel.status.value.startswith("已保存到 ") and panel.fields["token"].description == "应用令牌"
     assert "企业微信群机器人" in [label for label, _ in panel.channel.options]
     assert "打开 wxpusher.zjiecode.com ↗" in panel.hint.value
     panel.fields["token"].value = "xyz"
-    assert panel.messages["token"].value.startswith("⚠ 应用 Token：这个值 的格式不对")
+    assert panel.messages["token"].value.startswith("⚠ 应用令牌：这个值 的格式不对")
     assert WxNotify().lang == "zh"  # the next kernel speaks Chinese too
 
 
@@ -289,7 +289,7 @@ def test_env_and_ipython_config_still_win_and_the_panel_says_so(ip: Any, home: P
     # Send test with nothing typed uses the default destinations, so the env one
     p.test_button.click()
     [msg] = inbox.wait_for(1)
-    assert msg["service"] == "wxpusher" and p.status.value.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert msg["service"] == "wxpusher" and p.status.value.startswith("wxnotify: sent via WxPusher")
     ip.run_line_magic("config", "WxNotify.tail = 20")
 
 
@@ -303,7 +303,7 @@ def test_send_test_after_save_reaches_the_inbox(panel: Panel, inbox: Inbox) -> N
     [msg] = inbox.wait_for(1)
     assert msg["service"] == "wecombot" and msg["query"] == {"key": WECOM_KEY}
     assert "If you can read this on your phone" in msg["content"]
-    assert panel.status.value.startswith("wxnotify: sent to WeChat via WeCom group bot · ")
+    assert panel.status.value.startswith("wxnotify: sent via WeCom group bot · ")
 
 
 def test_send_test_uses_typed_unsaved_values_then_empties_the_boxes(panel: Panel, settings: WxNotify,
@@ -313,7 +313,7 @@ def test_send_test_uses_typed_unsaved_values_then_empties_the_boxes(panel: Panel
     panel.test_button.click()
     [msg] = inbox.wait_for(1)
     assert msg["service"] == "wxpusher" and msg["body"]["appToken"] == WX_TOKEN and msg["body"]["uids"] == [WX_UID]
-    assert panel.status.value.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert panel.status.value.startswith("wxnotify: sent via WxPusher")
     assert panel.fields["token"].value == "" and panel.fields["token"].placeholder == "AT_…cdef (typed, not saved)"
     assert not (home / "settings.json").exists() and settings.destinations == {}
     assert_no_secret(_state_text(panel.widget))
@@ -380,7 +380,7 @@ def test_notebook_saved_with_widget_state_holds_no_token(home: Path, inbox: Inbo
     views = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for c in nb.cells for o in c.outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 2 and all(v in state for v in views)
-    assert "…6789 (saved)" in saved and "sent to WeChat via WeCom group bot" in saved
+    assert "…6789 (saved)" in saved and "sent via WeCom group bot" in saved
     for secret in SECRETS:
         assert secret not in saved
     [msg] = inbox.wait_for(1)

@@ -51,9 +51,9 @@ def _checked(seconds: float, text: str) -> float:
 
 
 def human_duration(seconds: float, lang: str | None = None, short: bool = False) -> str:
-    """``0.42 s``, ``12.3 s``, ``4m 05s``, ``1h 23m 05s``, ``2d 3h 04m``; in Chinese ``5小时42分10秒``.
+    """``0.42 s``, ``12.3 s``, ``4m 05s``, ``1h 23m 05s``, ``2d 3h 04m``; in Chinese ``5 小时 42 分 10 秒``.
 
-    ``short`` keeps the two largest units (``2h 03m``, ``2小时3分``): the card has little room.
+    ``short`` keeps the two largest units (``2h 03m``, ``2 小时 3 分钟``): the card has little room.
     """
     if seconds < 60:
         number = f"{max(seconds, 0):.2f}" if seconds < 1 else f"{seconds:.1f}"
@@ -71,9 +71,19 @@ def human_duration(seconds: float, lang: str | None = None, short: bool = False)
     if short:
         parts = parts[:2]
     if language(lang) == "zh":
-        return "".join(f"{value}{_ZH_UNITS[unit]}" for value, unit in parts)
+        return _zh(parts)
     return " ".join(f"{value:02d}{unit}" if index and unit in "ms" else f"{value}{unit}"
                     for index, (value, unit) in enumerate(parts))
+
+
+def _zh(parts: list[tuple[int, str]]) -> str:
+    """``5 分钟``, ``4 分 5 秒``, ``2 小时 3 分钟``, ``1 天``: a space between number and unit, zero parts left out,
+    and minutes said in full (``分钟``) when they end the duration."""
+    kept = [(value, unit) for value, unit in parts if value] or parts[:1]
+    words = [f"{value} {_ZH_UNITS[unit]}" for value, unit in kept]
+    if kept[-1][1] == "m":
+        words[-1] += "钟"
+    return " ".join(words)
 
 
 _ZH_UNITS = {"d": "天", "h": "小时", "m": "分", "s": "秒"}
