@@ -184,6 +184,14 @@ def test_the_command_line_follows_the_locale_and_the_saved_choice(home: Path, in
     assert "发件箱：" in proc.stdout
 
 
+@pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("send", "--help"), ("inbox", "--help")])
+def test_help_in_chinese_has_no_english_left_from_argparse(args: tuple[str, ...]) -> None:
+    """argparse's own lines (the headings and ``-h, --help  show this help message and exit``) speak Chinese."""
+    out = wxnotify(*args, LANG="zh_CN.UTF-8").stdout
+    assert "-h, --help" in out and "显示本帮助并退出" in out, out
+    assert not re.search(r"show this help|^usage:|^options:|positional arguments", out, re.M), out
+
+
 def test_the_chinese_readme_is_linked_and_as_complete_as_the_english_one() -> None:
     root = PACKAGE.parent
     english, chinese = (root / "README.md").read_text(), (root / "README.zh-CN.md").read_text()

@@ -356,6 +356,7 @@ ZH: dict[str, str] = {
     "usage:": "用法：",
     "options:": "选项：",
     "positional arguments:": "位置参数：",
+    "show this help message and exit": "显示本帮助并退出",
     # --- the Python API
     "wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)":
         "wxnotify：rank {rank} 不发送（all_ranks=True 时照样发送）",
