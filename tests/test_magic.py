@@ -109,6 +109,26 @@ def test_after_skips_short_cells(ip, home, inbox):
     assert outbox_statuses(home) == [] and settled(inbox) == []  # nothing was even queued
 
 
+def test_a_marked_cell_that_sends_nothing_says_why_in_one_line(ip, home, inbox, capsys):
+    """The panel's "Notify after 5m" (WxNotify.after) still applies to a marked cell, but never silently."""
+    ip.run_line_magic("config", "WxNotify.after = 300")
+    try:
+        ip.run_cell("%%wxnotify\nx = 1").raise_error()
+        shown = capsys.readouterr().out.splitlines()
+        assert shown == ["wxnotify: not sent: it ran 0.00 s, less than the shortest run to notify, 5m 00s "
+                         "(--after 0 notifies every run)"], shown
+        ip.run_cell("%%wxnotify --after 0\nx = 1").raise_error()  # the cell's own option wins
+        assert capsys.readouterr().out.startswith("wxnotify: sent via WxPusher")
+        ip.run_cell("%%wxnotify --on failure\nx = 1").raise_error()
+        assert capsys.readouterr().out == ("wxnotify: not sent: it did not fail, and it notifies on failure only "
+                                           "(--on failure)\n")
+        ip.run_cell("%%wxnotify --quiet\nx = 1").raise_error()
+        assert capsys.readouterr().out == ""  # --quiet asked for no status line
+    finally:
+        ip.run_line_magic("config", "WxNotify.after = 0")
+    assert len(settled(inbox)) == 1
+
+
 def test_after_still_reports_failures(ip, inbox):
     ip.run_cell("%%wxnotify --after 1h\n1/0")
     assert "ZeroDivisionError" in messages(inbox)[0]["content"]

@@ -272,7 +272,8 @@ class CellHooks:
                 self.auto.cell_finished(watch, error, value, tb, status, printed)
                 return
             ticket = watch.finish(error, value, tb, status=status, printed_error=printed)
-            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed"), bool(self._running))
+            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed", watch.skipped),
+                          bool(self._running))
             if self.auto is not None:
                 self.auto.rearm()
         except Exception as exc:
@@ -289,10 +290,10 @@ class CellHooks:
             value = self._execute(cell)
         except BaseException as error:
             watch.stop_capture()
-            self.report(watch.finish(error, None, traceback_text(self.shell, error)), options)
+            self.report(watch.finish(error, None, traceback_text(self.shell, error)), options, skipped=watch.skipped)
             raise
         watch.stop_capture()
-        self.report(watch.finish(None, value), options)
+        self.report(watch.finish(None, value), options, skipped=watch.skipped)
         return value
 
     def _execute(self, cell: str) -> Any:
@@ -350,8 +351,12 @@ class CellHooks:
             except Exception as exc:  # one receipt that cannot be shown does not hide the others
                 _warn(tr("wxnotify: could not show the receipt ({problem})", problem=_problem(exc)))
 
-    def report(self, ticket: Any, options: WatchOptions, cell: int | None = None, failed: bool = False) -> None:
-        """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``."""
+    def report(self, ticket: Any, options: WatchOptions, cell: int | None = None, failed: bool = False,
+               skipped: str = "") -> None:
+        """Show the receipt: updated in place in a kernel, else after waiting at most ``WxNotify.wait``; a marked
+        cell that sends nothing says why in one line (``skipped``), unless quiet."""
+        if ticket is None and skipped and not options.quiet:
+            print(skipped)
         if ticket is not None:
             self.receipts.show(ticket, options.quiet, self.session.settings.wait, cell, failed)
 

@@ -361,6 +361,12 @@ ZH: dict[str, str] = {
     "wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)":
         "wxnotify：rank {rank} 不发送（all_ranks=True 时照样发送）",
     "wxnotify: not watching this job ({problem})": "wxnotify：没有监视这个任务（{problem}）",
+    "wxnotify: not sent: it did not fail, and it notifies on failure only (--on failure)":
+        "wxnotify：未发送：运行没有失败，而这里只在失败时通知（--on failure）",
+    "wxnotify: not sent: it did not succeed, and it notifies on success only (--on success)":
+        "wxnotify：未发送：运行没有成功，而这里只在成功时通知（--on success）",
+    "wxnotify: not sent: it ran {took}, less than the shortest run to notify, {after} (--after 0 notifies every run)":
+        "wxnotify：未发送：只运行了 {took}，短于最短通知时长 {after}（用 --after 0 则每次都通知）",
     # --- the command line
     "Push WeChat notifications (WxPusher, PushPlus, ServerChan, WeCom bots) from the command line.":
         "在命令行推送微信通知（WxPusher、PushPlus、Server酱、企业微信群机器人）。",
