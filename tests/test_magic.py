@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 from conftest import SECRETS, WECOM_KEY, WX_TOKEN, assert_no_secret, outbox_statuses, settled
@@ -264,6 +265,20 @@ def test_wxsend_takes_text_after_a_double_dash_and_names_an_option_without_value
                           ("%wxsend --", "nothing to send"), ("%wxsend -x hi", "unknown option -x")):
         res = ip.run_cell(line)
         assert problem in str(res.error_in_exec), (line, res.error_in_exec)
+
+
+def test_history_fits_a_normal_width(ip, inbox, capsys):
+    """A long title and a failure's reason: each row of %wxnotify history stays within 100 columns."""
+    ip.run_cell("%%wxnotify -t '" + "训练 resnet50 " * 12 + "'\npass").raise_error()
+    ip.run_cell("%%wxnotify --to wxpusher://AT_test_bad_token_000000/UID_test_1 -t " + "long-title-" * 12 + "\npass")
+    ip.run_cell("%wxnotify wait 30").raise_error()
+    capsys.readouterr()
+    ip.run_cell("%wxnotify history 5").raise_error()
+    rows = capsys.readouterr().out.splitlines()
+    columns = [sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in row.replace("\u2060", ""))
+               for row in rows]
+    assert len(rows) == 3 and max(columns) <= 100, rows  # the reason on a line of its own
+    assert rows[0].startswith("#2 ") and rows[1].lstrip().startswith("— WxPusher rejected") and rows[2].startswith("#1")
 
 
 def test_status_history_and_unknown_command(ip, inbox, capsys):

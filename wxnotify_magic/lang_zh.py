@@ -443,6 +443,12 @@ ZH: dict[str, str] = {
     "default: {destinations}": "默认：{destinations}",
     "(overridden by env WXNOTIFY_TO)": "（被环境变量 WXNOTIFY_TO 覆盖）",
     "(set in IPython config)": "（在 IPython 配置中设置）",
+    "{note} {source}": "{note}{source}",
+    "default: none yet (Save makes the destination above the default)":
+        "默认：还没有（点“保存”后，上面这个推送目标就成为默认）",
+    "{value} looks like a {service} {field}, not a {label}": "{value} 看起来是 {service} 的{field}，不是{label}",
+    "{name} is already saved ({url}): Save again to replace it, or choose another name":
+        "{name} 已经保存过（{url}）：再点一次“保存”即替换它，或者换一个名称",
     "typed, not saved": "已输入，未保存",
     "saved": "已保存",
     "a name is letters, digits, '.', '_' or '-' (e.g. me)": "名称只能包含字母、数字、'.'、'_' 或 '-'（例如 me）",
