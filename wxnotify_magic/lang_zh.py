@@ -444,6 +444,7 @@ ZH: dict[str, str] = {
     "(overridden by env WXNOTIFY_TO)": "（被环境变量 WXNOTIFY_TO 覆盖）",
     "(set in IPython config)": "（在 IPython 配置中设置）",
     "{note} {source}": "{note}{source}",
+    "{value} ({word})": "{value}（{word}）",
     "default: none yet (Save makes the destination above the default)":
         "默认：还没有（点“保存”后，上面这个推送目标就成为默认）",
     "{value} looks like a {service} {field}, not a {label}": "{value} 看起来是 {service} 的{field}，不是{label}",

@@ -213,11 +213,13 @@ def _text(receipt: Receipt, quiet: bool) -> str:
 
 
 _STYLES = {  # JupyterLab's theme variables (light and dark), with fallbacks for the classic notebook and VS Code
-    "failed": "color:var(--jp-error-color1,#d32f2f);font-weight:600;border-left:3px solid currentColor;"
-              "padding:1px 0 1px 6px",
-    "delivered": "color:var(--jp-ui-font-color2,#757575)",
-    "pending": "color:var(--jp-ui-font-color2,#757575);font-style:italic",
+    "failed": "color:var(--jp-error-color1,#d32f2f);font-weight:600;border-left:3px solid currentColor",
+    "delivered": "color:var(--jp-ui-font-color2,#757575);border-left:3px solid transparent",
+    "pending": "color:var(--jp-ui-font-color2,#757575);font-style:italic;border-left:3px solid transparent",
 }
+
+
+_FONT = "padding:1px 0 1px 3px;font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,13px)"
 
 
 def _bundle(text: str, status: str) -> dict[str, str]:
@@ -226,10 +228,9 @@ def _bundle(text: str, status: str) -> dict[str, str]:
     (front ends turn URLs in plain text into links)."""
     if not text:
         return {"text/plain": text}
-    style = _STYLES.get(status, _STYLES["pending"])
+    style = f"{_STYLES.get(status, _STYLES['pending'])};{_FONT}"
     return {"text/plain": text, "text/html": f'<div class="wxnotify-receipt wxnotify-{html.escape(status)}" '
-                                             f'style="{style};font-family:var(--jp-code-font-family,monospace);'
-                                             f'font-size:var(--jp-code-font-size,13px)">{html.escape(text)}</div>'}
+                                             f'style="{style}">{html.escape(text)}</div>'}
 
 
 def _held_past(ticket: Ticket, deadline: float) -> bool:

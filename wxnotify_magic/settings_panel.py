@@ -505,8 +505,8 @@ class Panel:
         for f in self.provider.fields:
             pending = self._pending.get((self.provider.name, f.name))
             shown, word = (pending, tr("typed, not saved")) if pending else (saved.get(f.name), tr("saved"))
-            self.fields[f.name].placeholder = (f"{', '.join(map(redact_value, shown))} ({word})"
-                                               if f.secret and shown else tr(f.hint))
+            self.fields[f.name].placeholder = (tr("{value} ({word})", value=", ".join(map(redact_value, shown)),
+                                                  word=word) if f.secret and shown else tr(f.hint))
         s = self.settings
         where = {"env": tr("(overridden by env WXNOTIFY_TO)"), "config": tr("(set in IPython config)")}
         defaults = ", ".join(map(redact_url, s.default_to()))
