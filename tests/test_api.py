@@ -50,7 +50,7 @@ def test_decorator_sends_output_tail_duration_and_value(home: Path, inbox: Any, 
     """)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("epoch 1 loss 1.00\nepoch 2 loss 0.50\nepoch 3 loss 0.33\n")  # still shown
-    assert "wxnotify: sent to WeChat via WxPusher" in proc.stdout
+    assert "wxnotify: sent via WxPusher" in proc.stdout
     [message] = inbox.messages
     assert message["accepted"] and message["title"].startswith("✅ train finished · ")
     content = message["content"]
@@ -280,7 +280,7 @@ def test_bad_options_raise_before_the_job_runs(home: Path, monkeypatch: pytest.M
 def test_send_returns_a_delivered_receipt(home: Path, inbox: Any) -> None:
     receipt = send("model saved to /tmp/m.pt", title="checkpoint")
     assert receipt.ok and receipt.status == "delivered" and receipt.reason == ""
-    assert receipt.line.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert receipt.line.startswith("wxnotify: sent via WxPusher")
     assert str(receipt) == receipt.line and [r.status for r in receipt.results] == ["delivered"]
     [message] = inbox.messages
     assert message["title"] == "💬 checkpoint" and "model saved to /tmp/m.pt" in message["content"]

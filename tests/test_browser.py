@@ -136,7 +136,7 @@ def test_panel_in_jupyterlab(lab: Lab, inbox: Inbox, tmp_path: Path) -> None:
             expect(panel.get_by_text("me: wecombot://…6789 · default")).to_be_visible()
 
             panel.get_by_role("button", name=re.compile(r"Send test message$")).click()
-            expect(status).to_have_text(re.compile(r"^wxnotify: sent to WeChat via WeCom group bot"), timeout=15_000)
+            expect(status).to_have_text(re.compile(r"^wxnotify: sent via WeCom group bot"), timeout=15_000)
             [msg] = inbox.wait_for(1)
             assert msg["service"] == "wecombot" and msg["query"] == {"key": WECOM_KEY}
             assert "wxnotify test" in msg["content"]
@@ -451,7 +451,7 @@ def test_panel_edges_in_jupyterlab(lab: Lab, theme: str) -> None:
             panel.get_by_label("Language", exact=True).select_option(label="中文")
             save.click()
             expect(panel.get_by_role("button", name=re.compile(r"保存$"))).to_be_visible()
-            expect(panel.get_by_label("推送渠道", exact=True)).to_be_visible()
+            expect(panel.get_by_label("推送服务", exact=True)).to_be_visible()
             assert json.loads((lab.home / "settings.json").read_text())["lang"] == "zh"
             page.screenshot(path=str(ARTIFACTS / f"panel-zh-{theme}.png"), full_page=True)
             panel.get_by_label("语言", exact=True).select_option(label="自动（跟随系统）")  # back, for the other tests

@@ -85,7 +85,7 @@ def test_run_without_a_command_exits_2(home: Path) -> None:
 def test_send_delivers_and_prints_the_status_line(home: Path, inbox: Any) -> None:
     proc = wxnotify("send", "backup done: 12 GB", "-t", "nightly")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("wxnotify: sent to WeChat via WxPusher") and proc.stderr == ""
+    assert proc.stdout.startswith("wxnotify: sent via WxPusher") and proc.stderr == ""
     [message] = inbox.messages
     assert message["title"] == "💬 nightly" and "backup done: 12 GB" in message["content"]
 
@@ -119,7 +119,7 @@ def test_send_delivered_while_flushing_before_exit_exits_0(home: Path, inbox: An
     inbox.add_fault("delay", service="wxpusher", seconds=0.8)
     proc = wxnotify("send", "slow service", "--wait", "0.1")
     assert proc.returncode == 0, proc.stderr  # not delivered within the wait, but before exit: delivered
-    assert proc.stdout.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert proc.stdout.startswith("wxnotify: sent via WxPusher")
     assert inbox.messages and inbox.messages[0]["accepted"]
 
 
@@ -146,7 +146,7 @@ def test_messages_merged_by_another_process_count_as_delivered(home: Path, inbox
     outs = [(p.wait(60), *(s.decode() for s in p.communicate())) for p in (first, *procs)]
     assert time.monotonic() - began < 15, outs  # nobody sat out the 30 s wait
     assert [rc for rc, _, _ in outs] == [0, 0, 0, 0], outs
-    assert all(out.startswith("wxnotify: sent to WeChat via WxPusher") for _, out, _ in outs), outs
+    assert all(out.startswith("wxnotify: sent via WxPusher") for _, out, _ in outs), outs
     assert any("merged" in out for _, out, _ in outs[1:]), outs  # a digest carried the others' messages
     delivered = "".join(m["content"] for m in inbox.messages if m["accepted"])
     assert [delivered.count(f"msg{i}") for i in range(4)] == [1, 1, 1, 1]
@@ -168,7 +168,7 @@ def test_bad_destination_is_one_line_and_exit_2(home: Path, inbox: Any, to: list
 
 def test_test_sends_a_test_message(home: Path, inbox: Any) -> None:
     proc = wxnotify("test")
-    assert proc.returncode == 0 and "sent to WeChat" in proc.stdout
+    assert proc.returncode == 0 and "sent via " in proc.stdout
     assert inbox.messages[0]["title"] == "💬 wxnotify test"
 
 
@@ -253,7 +253,7 @@ def test_run_streams_output_unchanged_and_sends_the_tail(home: Path, inbox: Any)
     assert proc.returncode == 0
     assert proc.stdout == raw  # byte for byte; our status line goes to stderr
     err = proc.stderr.decode()
-    assert err.startswith("a warning\n") and "wxnotify: sent to WeChat via WxPusher" in err
+    assert err.startswith("a warning\n") and "wxnotify: sent via WxPusher" in err
     [message] = inbox.messages
     assert message["title"].startswith(f"✅ {PY} -c") and " finished · " in message["title"]
     content = message["content"]
@@ -274,7 +274,7 @@ def test_run_missing_executable_exits_127(home: Path, inbox: Any) -> None:
     assert proc.returncode == 127 and proc.stdout == ""
     lines = proc.stderr.splitlines()
     assert lines[0] == "wxnotify run: command not found: no-such-command-wxn"
-    assert len(lines) == 2 and lines[1].startswith("wxnotify: sent to WeChat")  # the failure is still reported
+    assert len(lines) == 2 and lines[1].startswith("wxnotify: sent via ")  # the failure is still reported
     [message] = inbox.messages
     assert message["title"].startswith("❌ no-such-command-wxn --flag failed")
     assert "command not found: no-such-command-wxn" in message["content"]

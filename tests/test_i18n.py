@@ -108,15 +108,16 @@ def test_chosen_language_wins_and_bad_choices_are_refused() -> None:
 
 
 @pytest.mark.parametrize(("seconds", "zh", "en"), [
-    (0.42, "0.42秒", "0.42 s"), (12.3, "12.3秒", "12.3 s"), (245, "4分5秒", "4m 05s"),
-    (20530, "5小时42分10秒", "5h 42m 10s"), (200000, "2天7小时33分", "2d 7h 33m"),
+    (0.42, "0.42 秒", "0.42 s"), (12.3, "12.3 秒", "12.3 s"), (245, "4 分 5 秒", "4m 05s"),
+    (300, "5 分钟", "5m 00s"), (3605, "1 小时 5 秒", "1h 00m 05s"),
+    (20530, "5 小时 42 分 10 秒", "5h 42m 10s"), (200000, "2 天 7 小时 33 分钟", "2d 7h 33m"),
 ])
 def test_durations_in_both_languages(seconds: float, zh: str, en: str) -> None:
     assert human_duration(seconds, "zh") == zh and human_duration(seconds, "en") == en
 
 
 def test_short_durations_keep_two_units() -> None:
-    assert human_duration(7390, "zh", short=True) == "2小时3分"
+    assert human_duration(7390, "zh", short=True) == "2 小时 3 分钟"
     assert human_duration(7390, "en", short=True) == "2h 03m"
 
 
@@ -135,7 +136,7 @@ def test_a_cell_in_chinese_card_body_receipt_status_and_history(ip: Any, inbox: 
     result = ip.run_cell("%%wxnotify\n# 训练 resnet50\nprint('第 3 轮 loss 0.25')\n1 / 0")
     assert not result.success
     [message] = inbox.wait_for(1)
-    assert re.fullmatch(r"❌ 训练 resnet50 失败 · [\d.]+秒 · ZeroDivisionError: division by zero", message["title"])
+    assert re.fullmatch(r"❌ 训练 resnet50 失败 · [\d.]+ 秒 · ZeroDivisionError: division by zero", message["title"])
     content = message["content"]
     assert content.startswith("**ZeroDivisionError: division by zero**")  # the body leads with the exception line
     assert "- **时间**：" in content and "**最后的输出**" in content and "**错误堆栈**" in content
@@ -144,10 +145,10 @@ def test_a_cell_in_chinese_card_body_receipt_status_and_history(ip: Any, inbox: 
     assert "训练 resnet50" not in content.split("**最后的输出**")[0]  # the card says the title; the body does not
     assert content.count("ZeroDivisionError: division by zero") == 2  # the lead and the traceback's last line
     assert "Traceback (most recent call last)" in content  # technical text stays as it is
-    assert "wxnotify：已通过 WxPusher 发送到微信 · " in capsys.readouterr().out
+    assert "wxnotify：已发送（WxPusher）· 发送用时 " in capsys.readouterr().out
     ip.run_line_magic("wxnotify", "status")
     status = capsys.readouterr().out
-    assert "默认目标来自：环境变量" in status and "发件箱：0 条待发送，0 条失败" in status
+    assert "默认推送目标来自：环境变量" in status and "发件箱：0 条待发送，0 条失败" in status
     ip.run_line_magic("wxnotify", "history")
     assert re.search(r"#1 .* 已送达 .* ❌ 训练 resnet50 失败", capsys.readouterr().out)
 
@@ -172,8 +173,8 @@ def test_a_notification_renders_in_its_own_language_whatever_the_current_one() -
     note = Notification(status="interrupted", title="t", started=0.0, ended=20530.0, lang="zh")
     i18n.set_language("en")
     try:
-        assert render_title(note, 100) == "⏹ t 已中断 · 5小时42分"
-        assert "时间：1970-01-01 " in render(note, "text") and "5小时42分10秒" not in render(note, "text")
+        assert render_title(note, 100) == "⏹ t 已中断 · 5 小时 42 分钟"
+        assert "时间：1970-01-01 " in render(note, "text") and "5 小时 42 分 10 秒" not in render(note, "text")
         assert render_title(replace(note, lang="en"), 100) == "⏹ t interrupted · 5h 42m"
     finally:
         i18n.set_language("auto")
@@ -181,12 +182,20 @@ def test_a_notification_renders_in_its_own_language_whatever_the_current_one() -
 
 def test_the_command_line_follows_the_locale_and_the_saved_choice(home: Path, inbox: Any) -> None:
     proc = wxnotify("send", "你好", LANG="zh_CN.UTF-8")
-    assert proc.returncode == 0 and proc.stdout.startswith("wxnotify：已通过 WxPusher 发送到微信 · ")
+    assert proc.returncode == 0 and proc.stdout.startswith("wxnotify：已发送（WxPusher）· 发送用时 ")
     assert "立即发送一条消息" in wxnotify("--help", LANG="zh_CN.UTF-8").stdout
     home.mkdir(exist_ok=True)
     (home / "settings.json").write_text(json.dumps({"lang": "zh"}))
     proc = wxnotify("status")  # LANG=C.UTF-8, but the panel saved Chinese
     assert "发件箱：" in proc.stdout
+
+
+@pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("send", "--help"), ("inbox", "--help")])
+def test_help_in_chinese_has_no_english_left_from_argparse(args: tuple[str, ...]) -> None:
+    """argparse's own lines (the headings and ``-h, --help  show this help message and exit``) speak Chinese."""
+    out = wxnotify(*args, LANG="zh_CN.UTF-8").stdout
+    assert "-h, --help" in out and "显示本帮助并退出" in out, out
+    assert not re.search(r"show this help|^usage:|^options:|positional arguments", out, re.M), out
 
 
 def test_the_chinese_readme_is_linked_and_as_complete_as_the_english_one() -> None:

@@ -40,13 +40,13 @@ def usage_error(ip: Any, source: str) -> str:
 
 @pytest.mark.parametrize(("source", "expected"), [
     ("%%wxnotify --on sometimes\nran_body = 1",
-     f"%%wxnotify：参数 --on：无效的选择 'sometimes'（可选：{ON}）"),
+     f"%%wxnotify：参数 --on：'sometimes' 不是可选的值（可选：{ON}）"),
     ("%%wxnotify --bogus x\nran_body = 1", "%%wxnotify：无法识别的参数：--bogus x"),
     ("%%wxnotify --tail abc\nran_body = 1", "%%wxnotify：参数 --tail：不是整数：'abc'"),
     ("%%wxnotify --tail\nran_body = 1", "%%wxnotify：参数 --tail：需要一个值"),
     ("%%wxnotify -t 'my run\nran_body = 1", "%%wxnotify：引号没有闭合"),
     ("%wxnotify auto", "%wxnotify auto：缺少必需的参数：switch"),
-    ("%wxnotify auto maybe", f"%wxnotify auto：参数 switch：无效的选择 'maybe'（可选：{SWITCH}）"),
+    ("%wxnotify auto maybe", f"%wxnotify auto：参数 switch：'maybe' 不是可选的值（可选：{SWITCH}）"),
     ("%wxnotify history abc", "%wxnotify history：参数 n：不是整数：'abc'"),
     ("%wxnotify status extra", "%wxnotify status：无法识别的参数：extra"),
     ("%wxnotify test --to", "%wxnotify test：参数 --to：需要一个值"),
@@ -83,7 +83,7 @@ def test_option_errors_keep_secrets_redacted_in_both_languages(ip: Any, lang: st
         text = usage_error(ip, source)
         assert_no_secret(text)
         assert "…" in text, text
-        assert ("无法识别的参数" in text or "无效的选择" in text or "不是整数" in text) == (lang == "zh"), text
+        assert ("无法识别的参数" in text or "不是可选的值" in text or "不是整数" in text) == (lang == "zh"), text
 
 
 def test_python_level_errors_are_translated_once_and_unknown_ones_pass_through() -> None:

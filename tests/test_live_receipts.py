@@ -29,7 +29,7 @@ def test_cell_returns_before_delivery_and_its_receipt_updates_in_place(inbox, tm
         assert [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"] == ["7"]
         waited = kernel.run("%wxnotify wait 30")
         assert not errors(waited) and "settled" in text(waited), text(waited)
-        assert _receipt(cell).startswith("wxnotify: sent to WeChat via WxPusher")  # updated in place
+        assert _receipt(cell).startswith("wxnotify: sent via WxPusher")  # updated in place
         titled(inbox, "live-slow")
 
 
@@ -45,7 +45,7 @@ def test_receipt_settled_while_the_kernel_is_idle_is_recorded_at_the_next_cell(i
         wait_until(update_published, 30, "the receipt's update while the kernel is idle")
         assert _receipt(cell) == SENDING  # nbclient dropped that update (its parent is the finished cell)
         kernel.run("1 + 1")  # the next cell republishes it under its own parent
-        assert _receipt(cell).startswith("wxnotify: sent to WeChat via WxPusher")
+        assert _receipt(cell).startswith("wxnotify: sent via WxPusher")
 
 
 def test_failure_of_a_quiet_cell_still_shows(inbox, tmp_path):
@@ -120,3 +120,21 @@ def test_interrupt_during_await_is_reported_as_an_interrupt(inbox, tmp_path):
         wait_until(lambda: kernel.shell_reply()["parent_header"].get("msg_id") == msg_id, 60, "the reply")
         message = titled(inbox, "item9")[0]
         assert "interrupted" in message["title"] and "CancelledError" not in message["content"]
+
+
+def test_a_failed_receipt_stands_out_and_its_redacted_url_is_no_link(inbox, tmp_path):
+    """In a notebook page the receipt is HTML: a failure in the theme's error colour and bold, a success quiet and
+    grey; the text is escaped, so a front end does not turn the redacted destination URL into a link."""
+    with kernel_with_extension(inbox, tmp_path) as kernel:
+        good = kernel.run("%%wxnotify -t styled-ok\npass")
+        kernel.run("%wxnotify wait 30")  # settled: the next receipt is a line of its own
+        bad = kernel.run("%%wxnotify --to https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=bad-key-for-test\npass")
+        kernel.run("%wxnotify wait 30")
+        shown = {name: next(o.data for o in cell.outputs if o.output_type == "display_data")
+                 for name, cell in (("good", good), ("bad", bad))}
+        assert shown["good"]["text/plain"].startswith("wxnotify: sent via WxPusher")
+        assert shown["bad"]["text/plain"].startswith("wxnotify: failed (wecombot://…test)")
+        ok_html, bad_html = shown["good"]["text/html"], shown["bad"]["text/html"]
+        assert "error-color" in bad_html and "font-weight:600" in bad_html  # not the weight of a success
+        assert "error-color" not in ok_html and "font-weight" not in ok_html
+        assert "<a " not in bad_html and "bad-key-for" not in bad_html and "wecombot://…test" in bad_html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 from conftest import SECRETS, WECOM_KEY, WX_TOKEN, assert_no_secret, outbox_statuses, settled
@@ -110,6 +111,26 @@ def test_after_skips_short_cells(ip, home, inbox):
     assert outbox_statuses(home) == [] and settled(inbox) == []  # nothing was even queued
 
 
+def test_a_marked_cell_that_sends_nothing_says_why_in_one_line(ip, home, inbox, capsys):
+    """The panel's "Notify after 5m" (WxNotify.after) still applies to a marked cell, but never silently."""
+    ip.run_line_magic("config", "WxNotify.after = 300")
+    try:
+        ip.run_cell("%%wxnotify\nx = 1").raise_error()
+        shown = capsys.readouterr().out.splitlines()
+        assert shown == ["wxnotify: not sent: it ran 0.00 s, less than the shortest run to notify, 5m 00s "
+                         "(--after 0 notifies every run)"], shown
+        ip.run_cell("%%wxnotify --after 0\nx = 1").raise_error()  # the cell's own option wins
+        assert capsys.readouterr().out.startswith("wxnotify: sent via WxPusher")
+        ip.run_cell("%%wxnotify --on failure\nx = 1").raise_error()
+        assert capsys.readouterr().out == ("wxnotify: not sent: it did not fail, and it notifies on failure only "
+                                           "(--on failure)\n")
+        ip.run_cell("%%wxnotify --quiet\nx = 1").raise_error()
+        assert capsys.readouterr().out == ""  # --quiet asked for no status line
+    finally:
+        ip.run_line_magic("config", "WxNotify.after = 0")
+    assert len(settled(inbox)) == 1
+
+
 def test_after_still_reports_failures(ip, inbox):
     ip.run_cell("%%wxnotify --after 1h\n1/0")
     assert "ZeroDivisionError" in messages(inbox)[0]["content"]
@@ -138,7 +159,7 @@ def test_status_line_after_the_cell(ip, inbox, capsys):
     ip.run_cell("%%wxnotify\nx = 1").raise_error()
     assert "wxnotify" not in capsys.readouterr().out  # not inside the cell's output
     ip.run_cell("%wxnotify wait 30").raise_error()  # a terminal cell never waits: its receipt is printed later
-    assert "wxnotify: sent to WeChat via WxPusher" in capsys.readouterr().out
+    assert "wxnotify: sent via WxPusher" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("line,problem", [
@@ -249,6 +270,20 @@ def test_wxsend_takes_text_after_a_double_dash_and_names_an_option_without_value
                           ("%wxsend --", "nothing to send"), ("%wxsend -x hi", "unknown option -x")):
         res = ip.run_cell(line)
         assert problem in str(res.error_in_exec), (line, res.error_in_exec)
+
+
+def test_history_fits_a_normal_width(ip, inbox, capsys):
+    """A long title and a failure's reason: each row of %wxnotify history stays within 100 columns."""
+    ip.run_cell("%%wxnotify -t '" + "训练 resnet50 " * 12 + "'\npass").raise_error()
+    ip.run_cell("%%wxnotify --to wxpusher://AT_test_bad_token_000000/UID_test_1 -t " + "long-title-" * 12 + "\npass")
+    ip.run_cell("%wxnotify wait 30").raise_error()
+    capsys.readouterr()
+    ip.run_cell("%wxnotify history 5").raise_error()
+    rows = capsys.readouterr().out.splitlines()
+    columns = [sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in row.replace("\u2060", ""))
+               for row in rows]
+    assert len(rows) == 3 and max(columns) <= 100, rows  # the reason on a line of its own
+    assert rows[0].startswith("#2 ") and rows[1].lstrip().startswith("— WxPusher rejected") and rows[2].startswith("#1")
 
 
 def test_status_history_and_unknown_command(ip, inbox, capsys):
@@ -386,7 +421,7 @@ def test_capture_above_wxnotify_captures_only_the_cells_output(ip, inbox, capsys
     assert "wxnotify" not in out.stdout + out.stderr
     ip.run_cell("%wxnotify wait 30").raise_error()  # a terminal cell never waits: its receipt is printed later
     shown = capsys.readouterr().out
-    assert shown.count("wxnotify: sent to WeChat via WxPusher") == 1
+    assert shown.count("wxnotify: sent via WxPusher") == 1
     assert shown.index("wxnotify:") > shown.find("captured text")  # after the cell's own output, if shown
     assert "captured text" in messages(inbox)[0]["content"]
 
@@ -434,7 +469,7 @@ def test_ipython_runs_an_ipy_script_and_it_notifies(home, inbox, tmp_path):
     out = subprocess.run([sys.executable, "-m", "IPython", "--ext=wxnotify_magic", "--no-banner", str(script)],
                          capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "epoch 1" in out.stdout and "wxnotify: sent to WeChat" in out.stdout
+    assert "epoch 1" in out.stdout and "wxnotify: sent via " in out.stdout
     [message] = inbox.wait_for(1)
     assert message["title"].startswith("✅ from a script finished") and "epoch 1" in message["content"]
 
@@ -462,7 +497,7 @@ def test_status_names_when_it_notifies_in_the_users_language(ip, capsys):
         ip.run_line_magic("config", "WxNotify.lang = 'en'")
         ip.run_line_magic("config", "WxNotify.on = 'always'")
     out = capsys.readouterr().out
-    assert ", on failure only;" in out and "（仅失败时）" in out and "failure）" not in out
+    assert ", on failure only;" in out and "；仅失败时；" in out and "failure）" not in out
 
 
 def test_the_same_destination_twice_sends_one_message(ip, inbox):

@@ -113,12 +113,12 @@ def test_a_failure_card_reads_verdict_title_duration_exception():
     n = Notification(status="failed", title="训练 resnet50", started=0.0, ended=7390.0, lang="zh",
                      traceback="Traceback (most recent call last):\n  ...\n"
                                "torch.OutOfMemoryError: CUDA out of memory")
-    assert headline(n) == "❌ 训练 resnet50 失败 · 2小时3分 · OutOfMemoryError: CUDA out of memory"
-    assert headline(n, 38) == "❌ 训练 resn… 失败 · 2小时3分 · OutOfMemoryEr…"  # the title gives way first
-    assert headline(n, 32) == "❌ 训练 resnet50 失败 · 2小时3分"  # no room for the exception line even then
+    assert headline(n) == "❌ 训练 resnet50 失败 · 2 小时 3 分钟 · OutOfMemoryError: CUDA out of memory"
+    assert headline(n, 42) == "❌ 训练 resn… 失败 · 2 小时 3 分钟 · OutOfMemoryEr…"  # the title gives way first
+    assert headline(n, 36) == "❌ 训练 resnet50 失败 · 2 小时 3 分钟"  # no room for the exception line even then
     long_title = Notification(**{**n.to_dict(), "title": "训练 resnet50 在 ImageNet 上的第二次尝试",
                                  "traceback": "KeyError: 3"})
-    assert headline(long_title, 45) == "❌ 训练 resnet50 在 Ima… 失败 · 2小时3分 · KeyError: 3"
+    assert headline(long_title, 49) == "❌ 训练 resnet50 在 Ima… 失败 · 2 小时 3 分钟 · KeyError: 3"
 
 
 def test_the_body_leads_with_the_exception_and_never_repeats_the_title():

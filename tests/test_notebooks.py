@@ -54,8 +54,8 @@ def test_quickstart_runs_until_its_failing_cell_and_everything_arrives(kernel_en
     assert "epoch 2 loss 0.333" in streamed and "wxnotify" not in streamed
     receipts = [o.data["text/plain"] for o in training.outputs if o.output_type == "display_data"]
     # in place; cells run back to back (Run All) share its line: "wxnotify: 3 notifications from cells [2]–[4]: …"
-    assert len(receipts) == 1 and re.match(r"wxnotify: (\d+ notifications( from cells? \S+)?: )?sent to WeChat "
-                                           r"via WxPusher", receipts[0]), receipts
+    assert len(receipts) == 1 and re.match(r"wxnotify: (\d+ notifications( from cells? \S+)?: )?sent via "
+                                           r"WxPusher", receipts[0]), receipts
     results = [o for o in training.outputs if o.output_type == "execute_result"]
     assert results and results[0].data["text/plain"] == "0.93"  # Out[n] as usual
 
@@ -71,7 +71,7 @@ def test_quickstart_runs_until_its_failing_cell_and_everything_arrives(kernel_en
     assert failed["title"].startswith("❌") and "doomed run" in failed["title"] + failed["content"]
     assert "RuntimeError: CUDA out of memory (simulated)" in failed["content"]
     final = [o.data["text/plain"] for o in failing.outputs if o.output_type == "display_data"]
-    assert len(final) == 1 and final[0].startswith("wxnotify: sent to WeChat via WxPusher")
+    assert len(final) == 1 and final[0].startswith("wxnotify: sent via WxPusher")
 
     saved = tmp_path / "executed.ipynb"
     nbformat.write(nb, saved)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from wxnotify_magic.inbox import Inbox
 from wxnotify_magic.providers import PROVIDERS
 from wxnotify_magic.session import current
 from wxnotify_magic.settings import SettingsFile, WxNotify, settings_path
-from wxnotify_magic.settings_panel import TOOLTIP, Panel, build_panel
+from wxnotify_magic.settings_panel import TOOLTIP, Panel, build_panel, channels
 
 PP_TOKEN = "0123456789abcdefTESTTOKEN0123456"  # fake, 32 characters as PushPlus tokens are
 WEBHOOK = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"
@@ -75,7 +76,8 @@ def _mode(path: Path) -> int:
 
 
 def test_fields_come_from_the_provider_declarations(panel: Panel) -> None:
-    assert [label for label, _ in panel.channel.options] == [p.label for p in PROVIDERS.values()]
+    named = [p.label for p in PROVIDERS.values() if not p.catch_all]
+    assert [label for label, _ in panel.channel.options] == [*named, "Other service (apprise URL)"]  # apprise last
     for provider in PROVIDERS.values():
         panel.channel.value = provider.name
         assert list(panel.fields) == [f.name for f in provider.fields]
@@ -229,12 +231,12 @@ def test_the_language_choice_is_saved_and_the_panel_speaks_it(panel: Panel, sett
     panel.save_button.click()
     assert SettingsFile().read()["lang"] == "zh" and settings.lang == "zh"
     assert (panel.save_button.description, panel.channel.description, panel.language.description) == \
-        ("保存", "推送渠道", "语言")
-    assert panel.status.value.startswith("已保存到 ") and panel.fields["token"].description == "应用 Token"
+        ("保存", "推送服务", "语言")
+    assert panel.status.value.startswith("已保存到 ") and panel.fields["token"].description == "应用令牌"
     assert "企业微信群机器人" in [label for label, _ in panel.channel.options]
     assert "打开 wxpusher.zjiecode.com ↗" in panel.hint.value
     panel.fields["token"].value = "xyz"
-    assert panel.messages["token"].value.startswith("⚠ 应用 Token：这个值 的格式不对")
+    assert panel.messages["token"].value.startswith("⚠ 应用令牌：这个值 的格式不对")
     assert WxNotify().lang == "zh"  # the next kernel speaks Chinese too
 
 
@@ -302,7 +304,7 @@ def test_env_and_ipython_config_still_win_and_the_panel_says_so(ip: Any, home: P
     # Send test with nothing typed uses the default destinations, so the env one
     p.test_button.click()
     [msg] = inbox.wait_for(1)
-    assert msg["service"] == "wxpusher" and p.status.value.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert msg["service"] == "wxpusher" and p.status.value.startswith("wxnotify: sent via WxPusher")
     ip.run_line_magic("config", "WxNotify.tail = 20")
 
 
@@ -316,7 +318,7 @@ def test_send_test_after_save_reaches_the_inbox(panel: Panel, inbox: Inbox) -> N
     [msg] = inbox.wait_for(1)
     assert msg["service"] == "wecombot" and msg["query"] == {"key": WECOM_KEY}
     assert "If you can read this on your phone" in msg["content"]
-    assert panel.status.value.startswith("wxnotify: sent to WeChat via WeCom group bot · ")
+    assert panel.status.value.startswith("wxnotify: sent via WeCom group bot · ")
 
 
 def test_send_test_uses_typed_unsaved_values_then_empties_the_boxes(panel: Panel, settings: WxNotify,
@@ -326,7 +328,7 @@ def test_send_test_uses_typed_unsaved_values_then_empties_the_boxes(panel: Panel
     panel.test_button.click()
     [msg] = inbox.wait_for(1)
     assert msg["service"] == "wxpusher" and msg["body"]["appToken"] == WX_TOKEN and msg["body"]["uids"] == [WX_UID]
-    assert panel.status.value.startswith("wxnotify: sent to WeChat via WxPusher")
+    assert panel.status.value.startswith("wxnotify: sent via WxPusher")
     assert panel.fields["token"].value == "" and panel.fields["token"].placeholder == "AT_…cdef (typed, not saved)"
     assert not (home / "settings.json").exists() and settings.destinations == {}
     assert_no_secret(_state_text(panel.widget))
@@ -393,7 +395,7 @@ def test_notebook_saved_with_widget_state_holds_no_token(home: Path, inbox: Inbo
     views = [o.data["application/vnd.jupyter.widget-view+json"]["model_id"] for c in nb.cells for o in c.outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 2 and all(v in state for v in views)
-    assert "…6789 (saved)" in saved and "sent to WeChat via WeCom group bot" in saved
+    assert "…6789 (saved)" in saved and "sent via WeCom group bot" in saved
     for secret in SECRETS:
         assert secret not in saved
     [msg] = inbox.wait_for(1)
@@ -414,3 +416,72 @@ def test_terminal_config_prints_the_settings(ip: Any, capsys: pytest.CaptureFixt
 
     wxnotify_magic.panel()  # the public function, even after the panel module was imported
     assert "wxnotify settings" in capsys.readouterr().out
+
+
+# --- polish: what a user met in the panel ---------------------------------------------------------------------
+
+
+def test_other_service_is_offered_only_when_apprise_is_installed(panel: Panel, monkeypatch: pytest.MonkeyPatch,
+                                                                  settings: WxNotify) -> None:
+    assert channels()[-1].name == "apprise"
+    monkeypatch.setitem(sys.modules, "apprise", None)  # how Python sees a package that is not installed
+    assert "apprise" not in [p.name for p in channels()]
+    p = build_panel(settings)
+    assert "apprise" not in [value for _, value in p.channel.options]
+
+
+@pytest.mark.parametrize(("channel", "field", "value", "looks_like"), [
+    ("wecombot", "key", WX_TOKEN, "looks like a WxPusher App token, not a Webhook key"),
+    ("serverchan", "key", "UID_test_user_0001", "looks like a WxPusher UID, not a SendKey"),
+    ("pushplus", "token", "SPT_test_simple_push_0001_abcdefghij", "looks like a WxPusher simple push SPT, not a Token"),
+])
+def test_each_box_refuses_another_services_value(panel: Panel, channel: str, field: str, value: str,
+                                                 looks_like: str) -> None:
+    panel.channel.value = channel
+    panel.fields[field].value = value
+    assert looks_like in panel.messages[field].value and panel.save_button.disabled
+    assert value not in panel.messages[field].value  # the token itself is not repeated
+
+
+def test_save_never_silently_replaces_another_saved_destination(panel: Panel, settings: WxNotify) -> None:
+    panel.fields["token"].value = WX_TOKEN
+    panel.fields["uids"].value = WX_UID
+    panel.save_button.click()
+    assert settings.destinations["me"] == WX_URL
+    _type_wecom(panel)  # another service under the same name
+    panel.save_button.click()
+    assert settings.destinations["me"] == WX_URL  # kept, and the panel says so
+    assert panel.status.value == ("'me' is already saved (wxpusher://AT_…cdef/UID_…): Save again to replace it, "
+                                  "or choose another name")
+    panel.save_button.click()  # asked twice: replaced
+    assert settings.destinations["me"] == f"wecombot://{WECOM_KEY}"
+
+
+def test_default_none_is_explained_and_the_list_marks_every_default(panel: Panel, settings: WxNotify,
+                                                                    home: Path) -> None:
+    assert panel.notes["to"].value == "default: none yet (Save makes the destination above the default)"
+    home.mkdir()
+    (home / "settings.json").write_text(json.dumps({"destinations": {"me": WX_URL, "team": f"wecombot://{WECOM_KEY}"},
+                                                    "to": ["me", "team"]}))
+    settings.load_file()
+    p = build_panel(settings)
+    assert p.notes["to"].value == "default: me, team"
+    rows = [row.children[0].value for row in p.saved.children]
+    assert rows == ["me: wxpusher://AT_…cdef/UID_… · default", "team: wecombot://…6789 · default"]
+    assert all("wxnotify-saved" in row._dom_classes for row in p.saved.children)  # the Remove buttons line up
+    _close_tree(p.widget)
+
+
+@pytest.mark.parametrize(("typed", "seconds"), [("5 minutes", 300.0), ("1 hour 30 min", 5400.0), ("5分钟", 300.0),
+                                                ("2 hrs", 7200.0)])
+def test_durations_are_understood_as_people_type_them(panel: Panel, settings: WxNotify, typed: str,
+                                                      seconds: float) -> None:
+    panel.after.value = typed
+    assert panel.messages["after"].value == ""
+    panel.save_button.click()
+    assert settings.after == seconds
+
+
+def test_a_duration_not_understood_is_quoted_as_typed(panel: Panel) -> None:
+    panel.after.value = "5 minuets"
+    assert panel.messages["after"].value == "⚠ not a duration: '5 minuets' (use e.g. 90, 90s, 5m, 1h30m)"

@@ -331,6 +331,7 @@ class Runner:
         self.watch = watch
         self.lock = threading.Lock()
         self.interrupted = False
+        self.reader_gone = False  # our output's reader closed the pipe (``| head``)
         self.proc: subprocess.Popen[bytes] | None = None
         self.baseline: dict[str, Any] = {}
 
@@ -382,7 +383,7 @@ class Runner:
     def outcome(self, returncode: int) -> tuple[BaseException | None, str | None]:
         if self.interrupted or returncode == -signal.SIGINT:
             return KeyboardInterrupt(), None
-        if returncode == 0:
+        if returncode == 0 or self.ended_by_its_reader(returncode):
             return None, None
         why = tr("{command} exited with code {code}", command=self.cmd[0], code=returncode)
         if returncode < 0:  # issue 10: name the signal, and out of memory when the evidence says so
@@ -392,6 +393,12 @@ class Runner:
             why = tr("{command} {cause}", command=self.cmd[0], cause=cause)
             print(f"wxnotify run: {why}", file=sys.stderr, flush=True)
         return subprocess.CalledProcessError(returncode, self.cmd), why
+
+    def ended_by_its_reader(self, returncode: int) -> bool:
+        """The command died of SIGPIPE (or a shell in between exited 128+SIGPIPE) after the reader of its output
+        closed the pipe, as ``yes | head -1`` ends: the reader had what it wanted, so this is no failure."""
+        sigpipe = getattr(signal, "SIGPIPE", None)
+        return self.reader_gone and sigpipe is not None and returncode in (-sigpipe, 128 + sigpipe)
 
     def pump(self, pipe: IO[bytes] | None, fd: int) -> threading.Thread:
         """Copy ``pipe`` to our ``fd`` byte for byte as it arrives, and its text into the tail.
@@ -409,6 +416,7 @@ class Runner:
                     try:
                         write_all(fd, chunk)
                     except BrokenPipeError:
+                        self.reader_gone = True
                         break
                     except OSError:
                         show = False  # e.g. a full disk: drop what cannot be shown, keep it for the tail

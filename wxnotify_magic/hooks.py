@@ -301,7 +301,8 @@ class CellHooks:
                 self.auto.cell_finished(watch, error, value, tb, status, printed)
                 return
             ticket = watch.finish(error, value, tb, status=status, printed_error=printed)
-            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed", cell=True),
+            self._outside(lambda: self.report(ticket, watch.options, count, status == "failed", cell=True,
+                                      skipped=watch.skipped),
                           bool(self._running))
             if self.auto is not None:
                 self.auto.rearm()
@@ -319,10 +320,10 @@ class CellHooks:
             value = self._execute(cell)
         except BaseException as error:
             watch.stop_capture()
-            self.report(watch.finish(error, None, traceback_text(self.shell, error)), options)
+            self.report(watch.finish(error, None, traceback_text(self.shell, error)), options, skipped=watch.skipped)
             raise
         watch.stop_capture()
-        self.report(watch.finish(None, value), options)
+        self.report(watch.finish(None, value), options, skipped=watch.skipped)
         return value
 
     def _execute(self, cell: str) -> Any:
@@ -382,9 +383,12 @@ class CellHooks:
                 _warn(tr("wxnotify: could not show the receipt ({problem})", problem=_problem(exc)))
 
     def report(self, ticket: Any, options: WatchOptions, count: int | None = None, failed: bool = False,
-               cell: bool = False) -> None:
+               cell: bool = False, skipped: str = "") -> None:
         """Show the receipt: updated in place in a kernel; in a terminal a cell's (``cell``) before the next
-        prompt once it has settled, a command's after waiting at most ``WxNotify.wait``."""
+        prompt once it has settled, a command's after waiting at most ``WxNotify.wait``. A marked cell that sends
+        nothing says why in one line (``skipped``), unless quiet."""
+        if ticket is None and skipped and not options.quiet:
+            print(skipped)
         if ticket is not None:
             self.receipts.show(ticket, options.quiet, self.session.settings.wait, count, failed, later=cell)
 

@@ -132,6 +132,13 @@ _HEADINGS = {"usage": N_("usage:"), "options": N_("options:"), "optional argumen
              "positional arguments": N_("positional arguments:")}
 
 
+_HELP_LINE = "show this help message and exit"
+
+
 def tr_help(text: str, lang: str | None = None) -> str:
-    """argparse's help with its headings (``usage:``, ``options:``, ``positional arguments:``) in the language."""
-    return _HEADING.sub(lambda m: tr(_HEADINGS[m[1]], lang), text) if language(lang) == "zh" else text
+    """argparse's help with its headings (``usage:``, ``options:``, ``positional arguments:``) and its own
+    ``-h, --help`` line in the language."""
+    if language(lang) != "zh":
+        return text
+    text = _HEADING.sub(lambda m: tr(_HEADINGS[m[1]], lang), text)
+    return text.replace(_HELP_LINE, tr("show this help message and exit", lang))

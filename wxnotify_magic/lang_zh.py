@@ -27,7 +27,7 @@ ZH: dict[str, str] = {
         "页面和打印内容的语言（默认 auto：按系统区域设置）",
     "wxnotify inbox: cannot listen on {host}:{port}: {error}": "wxnotify inbox：无法监听 {host}:{port}：{error}",
     "wxnotify inbox listening on {url}  (export WXNOTIFY_API_BASE={url})":
-        "wxnotify inbox 正在监听 {url}  （export WXNOTIFY_API_BASE={url}）",
+        "wxnotify inbox 正在监听 {url}（export WXNOTIFY_API_BASE={url}）",
 
     # --- the message: verdicts, facts, sections (technical text such as tracebacks and output stays as it is)
     "finished": "已完成",
@@ -38,7 +38,7 @@ ZH: dict[str, str] = {
     "{title}{gap}{verdict}": "{title}{gap}{verdict}",
     "{title} {verdict} · {part} of {count}": "{count} 条通知中有 {part} 条{verdict}：{title}",
     "{duration} so far": "已运行 {duration}",
-    "{n} s": "{n}秒",
+    "{n} s": "{n} 秒",
     "{label}: {value}": "{label}：{value}",
     "Time": "时间",
     "Started": "开始",
@@ -68,12 +68,12 @@ ZH: dict[str, str] = {
     "%wxnotify history: {problem}": "%wxnotify history：{problem}",
     "wxnotify: stopped waiting (Ctrl-C); what is still sending goes on in the background":
         "wxnotify：已停止等待（Ctrl-C）；尚未发出的消息会在后台继续发送",
-    "no destination named {name} is saved in {path}": "{path} 里没有保存名为 {name} 的目的地",
+    "no destination named {name} is saved in {path}": "{path} 里没有名为 {name} 的推送目标",
     "wxnotify: this rank's failure is counted in the message another rank on this host sends":
         "wxnotify：本 rank 的失败已计入本机另一个 rank 发出的消息",
     "{prog}: error: {problem}": "{prog}：错误：{problem}",
     "%wxsend: option {option} needs a value": "%wxsend：选项 {option} 需要一个值",
-    "{problem} (in the default destinations, from {where})": "{problem}（出在默认目的地里，来自 {where}）",
+    "{problem} (in the default destinations, from {where})": "{problem}（在默认推送目标里，来自 {where}）",
     "the settings file": "设置文件",
     "%%wxnotify: this cell starts with two %%wxnotify lines; keep one (its options can be combined)":
         "%%wxnotify：这个单元格开头有两行 %%wxnotify；请只留一行（选项可以写在同一行）",
@@ -95,12 +95,16 @@ ZH: dict[str, str] = {
     "it is not a PNG or JPEG image": "不是 PNG 或 JPEG 图片",
     "it could not be read ({kind})": "无法读取图片（{kind}）",
     "figure not sent via {service}: it cannot carry an uploaded image":
-        "图片未通过 {service} 发送：该渠道不支持上传图片",
+        "图片未通过 {service} 发送：这个推送服务不能上传图片",
     "figure not sent via {service}: {why}": "图片未通过 {service} 发送：{why}",
     # --- receipts and delivery
     "wxnotify: {line}": "wxnotify：{line}",
     "; ": "；",
-    "sent to WeChat via {via} · {seconds:.1f} s": "已通过 {via} 发送到微信 · {seconds:.1f} 秒",
+    "sent via {via} · delivery took {seconds:.1f} s": "已发送（{via}）· 发送用时 {seconds:.1f} 秒",
+    ", ": "、",
+    "failed ({dest}): {why}": "发送失败（{dest}）：{why}",
+    "dropped ({dest}): {why}": "已丢弃（{dest}）：{why}",
+    "still sending in the background ({why})": "仍在后台发送（{why}）",
     "dropped": "已丢弃",
     "still sending in the background": "仍在后台发送",
     "pending": "待发送",
@@ -114,9 +118,9 @@ ZH: dict[str, str] = {
     "{why} (gave up after {n} attempts)": "{why}（尝试 {n} 次后放弃）",
     "{n} messages merged into one": "{n} 条消息合并为一条",
     "internal error: {kind}: {why}": "内部错误：{kind}：{why}",
-    "{why}; handed to the fallback": "{why}；已转交备用渠道",
-    "fallback ({why})": "备用渠道（{why}）",
-    "paced: the service's rate limit": "限速：遵守该服务的频率限制",
+    "{why}; handed to the fallback": "{why}；已转交备用目标",
+    "fallback ({why})": "备用目标（{why}）",
+    "paced: the service's rate limit": "放慢发送：遵守推送服务的频率限制",
     # back-offs per token: a limited token's lane waits; an unreadable answer is tried once more at most (ban)
     "{why}; every message to this token waits until {time} (cool-down)":
         "{why}；发往这个令牌的所有消息暂停到 {time}（冷却）",
@@ -133,19 +137,20 @@ ZH: dict[str, str] = {
     "{label} URL: a secret is given twice (pasted twice?); give it once":
         "{label} 地址：同一个密钥出现了两次（粘贴了两遍？）；只写一次",
     "daily quota of {quota} nearly used ({label}); progress message dropped to keep room for the final one":
-        "每日额度 {quota} 条快用完了（{label}）；丢弃进度消息，为最终消息留出额度",
-    "held until tomorrow: {label} reached its daily limit of {quota}": "推迟到明天：{label} 已达到每日上限 {quota} 条",
-    "daily quota of {quota} reached ({label})": "已达到每日额度 {quota} 条（{label}）",
+        "每日额度 {quota} 条快用完了（{label}）；已丢弃进度消息，把额度留给最终消息",
+    "held until tomorrow: {label} reached its daily limit of {quota}":
+        "暂缓到明天发送：{label} 已用完每日额度（{quota} 条）",
+    "daily quota of {quota} reached ({label})": "已用完每日额度 {quota} 条（{label}）",
     "held: daily quota of {quota} reached ({label}); sends after midnight":
-        "暂缓：已达到每日额度 {quota} 条（{label}）；午夜后发送",
+        "暂缓发送：已用完每日额度 {quota} 条（{label}），午夜后发出",
     "daily quota nearly used: {used} of {quota} today ({label})":
-        "每日额度快用完了：今天已用 {used}/{quota}（{label}）",
+        "每日额度快用完了：今天已用 {used}/{quota} 条（{label}）",
     # --- transport
     "wxnotify: warning: WXNOTIFY_API_BASE is plain http to {host}: tokens travel unencrypted":
-        "wxnotify：警告：WXNOTIFY_API_BASE 是指向 {host} 的明文 http，令牌会不加密地传输",
+        "wxnotify：警告：WXNOTIFY_API_BASE 是指向 {host} 的明文 http，令牌将不加密传输",
     "WXNOTIFY_API_BASE is not a valid URL": "WXNOTIFY_API_BASE 不是有效的 URL",
     "no answer within {seconds:g} s (timeout)": "{seconds:g} 秒内没有响应（超时）",
-    "the answer took longer than {seconds:g} s (too slow)": "响应超过 {seconds:g} 秒（太慢）",
+    "the answer took longer than {seconds:g} s (too slow)": "超过 {seconds:g} 秒才响应（太慢）",
     "connection failed: {why}": "连接失败：{why}",
     "request failed: {why}": "请求失败：{why}",
     # --- providers: names, fields, hints, answers
@@ -154,7 +159,8 @@ ZH: dict[str, str] = {
     "{service} sent no answer": "{service} 没有返回结果",
     "rate limited (HTTP 429)": "被限流（HTTP 429）",
     "server error (HTTP {status})": "服务器错误（HTTP {status}）",
-    "the service answered with a redirect (HTTP {status}); not followed": "服务返回了重定向（HTTP {status}）；未跟随",
+    "the service answered with a redirect (HTTP {status}); not followed":
+        "推送服务返回了重定向（HTTP {status}），未跟随",
     # --- destinations
     "{label} is required": "缺少{label}",
     "this value": "这个值",
@@ -166,12 +172,12 @@ ZH: dict[str, str] = {
     "{label}: the URL is malformed": "{label}：URL 格式错误",
     "{label}: a value in the URL is not a valid {what}": "{label}：URL 里有一个值不是有效的{what}",
     "{label} URL: unknown parameter ?{key}= (known: {known})": "{label} URL：未知参数 ?{key}=（支持：{known}）",
-    "{label} destination: {problem}": "{label} 目标：{problem}",
+    "{label} destination: {problem}": "{label} 推送目标：{problem}",
     "{label} destination needs at least one of: {fields} (e.g. {example})":
-        "{label} 目标至少需要以下之一：{fields}（例如 {example}）",
+        "{label} 推送目标至少需要以下之一：{fields}（例如 {example}）",
     "not a destination URL (expected e.g. wxpusher://AT_xxx/UID_xxx)":
-        "不是目标 URL（应为 wxpusher://AT_xxx/UID_xxx 这样的形式）",
-    "unknown destination type {scheme}:// (known: {known})": "未知的目标类型 {scheme}://（支持：{known}）",
+        "不是推送目标 URL（应形如 wxpusher://AT_xxx/UID_xxx）",
+    "unknown destination type {scheme}:// (known: {known})": "未知的推送目标类型 {scheme}://（支持：{known}）",
     "(value hidden)": "（值已隐藏）",
     # --- settings
     "config": "IPython 配置",
@@ -181,17 +187,19 @@ ZH: dict[str, str] = {
     "{name} must be between 0 and {maximum:g} seconds": "{name} 必须在 0 到 {maximum:g} 秒之间",
     "{name} must be {minimum} or more": "{name} 必须大于等于 {minimum}",
     "no destination configured: run %wxnotify config (or `wxnotify config add NAME`), export WXNOTIFY_TO, or pass "
-    "--to NAME": "还没有配置目标：运行 %wxnotify config（或 `wxnotify config add NAME`），设置环境变量 WXNOTIFY_TO，"
-                 "或传入 --to NAME",
-    "none saved": "还没有保存的目标",
-    "unknown destination name {name} (named destinations: {known})": "未知的目标名称 {name}（已命名的目标：{known}）",
+    "--to NAME":
+        "还没有配置推送目标：运行 %wxnotify config（或 `wxnotify config add NAME`），设置环境变量 WXNOTIFY_TO，或"
+        "加上 --to NAME",
+    "none saved": "还没有保存推送目标",
+    "unknown destination name {name} (named destinations: {known})":
+        "没有名为 {name} 的推送目标（已保存的名称：{known}）",
     "wxnotify: ignoring unreadable settings file {path}: {kind}": "wxnotify：忽略无法读取的设置文件 {path}：{kind}",
     "wxnotify: ignoring {key} in {path}: {problem}": "wxnotify：忽略 {path} 里的 {key}：{problem}",
-    "Default destinations: URLs or names from `destinations`.": "默认目标：URL，或 `destinations` 里的名称。",
+    "Default destinations: URLs or names from `destinations`.": "默认推送目标：URL，或 `destinations` 里的名称。",
     "Named destinations, e.g. {'me': 'wxpusher://AT_.../UID_...'}.":
-        "命名的目标，例如 {'me': 'wxpusher://AT_.../UID_...'}。",
+        "有名称的推送目标，例如 {'me': 'wxpusher://AT_.../UID_...'}。",
     "Fallback per destination name: {'me': 'team'} takes over when 'me' fails permanently or is over quota.":
-        "每个目标名称的备用目标：{'me': 'team'} 表示 'me' 永久失败或超出额度时由 'team' 接替。",
+        "每个推送目标的备用目标：{'me': 'team'} 表示 'me' 永久失败或额度用完时由 'team' 接替。",
     "Notify only for cells that ran at least this long (seconds or '5m').":
         "只为运行时间不短于此值的单元格发通知（秒数或 '5m'）。",
     "Lines of output to include.": "附带的输出行数。",
@@ -200,7 +208,7 @@ ZH: dict[str, str] = {
     "Print no delivery status line.": "不打印发送状态行。",
     "Notify for every long or failed cell.": "为每个耗时长或失败的单元格发通知。",
     "Also send the last image a cell displayed (WeCom bots; others say it was not sent).":
-        "同时发送单元格最后显示的图片（企业微信群机器人；其他渠道会说明未发送）。",
+        "同时发送单元格最后显示的图片（企业微信群机器人；其他推送服务会说明未发送）。",
     "In auto mode, gather back-to-back cells into one digest.": "自动模式下，把连续运行的单元格汇总成一条。",
     "Seconds of idleness that end a batch (Run All) in auto mode.":
         "自动模式下，空闲多少秒算一次批量运行（Run All）结束。",
@@ -208,33 +216,34 @@ ZH: dict[str, str] = {
     "Language of messages and output: auto (from the locale), zh or en.":
         "消息和输出的语言：auto（跟随系统区域设置）、zh 或 en。",
     # --- the session's text: status, history, settings
-    "default destinations from: {source}; settings file: {path}": "默认目标来自：{source}；设置文件：{path}",
+    "default destinations from: {source}; settings file: {path}": "默认推送目标来自：{source}；设置文件：{path}",
     "notify after {after}, {on}; tail {tail} lines; wait {wait:g} s":
-        "运行超过 {after} 时通知（{on}）；附带 {tail} 行输出；等待回执 {wait:g} 秒",
+        "最短通知时长 {after}；{on}；附带 {tail} 行输出；回执最多等待 {wait:g} 秒",
     "  ({command} sends them again)": "  （{command} 会重新发送）",
     "outbox: {pending} pending, {failed} failed": "发件箱：{pending} 条待发送，{failed} 条失败",
-    "destinations: {problem}": "目标：{problem}",
+    "destinations: {problem}": "推送目标：{problem}",
     "{label}: {used} of {quota} {today}": "{label}：{today}已用 {used}/{quota}",
     "{label}: {used} of {count} {window}": "{label}：{window}已用 {used}/{count}",
     "in the last minute": "最近 1 分钟内",
     "in the last hour": "最近 1 小时内",
     "in the last {duration}": "最近 {duration} 内",
-    " (fallback: {dest})": "（备用：{dest}）",
-    "wxnotify settings (secrets redacted):": "wxnotify 设置（密钥已隐藏）：",
+    " (fallback: {dest})": "（备用目标：{dest}）",
+    "wxnotify settings (secrets redacted):": "wxnotify 设置（密钥已隐去）：",
     "settings file: {path}": "设置文件：{path}",
     "add a destination without putting its token in a notebook: `wxnotify config add NAME` in a terminal, or "
-    "%wxnotify config in Jupyter": "添加目标而不把 token 写进笔记本：在终端运行 `wxnotify config add NAME`，"
-                                  "或在 Jupyter 里运行 %wxnotify config",
+    "%wxnotify config in Jupyter":
+        "添加推送目标而不把令牌写进笔记本：在终端运行 `wxnotify config add NAME`，或在 Jupyter 里运行 %wxnotify c"
+        "onfig",
     "wxnotify: no notifications yet": "wxnotify：还没有通知",
     "on must be always, success or failure": "on 必须是 always、success 或 failure",
     "--every must be a positive duration": "--every 必须是正的时长",
     "{name} must be at most {maximum}": "{name} 不能大于 {maximum}",
     "tail must be a whole number of lines": "tail 必须是整数行数",
-    "to must be a destination URL or name, or a list of them": "to 必须是一个目标 URL 或名称，或它们的列表",
+    "to must be a destination URL or name, or a list of them": "to 必须是推送目标 URL 或名称，或者由它们组成的列表",
     "wait must be a number of seconds": "wait 必须是秒数（数字）",
     "title must be text": "title 必须是文本",
     "quotas: unknown provider {name} (known: {known})": "quotas：未知的服务 {name}（已知：{known}）",
-    "quotas: the daily quota of {name} must be 0 or more": "quotas：{name} 的每日配额必须大于等于 0",
+    "quotas: the daily quota of {name} must be 0 or more": "quotas：{name} 的每日额度不能小于 0",
     "wxnotify: interrupted while waiting for the receipt; the message stays queued and is sent in the background "
     "(at exit, or by the next wxnotify)":
         "wxnotify：等待回执时被中断；消息仍在队列中，将在后台发送（退出时，或由下一次 wxnotify 发送）",
@@ -243,19 +252,19 @@ ZH: dict[str, str] = {
     "Notify only if the cell ran at least this long (90, 5m, 1h30m).":
         "只在单元格运行不短于此时长时通知（90、5m、1h30m）。",
     "Destination URL or saved name (repeatable); default WxNotify.to.":
-        "目标 URL 或已保存的名称（可重复）；默认 WxNotify.to。",
+        "推送目标 URL 或已保存的名称（可重复）；默认为 WxNotify.to。",
     "Lines of output to include (default 20).": "附带的输出行数（默认 20）。",
     "Also send a progress message at this interval (e.g. 30m).": "每隔这么久再发一条进度消息（例如 30m）。",
     "Leave output and values out of the message.": "消息里不附带输出和返回值。",
     "Also send the last image the cell displayed.": "同时发送单元格最后显示的图片。",
-    "Destination (default: WxNotify.to).": "目标（默认：WxNotify.to）。",
+    "Destination (default: WxNotify.to).": "推送目标（默认：WxNotify.to）。",
     "How many of the latest messages (default 10).": "显示最近多少条消息（默认 10）。",
     "Turn auto mode on or off.": "打开或关闭自动模式。",
     "Notify cells running at least this long (default 1m).": "为运行不短于此时长的单元格发通知（默认 1m）。",
     "One digest per Run All instead of one message per cell.": "每次 Run All 汇总成一条，而不是每个单元格一条。",
     "Idle time that ends a Run All (default 2s).": "空闲多久算 Run All 结束（默认 2s）。",
     "Title of the message.": "消息标题。",
-    "Destination (repeatable).": "目标（可重复）。",
+    "Destination (repeatable).": "推送目标（可重复）。",
     "The message; {expr} and $var expand as in any line magic.":
         "消息内容；和其他行魔法一样，{expr} 和 $var 会被展开。",
     "%wxnotify: unknown command {word}; try %wxnotify? for the commands":
@@ -267,8 +276,8 @@ ZH: dict[str, str] = {
     "wxnotify: auto mode off": "wxnotify：自动模式已关闭",
     "wxnotify: auto mode was not on": "wxnotify：自动模式本来就没有打开",
     "wxnotify: auto mode on: cells running {after} or longer, and every failure; {mode}":
-        "wxnotify：自动模式已打开：运行 {after} 以上的单元格和所有失败的单元格都会通知；{mode}",
-    "one digest per run (idle after {seconds:g} s)": "每次运行汇总成一条（空闲 {seconds:g} 秒后发送）",
+        "wxnotify：自动模式已打开：运行满 {after}的单元格和所有失败的单元格都会通知；{mode}",
+    "one digest per run (idle after {seconds:g} s)": "每次运行汇总成一条（空闲 {seconds:g} 秒后发出）",
     "one message per cell": "每个单元格一条消息",
     "wxnotify: could not watch this cell ({problem})": "wxnotify：无法监视这个单元格（{problem}）",
     "wxnotify: notification not sent ({problem})": "wxnotify：通知未发送（{problem}）",
@@ -282,13 +291,14 @@ ZH: dict[str, str] = {
         "``%wxnotify [status|config|test|retry|history|auto|wait|help]``，见下文。",
     "Show destinations (redacted), today's counts against each limit, pending and failed "
     "messages.":
-        "显示目标（已隐藏密钥）、今天各项限额的已用次数、待发送和失败的消息。",
+        "显示推送目标（密钥已隐去）、今天各项额度的用量、待发送和失败的消息。",
     "Send failed and pending messages again now.": "立即重新发送失败和待发送的消息。",
     "List the latest messages and what became of them.": "列出最近的消息和它们的结果。",
     "Show the settings panel (in a terminal: print the settings).": "显示设置面板（在终端里：打印设置）。",
     "Wait until every notification sent from here has settled, and say how it went. In a notebook, end with it "
     "to keep the final receipts (the cells themselves never wait for delivery).":
-        "等待从这里发出的每条通知都有结果，并说明结果。在笔记本里用它作结尾，可以留住最后的回执（单元格本身从不等待发送完成）。",
+        "等待从这里发出的每条通知都有结果，并说明结果。在笔记本里用它作结尾，可以留住最后的回执（单元格本身从不等"
+        "待发送完成）。",
     "Show this help (also ``%%wxnotify -h`` and ``%wxnotify --help``).":
         "显示本帮助（也可以用 ``%%wxnotify -h`` 和 ``%wxnotify --help``）。",
     "Notify for every long or failed cell (or one digest per Run All).":
@@ -298,7 +308,7 @@ ZH: dict[str, str] = {
     # argparse's and shlex's complaints about an option line, and argparse's help headings (i18n.tr_usage, tr_help)
     "argument {name}: {problem}": "参数 {name}：{problem}",
     "unrecognized arguments: {args}": "无法识别的参数：{args}",
-    "invalid choice: {value} (choose from {choices})": "无效的选择 {value}（可选：{choices}）",
+    "invalid choice: {value} (choose from {choices})": "{value} 不是可选的值（可选：{choices}）",
     "invalid int value: {value}": "不是整数：{value}",
     "invalid float value: {value}": "不是数字：{value}",
     "invalid {type} value: {value}": "不是有效的 {type} 值：{value}",
@@ -316,10 +326,17 @@ ZH: dict[str, str] = {
     "usage:": "用法：",
     "options:": "选项：",
     "positional arguments:": "位置参数：",
+    "show this help message and exit": "显示本帮助并退出",
     # --- the Python API
     "wxnotify: not sent from rank {rank} (all_ranks=True sends anyway)":
         "wxnotify：rank {rank} 不发送（all_ranks=True 时照样发送）",
     "wxnotify: not watching this job ({problem})": "wxnotify：没有监视这个任务（{problem}）",
+    "wxnotify: not sent: it did not fail, and it notifies on failure only (--on failure)":
+        "wxnotify：未发送：运行没有失败，而这里只在失败时通知（--on failure）",
+    "wxnotify: not sent: it did not succeed, and it notifies on success only (--on success)":
+        "wxnotify：未发送：运行没有成功，而这里只在成功时通知（--on success）",
+    "wxnotify: not sent: it ran {took}, less than the shortest run to notify, {after} (--after 0 notifies every run)":
+        "wxnotify：未发送：只运行了 {took}，短于最短通知时长 {after}（用 --after 0 则每次都通知）",
     # --- the command line
     "Push WeChat notifications (WxPusher, PushPlus, ServerChan, WeCom bots) from the command line.":
         "在命令行推送微信通知（WxPusher、PushPlus、Server酱、企业微信群机器人）。",
@@ -327,17 +344,18 @@ ZH: dict[str, str] = {
     "title of the message": "消息标题",
     "send a test message": "发送一条测试消息",
     "Send a test message.": "发送一条测试消息。",
-    "destinations, today's counts, pending and failed messages": "目标、今天的发送次数、待发送和失败的消息",
-    "Show destinations (redacted), today's counts and the outbox.": "显示目标（已隐藏密钥）、今天的发送次数和发件箱。",
+    "destinations, today's counts, pending and failed messages": "推送目标、今天的发送次数、待发送和失败的消息",
+    "Show destinations (redacted), today's counts and the outbox.":
+        "显示推送目标（密钥已隐去）、今天的发送次数和发件箱。",
     "send failed and pending messages again": "重新发送失败和待发送的消息",
     "Queue failed messages again and send what is pending.": "把失败的消息重新排队，并发送待发送的消息。",
     "seconds to wait for them (default {seconds:g})": "等待它们发送的秒数（默认 {seconds:g}）",
     "add, list or remove saved destinations (tokens stay out of notebooks)":
-        "添加、列出或删除已保存的目标（token 不进笔记本）",
+        "添加、列出或删除已保存的推送目标（令牌不会写进笔记本）",
     "Save destinations in the settings file; `add` asks for the URL without echoing it, so the token stays out of "
-    "notebooks and shell history.": "把目标保存在设置文件里；`add` 会在不回显的情况下询问 URL，"
-                                    "因此 token 不会出现在笔记本和 shell 历史里。",
-    "the destination's name (--to NAME)": "目标的名称（--to NAME）",
+    "notebooks and shell history.":
+        "把推送目标保存在设置文件里；`add` 询问 URL 时不回显输入，令牌因此不会出现在笔记本和 shell 历史里。",
+    "the destination's name (--to NAME)": "推送目标的名称（--to NAME）",
     "add it without making it the default": "添加但不设为默认",
     "run the local emulator of the push services (wxnotify inbox --help)":
         "运行推送服务的本地模拟器（wxnotify inbox --help）",
@@ -356,30 +374,30 @@ ZH: dict[str, str] = {
     "send success from every rank, not rank 0 only": "每个 rank 都发送成功通知，而不只是 rank 0",
     "the command and its arguments": "命令及其参数",
     "destination URL or saved name (repeatable; default: WxNotify.to / $WXNOTIFY_TO)":
-        "目标 URL 或已保存的名称（可重复；默认：WxNotify.to / $WXNOTIFY_TO）",
+        "推送目标 URL 或已保存的名称（可重复；默认：WxNotify.to / $WXNOTIFY_TO）",
     "wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now":
         "wxnotify：{count} 条失败的消息已重新排队；现在 {pending} 条待发送，{failed} 条失败",
     "wxnotify: not sent from rank {rank} (--all-ranks sends anyway)":
         "wxnotify：rank {rank} 不发送（加 --all-ranks 照样发送）",
     "config {action} needs a NAME": "config {action} 需要一个 NAME",
     "wxnotify: removed {name} from {path}": "wxnotify：已从 {path} 删除 {name}",
-    "destination URL for {name} (input hidden): ": "{name} 的目标 URL（输入不显示）：",
+    "destination URL for {name} (input hidden): ": "{name} 的推送目标 URL（输入不显示）：",
     "no URL given": "没有输入 URL",
     "wxnotify: saved {name} = {url} in {path}": "wxnotify：已把 {name} = {url} 保存到 {path}",
     "no command given (usage: wxnotify run [options] -- CMD [ARGS ...])":
         "没有给出命令（用法：wxnotify run [options] -- CMD [ARGS ...]）",
     "command not found": "找不到命令",
     "cannot run command ({problem})": "无法运行命令（{problem}）",
-    "{command} exited with code {code}": "{command} 退出，退出码 {code}",
+    "{command} exited with code {code}": "{command} 以退出码 {code} 结束",
     # --- the settings panel
     "wxnotify settings": "wxnotify 设置",
     "Language": "语言",
     "automatic (from the system)": "自动（跟随系统）",
-    "Channel": "推送渠道",
+    "Channel": "推送服务",
     "Open {site}": "打开 {site}",
     "Name": "名称",
-    "use it as --to NAME": "用法：--to 名称",
-    "Notify after": "运行超过",
+    "use it as --to NAME": "用 --to NAME 指定它",
+    "Notify after": "最短通知时长",
     "Output lines": "输出行数",
     "Notify on": "通知时机",
     "always": "总是",
@@ -387,18 +405,25 @@ ZH: dict[str, str] = {
     "on failure only": "仅失败时",
     "Save": "保存",
     "Send test message": "发送测试消息",
-    "Saved destinations": "已保存的目标",
+    "Saved destinations": "已保存的推送目标",
     "Remove": "删除",
-    "none saved yet": "还没有保存的目标",
+    "none saved yet": "还没有保存推送目标",
     " · default": " · 默认",
     " (IPython config)": "（IPython 配置）",
     "default: {destinations}": "默认：{destinations}",
     "(overridden by env WXNOTIFY_TO)": "（被环境变量 WXNOTIFY_TO 覆盖）",
     "(set in IPython config)": "（在 IPython 配置中设置）",
+    "{note} {source}": "{note}{source}",
+    "{value} ({word})": "{value}（{word}）",
+    "default: none yet (Save makes the destination above the default)":
+        "默认：还没有（点“保存”后，上面这个推送目标就成为默认）",
+    "{value} looks like a {service} {field}, not a {label}": "{value} 看起来是 {service} 的{field}，不是{label}",
+    "{name} is already saved ({url}): Save again to replace it, or choose another name":
+        "{name} 已经保存过（{url}）：再点一次“保存”即替换它，或者换一个名称",
     "typed, not saved": "已输入，未保存",
     "saved": "已保存",
     "a name is letters, digits, '.', '_' or '-' (e.g. me)": "名称只能包含字母、数字、'.'、'_' 或 '-'（例如 me）",
-    "must be 0 or more": "必须大于等于 0",
+    "must be 0 or more": "不能小于 0",
     "fix the marked values to save": "请先修改标出的值再保存",
     "not saved yet": "尚未保存",
     "not saved: fix the marked values first": "未保存：请先修改标出的值",
@@ -425,7 +450,6 @@ ZH: dict[str, str] = {
     "give the message once: TEXT or -b BODY": "消息只能给一次：TEXT 或 -b BODY",
     "nothing to send: give TEXT, -b BODY, or pipe the message in":
         "没有要发送的内容：请给出 TEXT、-b BODY，或用管道传入消息",
-    "sent via {via} · {seconds:.1f} s": "已通过 {via} 发送 · {seconds:.1f} 秒",
     "started": "已开始",
     "wxnotify: not delivered within the wait{why}; it stays queued in the outbox ({command} sends it)":
         "wxnotify：等待时间内未送达{why}；消息留在发件箱中排队（{command} 会重新发送）",
@@ -439,8 +463,8 @@ ZH: dict[str, str] = {
     "wxnotify: {n} message(s) still pending, kept in the outbox ({command} sends them)":
         "wxnotify：还有 {n} 条消息未发出，已保存在发件箱（{command} 会重新发送）",
     "{count} of {size} ranks on {host} failed (ranks {failed})":
-        "{host} 上 {size} 个进程中有 {count} 个失败（rank {failed}）",
-    "{count} rank(s) on {host} failed (ranks {failed})": "{host} 上有 {count} 个进程失败（rank {failed}）",
+        "{host} 上 {size} 个 rank 中有 {count} 个失败（rank {failed}）",
+    "{count} rank(s) on {host} failed (ranks {failed})": "{host} 上有 {count} 个 rank 失败（rank {failed}）",
     "{label} URL: ?{key}={value} is not supported (accepted: {accepted})":
         "{label} URL：不支持 ?{key}={value}（可用：{accepted}）",
     "{label} URL: a name@ before the host is not supported": "{label} URL：不支持主机前的 name@",
@@ -451,13 +475,13 @@ ZH: dict[str, str] = {
     "{label} URL: {where} gives {name} a second, different value": "{label} URL：{where} 给 {name} 设了第二个不同的值",
     # -- the watchdog, the stall alarm, resources -------------------------------------------------------
     "kernel died while running cell [{count}] '{title}' after {elapsed}":
-        "内核在运行单元格 [{count}]「{title}」{elapsed} 后崩溃退出",
-    "the process died while running '{title}' after {elapsed}": "进程在运行「{title}」{elapsed} 后意外终止",
+        "单元格 [{count}]“{title}”运行 {elapsed}后，内核崩溃退出",
+    "the process died while running '{title}' after {elapsed}": "“{title}”运行 {elapsed}后，进程意外终止",
     "the machine restarted": "机器已重启",
     "unknown; found when the next kernel started": "未知；下一个内核启动时发现",
-    "no output for {silence}; running {running}": "已 {silence} 没有输出；已运行 {running}",
+    "no output for {silence}; running {running}": "已经 {silence}没有输出；已运行 {running}",
     "no output for {silence}; running {running}; last line: {line}":
-        "已 {silence} 没有输出；已运行 {running}；最后一行：{line}",
+        "已经 {silence}没有输出；已运行 {running}；最后一行：{line}",
     "the out-of-memory killer acted in the memory cgroup": "内存 cgroup 中的 OOM killer（内存不足终止机制）已动作",
     "memory reached {percent}% of its {limit} limit": "内存达到上限 {limit} 的 {percent}%",
     "address space reached {percent}% of its {limit} limit (ulimit -v)":
@@ -487,8 +511,9 @@ ZH: dict[str, str] = {
     "Keep it out: save it once with %wxnotify config (panel) or `wxnotify config add NAME` in a terminal and use "
     "--to NAME, or export WXNOTIFY_TO.":
         "wxnotify：警告：这个单元格里写着令牌，它会随笔记本保存，也会留在 IPython 的历史记录里。"
-        "请不要这样写：用 %wxnotify config（设置面板）或在终端运行 `wxnotify config add 名称` 保存一次，"
-        "然后用 --to 名称；或者设置环境变量 WXNOTIFY_TO。",
+        "请不要这样写：用 %wxnotify config（设置面板）或在终端运行 `wxnotify conf"
+        "ig add NAME` 保存一次，然后用 --to NAME；或者设置环境变量 WXNOTIFY_TO"
+        "。",
     "NAME is a short name of letters, digits, _ . or - (the URL is asked for next, hidden)":
         "名称应是由字母、数字、_ . 或 - 组成的短名字（URL 会在下一步以隐藏输入的方式询问）",
     "not a duration (use e.g. 90, 90s, 5m, 1h30m)": "不是有效的时长（例如 90、90s、5m、1h30m）",

@@ -18,6 +18,7 @@ test) prints them at ``%wxnotify wait``. Commands (``%wxnotify test``, ``%wxsend
 
 from __future__ import annotations
 
+import html
 import itertools
 import sys
 import threading
@@ -209,7 +210,7 @@ class ReceiptView:
         shown.text = "" if quiet else tr("wxnotify: sending…")
         with self._lock:
             self._open[id(ticket)] = shown
-            _publish(self.shell, {"text/plain": shown.text}, shown.display_id, update=False)
+            _publish(self.shell, _bundle(shown.text, "pending"), shown.display_id, update=False)
         ticket.on_change(lambda t: self._update(shown))
         ticket.on_done(lambda t: self._update(shown))
         if any(r.status != Status.PENDING or r.reason for r in ticket.current()):
@@ -219,10 +220,11 @@ class ReceiptView:
     def _update(self, shown: _Shown) -> None:
         """Show the receipt as it stands now (any thread); forget it once it has settled."""
         with self._lock:  # read under the lock: a late call never shows an older state than an earlier one
-            text = _text(shown.summary(), shown.quiet)
+            receipt = shown.summary()
+            text = _text(receipt, shown.quiet)
             if text != shown.text:
                 shown.text = text
-                bundle = {"text/plain": text}
+                bundle = _bundle(text, receipt.status)
                 _publish(self.shell, bundle, shown.display_id, update=True)
                 if not self._in_cell:
                     self._stale[shown.display_id] = bundle
@@ -278,6 +280,27 @@ def _text(receipt: Receipt, quiet: bool) -> str:
     if receipt.status == "pending" and not any(r.reason and r.until - time.time() >= LONG_WAIT for r in waiting):
         return tr("wxnotify: sending…")
     return receipt.line
+
+
+_STYLES = {  # JupyterLab's theme variables (light and dark), with fallbacks for the classic notebook and VS Code
+    "failed": "color:var(--jp-error-color1,#d32f2f);font-weight:600;border-left:3px solid currentColor",
+    "delivered": "color:var(--jp-ui-font-color2,#757575);border-left:3px solid transparent",
+    "pending": "color:var(--jp-ui-font-color2,#757575);font-style:italic;border-left:3px solid transparent",
+}
+
+
+_FONT = "padding:1px 0 1px 3px;font-family:var(--jp-code-font-family,monospace);font-size:var(--jp-code-font-size,13px)"
+
+
+def _bundle(text: str, status: str) -> dict[str, str]:
+    """The receipt as plain text (terminals, saved notebooks) and as HTML for a notebook's page: a failure in the
+    theme's error colour and bold with a bar, the rest quiet and grey; escaped, so no redacted URL becomes a link
+    (front ends turn URLs in plain text into links)."""
+    if not text:
+        return {"text/plain": text}
+    style = f"{_STYLES.get(status, _STYLES['pending'])};{_FONT}"
+    return {"text/plain": text, "text/html": f'<div class="wxnotify-receipt wxnotify-{html.escape(status)}" '
+                                             f'style="{style}">{html.escape(text)}</div>'}
 
 
 def _held_past(ticket: Ticket, deadline: float) -> bool:

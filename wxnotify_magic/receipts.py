@@ -120,17 +120,15 @@ def describe(results: Sequence[Result], elapsed: float, subject: str = "") -> st
     waiting = [r for r in results if not r.settled]
     parts = []
     if sent:
-        via = ", ".join(dict.fromkeys(r.service for r in sent))
-        if all(r.wechat for r in sent):
-            parts.append(tr("sent to WeChat via {via} · {seconds:.1f} s", via=via, seconds=elapsed))
-        else:
-            parts.append(tr("sent via {via} · {seconds:.1f} s", via=via, seconds=elapsed))
+        via = tr(", ").join(dict.fromkeys(r.service for r in sent))
+        parts.append(tr("sent via {via} · delivery took {seconds:.1f} s", via=via, seconds=elapsed))
     for r in failed:
-        word = tr("failed") if r.status == Status.FAILED else tr("dropped")
-        parts.append(f"{word} ({r.dest_label}): {r.reason}")
+        parts.append(tr("failed ({dest}): {why}", dest=r.dest_label, why=r.reason) if r.status == Status.FAILED
+                     else tr("dropped ({dest}): {why}", dest=r.dest_label, why=r.reason))
     if waiting:
-        why = "; ".join(dict.fromkeys(f"{r.service}: {r.reason}" for r in waiting if r.reason))
-        parts.append(tr("still sending in the background") + (f" ({why})" if why else ""))
+        why = tr("; ").join(dict.fromkeys(f"{r.service}: {r.reason}" for r in waiting if r.reason))
+        parts.append(tr("still sending in the background ({why})", why=why) if why
+                     else tr("still sending in the background"))
     notes = list(dict.fromkeys([r.note for r in results if r.note] + [r.reason for r in sent if r.reason]))
     line = tr("; ").join(parts + notes)
     return tr("wxnotify: {subject}: {line}", subject=subject, line=line) if subject else tr("wxnotify: {line}",

@@ -238,10 +238,12 @@ class Session:
         lines = []
         for item in get_sender().outbox.items(limit=n):
             note = Notification.from_dict(item.notification)
-            when = time.strftime("%m-%d %H:%M:%S", time.localtime(item.created))
-            reason = f" — {item.reason}" if item.reason else ""
+            when = time.strftime("%m-%d %H:%M", time.localtime(item.created))
             summary = redact(note.summary)  # the label and the reason were redacted when stored
-            lines.append(f"#{item.id} {when} {status_word(item.status):<9} {item.dest_label}  {summary}{reason}")
+            head = f"#{item.id:<3} {when} {_fit(status_word(item.status), 9)} {_fit(item.dest_label, 28)} "
+            lines.append(head + _fit(summary, HISTORY_WIDTH - _width(head), pad=False))
+            if item.reason:  # on a line of its own, under the summary: a row stays within a normal width
+                lines.append(" " * 6 + _fit(f"— {item.reason}", HISTORY_WIDTH - 6, pad=False))
         return lines or [tr("wxnotify: no notifications yet")]
 
     # -- text for the fronts -------------------------------------------------------------------------------
@@ -366,3 +368,23 @@ def _window(seconds: float) -> str:
     """A limit's window as the status line says it: "in the last minute", "... hour", else a duration."""
     words = {60.0: N_("in the last minute"), 3600.0: N_("in the last hour")}
     return tr(words[seconds]) if seconds in words else tr("in the last {duration}", duration=human_duration(seconds))
+
+
+HISTORY_WIDTH = 100  # columns of a %wxnotify history row: a notebook's or a terminal's normal width
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a monospace font (Chinese characters take two, a word joiner none)."""
+    import unicodedata
+
+    return sum(0 if unicodedata.category(c) == "Cf" else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def _fit(text: str, width: int, pad: bool = True) -> str:
+    """``text`` cut to ``width`` columns with ``…`` (and padded to them with ``pad``)."""
+    if _width(text) > width:
+        while _width(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - _width(text)) if pad else text

@@ -49,6 +49,9 @@ CSS = """<style>
 .wxnotify-panel .widget-inline-hbox { width: auto !important; max-width: 600px; align-self: stretch; height: auto; }
 .wxnotify-panel .wxnotify-row { flex-wrap: wrap; gap: 4px 8px; align-items: center; }
 .wxnotify-panel .jupyter-button { max-width: 100%; }
+.wxnotify-panel .wxnotify-saved { flex-wrap: nowrap; max-width: 600px; }
+.wxnotify-panel .wxnotify-saved > .widget-label { flex: 1 1 auto; min-width: 0; width: auto; }
+.wxnotify-panel .wxnotify-saved > .jupyter-button { flex: 0 0 auto; margin-left: auto; }
 .wxnotify-panel .jupyter-button:disabled, .wxnotify-panel .jupyter-button.mod-disabled {
   opacity: 0.35 !important; filter: grayscale(100%); cursor: not-allowed; box-shadow: none; }
 @container (max-width: 460px) {
@@ -114,6 +117,34 @@ def hint_html(provider: Provider) -> str:
     return f"<small>{hint} {link}</small>"
 
 
+def channels() -> list[Provider]:
+    """The channels the panel offers: each service, then "Other service (apprise URL)" last, and only when
+    apprise is installed (a destination the panel saves must be one this Python can send)."""
+    from importlib.util import find_spec
+
+    named = [p for p in PROVIDERS.values() if not p.catch_all]
+    return named + ([p for p in PROVIDERS.values() if p.catch_all] if find_spec("apprise") else [])
+
+
+def _prefixes() -> dict[str, tuple[Provider, Field]]:
+    """The prefix a field's values start with (``AT_``, ``UID_``, ``SPT_``) -> that provider and field."""
+    found = {}
+    for provider in PROVIDERS.values():
+        for f in provider.fields:
+            if m := re.match(r"([A-Za-z]{2,5}_)\[", f.pattern):
+                found[m[1].upper()] = (provider, f)
+    return found
+
+
+def misplaced(provider: Provider, f: Field, value: str) -> str | None:
+    """A value typed in the wrong box (a WxPusher ``AT_`` token in the WeCom key box): say what it looks like."""
+    for prefix, (owner, other) in _prefixes().items():
+        if value.upper().startswith(prefix) and (owner.name, other.name) != (provider.name, f.name):
+            return tr("{value} looks like a {service} {field}, not a {label}", value=redact_value(value),
+                      service=tr(owner.label), field=tr(other.label), label=tr(f.label))
+    return None
+
+
 class Panel:
     """The widgets of the settings panel and what its buttons do; ``.widget`` is the box to display."""
 
@@ -126,6 +157,7 @@ class Panel:
         self._rows: dict[str, list[Any]] = {}
         self._initial: dict[str, dict[str, str]] = {}  # channel -> non-secret values as loaded
         self._quiet = False
+        self._replace: tuple[str, str] | None = None  # (name, URL) Save was asked to store over another
         default = next((t for t in settings.default_to() if t in settings.destinations), "me")
         self.title = w.HTML()
         self.title.add_class("wxnotify-text")
@@ -155,7 +187,8 @@ class Panel:
         self._shown = {"after": float(settings.after), "tail": settings.tail, "on": settings.on,
                        "lang": settings.lang, "ledger": settings.ledger}
         saved = self._saved_destination(default, any_provider=True)
-        self.channel.value = saved.provider.name if saved else "wxpusher"
+        offered = [value for _, value in self.channel.options]
+        self.channel.value = saved.provider.name if saved and saved.provider.name in offered else "wxpusher"
         self._show_channel()
         self.channel.observe(self._on_channel, "value")
         self.name.observe(self._on_name, "value")
@@ -190,7 +223,7 @@ class Panel:
 
     @staticmethod
     def _channel_options() -> list[tuple[str, str]]:
-        return [(tr(p.label), p.name) for p in PROVIDERS.values()]
+        return [(tr(p.label), p.name) for p in channels()]
 
     @staticmethod
     def _on_options() -> list[tuple[str, str]]:
@@ -343,6 +376,7 @@ class Panel:
             for f in self.provider.fields:
                 values = self._values(f)
                 problem = next((p for p in map(f.check, values) if p), None) if values or f.many else f.check("")
+                problem = problem or next((p for v in values if (p := misplaced(self.provider, f, v))), None)
                 if problem:
                     found[f.name] = problem
             if not found:
@@ -373,12 +407,14 @@ class Panel:
     def _changed(self, _: Any = None) -> None:
         if self._quiet:
             return
+        self._replace = None
         found = self.validate()
         self.status.value = tr("fix the marked values to save") if found else tr("not saved yet")
 
     def _on_name(self, _: Any) -> None:
         saved = self._saved_destination(self.name.value.strip(), any_provider=True)
-        if saved and saved.provider.name != self.channel.value:
+        if saved and saved.provider.name != self.channel.value and any(
+                value == saved.provider.name for _, value in self.channel.options):
             self.channel.value = saved.provider.name  # shows its fields
         if saved:
             self._load_saved()
@@ -395,7 +431,13 @@ class Panel:
         file = self.session.file
         name = self.name.value.strip()
         if self._touched():
-            file.save_destination(name, self.url())
+            url, before = self.url(), (file.read().get("destinations") or {}).get(name)
+            if before and self._another(before) and self._replace != (name, url):
+                self._replace = (name, url)  # a second Save replaces it
+                self.status.value = tr("{name} is already saved ({url}): Save again to replace it, or choose "
+                                       "another name", name=repr(name), url=redact_url(before))
+                return
+            file.save_destination(name, url)
         elif name in (file.read().get("destinations") or {}):
             file.save_destination(name, file.read()["destinations"][name])  # make it the default
         values = {"after": parse_duration(self.after.value), "tail": self.tail.value, "on": self.on.value,
@@ -414,6 +456,18 @@ class Panel:
         elsewhere = [n for n in ("to", "after", "tail", "on", "lang") if self.settings.source(n) in ("env", "config")]
         self.status.value = tr("saved to {path}; applied to this session", path=path) + (
             tr(" (env or IPython config still decide: {names})", names=", ".join(elsewhere)) if elsewhere else "")
+
+    def _another(self, saved_url: str) -> bool:
+        """True when the fields describe another destination than ``saved_url`` (another service, or other
+        secrets), not an edit of its other values (a topic, a mention)."""
+        try:
+            saved = parse_destination(saved_url)
+        except DestinationError:
+            return True
+        if saved.provider.name != self.provider.name:
+            return True
+        return any(sorted(_as_list(saved.values.get(f.name))) != sorted(self._values(f))
+                   for f in self.provider.fields if f.secret)
 
     def send_test(self, _: Any = None) -> None:
         """Send a test message: to the typed (unsaved) destination when fields were edited, else the default."""
@@ -460,12 +514,15 @@ class Panel:
         for f in self.provider.fields:
             pending = self._pending.get((self.provider.name, f.name))
             shown, word = (pending, tr("typed, not saved")) if pending else (saved.get(f.name), tr("saved"))
-            self.fields[f.name].placeholder = (f"{', '.join(map(redact_value, shown))} ({word})"
-                                               if f.secret and shown else tr(f.hint))
+            self.fields[f.name].placeholder = (tr("{value} ({word})", value=", ".join(map(redact_value, shown)),
+                                                  word=word) if f.secret and shown else tr(f.hint))
         s = self.settings
         where = {"env": tr("(overridden by env WXNOTIFY_TO)"), "config": tr("(set in IPython config)")}
-        _put(self.notes["to"], (tr("default: {destinations}", destinations=", ".join(map(redact_url, s.default_to()))
-                                   or tr("none")) + " " + where.get(s.source("to"), "")).strip())
+        defaults = ", ".join(map(redact_url, s.default_to()))
+        note = (tr("default: {destinations}", destinations=defaults) if defaults
+                else tr("default: none yet (Save makes the destination above the default)"))
+        source = where.get(s.source("to"), "")
+        _put(self.notes["to"], tr("{note} {source}", note=note, source=source) if source else note)
         for key in ("after", "tail", "on", "lang"):
             _put(self.notes[key], where["config"] if s.source(key) == "config" else "")
         self._refresh_saved()
@@ -475,17 +532,19 @@ class Panel:
         for child in self.saved.children:
             _close(child)
         in_file = self.settings.file_values.get("destinations") or {}
-        default = self.settings.default_to()[:1]
+        default = self.settings.default_to()  # every default is marked, as the note above says
         rows, self.remove_buttons = [], {}
         for name, url in {**in_file, **self.settings.destinations}.items():
-            text = f"{name}: {redact_url(url)}" + (tr(" · default") if [name] == default else "")
+            text = f"{name}: {redact_url(url)}" + (tr(" · default") if name in default else "")
             if name not in in_file:
                 rows.append(self._saved_label(text + tr(" (IPython config)")))
                 continue
             button = w.Button(description=tr("Remove"), icon="trash", layout={"width": "auto", "min_width": "90px"})
             button.on_click(lambda _, n=name: self.remove(n))
             self.remove_buttons[name] = button
-            rows.append(self._row([self._saved_label(text), button]))
+            row = self._row([self._saved_label(text), button])
+            row.add_class("wxnotify-saved")
+            rows.append(row)
         self.saved.children = rows or [self._saved_label(tr("none saved yet"))]
 
     @staticmethod

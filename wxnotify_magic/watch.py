@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .capture import OutputCapture, Tail
-from .i18n import language
+from .durations import human_duration
+from .i18n import language, tr
 from .message import Notification, cut_end
 
 VALUE_LIMIT = 2000
@@ -56,6 +57,19 @@ def should_notify(status: str, duration: float, options: WatchOptions) -> bool:
     if status == "failed":
         return True
     return duration >= options.after
+
+
+def skip_reason(status: str, duration: float, options: WatchOptions) -> str:
+    """Why nothing is sent for this outcome, in one calm line ("" when it is sent): a marked cell that sends
+    nothing says so, whether ``--on`` or the shortest run to notify (``--after``, ``WxNotify.after``) held it back."""
+    if should_notify(status, duration, options):
+        return ""
+    if options.on == "failure" and status != "failed":
+        return tr("wxnotify: not sent: it did not fail, and it notifies on failure only (--on failure)")
+    if options.on == "success" and status != "success":
+        return tr("wxnotify: not sent: it did not succeed, and it notifies on success only (--on success)")
+    return tr("wxnotify: not sent: it ran {took}, less than the shortest run to notify, {after} "
+              "(--after 0 notifies every run)", took=human_duration(duration), after=human_duration(options.after))
 
 
 def is_interrupt(error: BaseException | None) -> bool:
@@ -163,6 +177,7 @@ class Watch:
         self.started = 0.0
         self._t0 = 0.0
         self._pid = os.getpid()
+        self.skipped = ""  # why finish() sent nothing, for the cell's one line
         self._stop_pings = threading.Event()
         self._pinger: threading.Thread | None = None
         # -- issue 10: the watchdog and the per-job monitor (monitor.py) ------------------------------------
@@ -215,7 +230,8 @@ class Watch:
         if os.getpid() != self._pid:
             return None
         status = status or status_of(error)
-        if not should_notify(status, self.elapsed, self.options):
+        self.skipped = skip_reason(status, self.elapsed, self.options)
+        if self.skipped:
             return None
         tb = ""
         if error is not None and status == "failed":

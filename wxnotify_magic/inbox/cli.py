@@ -8,13 +8,23 @@ import signal
 import sys
 import threading
 
-from ..i18n import LANGUAGES, tr
+from ..i18n import LANGUAGES, tr, tr_help
 from .server import Inbox
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its help's own lines (headings, ``-h, --help``) in the language."""
+
+    def format_help(self) -> str:
+        return tr_help(super().format_help())
+
+    def format_usage(self) -> str:
+        return tr_help(super().format_usage())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the inbox in the foreground until Ctrl-C or SIGTERM."""
-    parser = argparse.ArgumentParser(prog="wxnotify inbox", description=tr("Local emulator of push services."))
+    parser = _Parser(prog="wxnotify inbox", description=tr("Local emulator of push services."))
     parser.add_argument("--host", default="127.0.0.1", help=tr("address to bind (default 127.0.0.1)"))
     parser.add_argument("--port", type=int, default=8787, help=tr("port (default 8787; 0 picks a free one)"))
     parser.add_argument("--quiet", action="store_true", help=tr("do not print received messages"))

@@ -281,8 +281,8 @@ ZH = {
         "apprise 不接受这个 {scheme}:// URL（格式见 apprise 对该服务的文档）",
     "no reason given": "没有给出原因",
     "the URL is malformed": "URL 格式有误",
-    "this destination needs apprise: {command}": "这个目的地需要 apprise：{command}",
+    "this destination needs apprise: {command}": "这个推送目标需要 apprise：{command}",
     "unknown destination type {scheme}:// (neither wxnotify nor apprise knows it)":
-        "未知的目的地类型 {scheme}://（wxnotify 和 apprise 都不认识）",
+        "未知的推送目标类型 {scheme}://（wxnotify 和 apprise 都不认识）",
     "{service} (apprise)": "{service}（apprise）",
 }

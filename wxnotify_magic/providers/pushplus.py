@@ -217,16 +217,16 @@ INBOX = (
 # This service's own entries of the language table (i18n.py adds them when the provider registers).
 ZH = {
     "PushPlus": "PushPlus",
-    "Token": "Token",
+    "Token": "令牌",
     "32 characters, from pushplus.plus > 一对一推送": "32 个字符，在 pushplus.plus 的“一对一推送”里",
     "Topic": "群组编码",
     "group code (optional)": "群组编码（可选）",
     "Sign in at pushplus.plus with WeChat, verify your real name, and copy the token from 一对一推送 (one-to-one "
     "push).":
-        "用微信登录 pushplus.plus，完成实名认证，然后在“一对一推送”里复制 token。",
+        "用微信登录 pushplus.plus，完成实名认证，然后在“一对一推送”里复制令牌。",
     "PushPlus has restricted this account for too many requests; stop sending for now":
         "PushPlus 因请求过多限制了这个账号；请先停止发送",
-    "PushPlus rejected the token (invalid user token)": "PushPlus 拒绝了 token（用户 token 无效）",
+    "PushPlus rejected the token (invalid user token)": "PushPlus 拒绝了令牌（用户令牌无效）",
     "PushPlus needs real-name verification of this account before it sends":
         "PushPlus 要求这个账号先完成实名认证才能发送",
     "PushPlus account has not enough points": "PushPlus 账号积分不足",

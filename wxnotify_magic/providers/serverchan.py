@@ -157,9 +157,9 @@ ZH = {
     "ServerChan": "Server酱",
     "SendKey": "SendKey",
     "from sct.ftqq.com > SendKey (SCT...), or a ServerChan³ key (sctp...t...)":
-        "在 sct.ftqq.com 的 SendKey 页面（SCT...），或 Server酱³ 的 key（sctp...t...）",
+        "在 sct.ftqq.com 的 SendKey 页面复制（SCT...），或用 Server酱³ 的 SendKey（sctp...t...）",
     "Sign in at sct.ftqq.com with WeChat and copy your SendKey (SCT...).":
         "用微信登录 sct.ftqq.com，复制你的 SendKey（SCT...）。",
-    "ServerChan daily limit reached for this IP (HTTP 429)": "这个 IP 已达到 Server酱 的每日上限（HTTP 429）",
-    "ServerChan refused: {words} (quota used up or key rejected)": "Server酱 拒绝：{words}（额度用完或 key 被拒）",
+    "ServerChan daily limit reached for this IP (HTTP 429)": "这个 IP 今天在 Server酱的额度已用完（HTTP 429）",
+    "ServerChan refused: {words} (quota used up or key rejected)": "Server酱拒收：{words}（额度已用完或 SendKey 无效）",
 }

@@ -270,7 +270,7 @@ ZH = {
     "WeCom rejected the webhook key": "企业微信拒绝了 Webhook 密钥",
     "WeCom rate limit hit (20 messages a minute per bot)": "触发企业微信频率限制（每个机器人每分钟 20 条）",
     "WeCom rejected the message type": "企业微信拒绝了这种消息类型",
-    "WeCom says the content is too long": "企业微信提示内容太长",
+    "WeCom says the content is too long": "企业微信提示内容过长",
     "@all, user ids or mobile numbers to @ (optional)": "要 @ 的人：@all、成员 userid 或手机号（可选）",
     "Mention": "提醒（@）",
     "{label} URL: mentions work only in text messages; drop format=markdown":

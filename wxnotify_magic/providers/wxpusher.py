@@ -271,9 +271,9 @@ ZH = {
     "every recipient refused it ({why})": "所有接收者都拒收了（{why}）",
     "WxPusher": "WxPusher",
     "WxPusher simple push": "WxPusher 极简推送",
-    "App token": "应用 Token",
+    "App token": "应用令牌",
     "starts with AT_; from the WxPusher admin page, Application > App token":
-        "以 AT_ 开头；在 WxPusher 管理后台的“应用 > appToken”里",
+        "以 AT_ 开头；即 WxPusher 管理后台“应用”页上的 appToken（应用令牌）",
     "UID": "UID",
     "starts with UID_; shown after you follow the app": "以 UID_ 开头；关注应用后即可看到",
     "Topic id": "主题 ID",
@@ -283,17 +283,16 @@ ZH = {
         "以 SPT_ 开头；在 wxpusher.zjiecode.com/docs 扫描 SPT 二维码获取",
     "Create an application at wxpusher.zjiecode.com/admin to get an app token (AT_...); follow it in WeChat and copy "
     "your UID (UID_...) from the user list.":
-        "在 wxpusher.zjiecode.com/admin 创建应用，得到应用 Token（AT_...）；用微信关注这个应用，"
-        "再从用户列表里复制你的 UID（UID_...）。",
+        "在 wxpusher.zjiecode.com/admin 创建应用，得到应用令牌（AT_...）；用微信关注这个应用，再从用户列表里复制你的 UID（UID_...）。",
     "Scan the simple-push QR code in the WxPusher docs with WeChat to get an SPT (SPT_...); no account needed.":
         "用微信扫描 WxPusher 文档里的极简推送二维码，得到 SPT（SPT_...）；不需要注册账号。",
     "WxPusher rejected the request": "WxPusher 拒绝了请求",
-    "WxPusher rejected the app token": "WxPusher 拒绝了应用 Token",
+    "WxPusher rejected the app token": "WxPusher 拒绝了应用令牌",
     "WxPusher rejected the signature": "WxPusher 拒绝了签名",
     "WxPusher does not know this endpoint": "WxPusher 不认识这个接口地址",
     "WxPusher had an internal error": "WxPusher 内部出错",
     "WxPusher could not reach WeChat": "WxPusher 连不上微信",
     "WxPusher had a network error": "WxPusher 网络出错",
     "WxPusher rejected the data": "WxPusher 拒绝了数据",
-    "{failed} of {total} recipients refused ({why})": "{total} 个接收者中有 {failed} 个被拒绝（{why}）",
+    "{failed} of {total} recipients refused ({why})": "{total} 个接收者中有 {failed} 个拒收（{why}）",
 }
