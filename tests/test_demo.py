@@ -105,3 +105,15 @@ def test_an_inbox_with_a_store_keeps_its_messages_across_runs(tmp_path: Path) ->
         second.clear()
     with Inbox(store=store) as third:
         assert third.messages == []
+
+
+def test_an_editable_install_prints_no_warning_box(tmp_path: Path) -> None:
+    """`make demo` and `make test-venv` install the checkout editable: setuptools has nothing to warn about."""
+    if not (ROOT / "pyproject.toml").exists():
+        pytest.skip("not a checkout")
+    build = "import sys; from setuptools import build_meta as b; print(b.build_editable(sys.argv[1]))"
+    out = subprocess.run([sys.executable, "-W", "default", "-c", build, str(tmp_path)], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith(".whl")
+    assert "Editable installation" not in out.stderr and "!!" not in out.stderr, out.stderr
