@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: demo test bench lint venv test-venv test-old test-ipython clean
+.PHONY: demo inbox dist test bench lint venv test-venv test-old test-ipython clean
 
 # The oldest supported stacks, each in its own venv: Colab's (IPython 7.34, ipywidgets 7.7, traitlets 5.7.1,
 # ipykernel 6.17) and IPython 8 (ipykernel 6). They run the cell contract and one notebook in a real kernel, and
@@ -20,15 +20,35 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
 
+# The demo's venv: the package (editable), the [inbox] extra so the inbox page renders markdown, and a kernel.
 venv: $(BIN)/python
-	$(BIN)/pip install $(PIP_QUIET) -e . nbclient nbformat ipykernel
+	$(BIN)/pip install $(PIP_QUIET) -e '.[inbox]' nbclient nbformat ipykernel
 
 test-venv: $(BIN)/python
 	$(BIN)/pip install $(PIP_QUIET) -e '.[test]'
 
+# The demo keeps its messages in $(DEMO_DIR)/inbox.jsonl; `make inbox` serves them at http://127.0.0.1:$(INBOX_PORT)/.
+DEMO_DIR ?= $(CURDIR)/.demo
+INBOX_PORT ?= 8787
+
 demo: venv
-	mkdir -p .demo
-	IPYTHONDIR=$(CURDIR)/.demo/ipython $(BIN)/python scripts/demo.py
+	mkdir -p $(DEMO_DIR)
+	WXNOTIFY_DEMO_DIR=$(DEMO_DIR) IPYTHONDIR=$(DEMO_DIR)/ipython $(BIN)/python scripts/demo.py
+
+# Installs the package with the [inbox] extra only when .venv lacks it (the test venv already has it).
+$(VENV)/.inbox-ready: | $(BIN)/python
+	$(BIN)/python -c 'import wxnotify_magic, markdown_it, nh3' 2>/dev/null || \
+		$(BIN)/pip install $(PIP_QUIET) -e '.[inbox]'
+	touch $@
+
+inbox: $(VENV)/.inbox-ready
+	$(BIN)/wxnotify inbox --port $(INBOX_PORT) --store $(DEMO_DIR)/inbox.jsonl
+
+# A wheel in dist/ to install anywhere (pip install dist/wxnotify_magic-*.whl), e.g. uploaded to Colab.
+dist: $(BIN)/python
+	rm -rf dist
+	$(BIN)/pip wheel $(PIP_QUIET) --no-deps --wheel-dir dist .
+	@ls dist/*.whl
 
 lint: test-venv
 	$(BIN)/ruff check wxnotify_magic tests benchmarks scripts
@@ -72,4 +92,4 @@ bench: test-venv
 	IPYTHONDIR=$(CURDIR)/.demo/ipython-bench $(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(foreach s,$(OLD_STACKS),.venv-$(s)) .demo build *.egg-info
+	rm -rf $(VENV) $(foreach s,$(OLD_STACKS),.venv-$(s)) .demo build dist *.egg-info

@@ -207,8 +207,11 @@ def test_the_chinese_readme_is_linked_and_as_complete_as_the_english_one() -> No
     assert headings[:2] == headings[2:], "every section of README.md has its Chinese counterpart"
     code = [re.findall(r"^```", text, flags=re.M) for text in (english, chinese)]
     assert len(code[0]) == len(code[1])
-    steps = re.findall(r"^- \*\*(.+?)\*\*\n  1\. ", chinese, flags=re.M)  # the token how-to, step by step
-    assert steps == ["WxPusher（标准推送）", "WxPusher 极简推送（SPT）", "PushPlus", "Server酱", "企业微信群机器人"]
+    steps = [re.findall(r"^- \*\*(.+?)\*\*\n  1\. ", text, flags=re.M) for text in (english, chinese)]
+    assert steps[1] == ["WxPusher（标准推送：应用 Token + UID）", "WxPusher 极简推送（SPT）", "PushPlus", "Server酱",
+                        "企业微信群机器人", "钉钉群机器人", "飞书 / Lark 群机器人"]  # the token how-to, step by step
+    assert len(steps[0]) == len(steps[1])
+
 
 
 def test_a_services_own_strings_live_in_its_module_not_in_the_table_file() -> None:

@@ -34,7 +34,8 @@ def test_sdist_carries_its_tests_notebooks_and_metadata(tmp_path: Path) -> None:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
         info = Parser().parsestr(tar.extractfile(f"{name[:-len('.tar.gz')]}/PKG-INFO").read().decode())  # type: ignore[union-attr]
     for needed in ("tests/conftest.py", "tests/test_magic.py", "notebooks/quickstart.ipynb", "LICENSE",
-                   "wxnotify_magic/inbox/page.html", "wxnotify_magic/py.typed"):
+                   "wxnotify_magic/inbox/page.html", "wxnotify_magic/py.typed", "README.zh-CN.md", "docs/usage.md",
+                   "docs/img/phone-card.png"):
         assert needed in names, needed
     assert not any("__pycache__" in n for n in names)
     assert info["Version"] == wxnotify_magic.__version__

@@ -22,6 +22,8 @@ ZH: dict[str, str] = {
     "Local emulator of push services.": "推送服务的本地模拟器。",
     "address to bind (default 127.0.0.1)": "监听地址（默认 127.0.0.1）",
     "port (default 8787; 0 picks a free one)": "端口（默认 8787；0 表示任选一个空闲端口）",
+    "keep the messages in FILE across runs (default: in memory only)":
+        "把收到的消息保存在 FILE 中，下次启动仍在（默认只存于内存）",
     "do not print received messages": "不打印收到的消息",
     "language of the page and of printed lines (default auto: from the locale)":
         "页面和打印内容的语言（默认 auto：按系统区域设置）",

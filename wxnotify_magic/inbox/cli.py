@@ -30,11 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help=tr("do not print received messages"))
     parser.add_argument("--lang", choices=LANGUAGES, default="auto",
                         help=tr("language of the page and of printed lines (default auto: from the locale)"))
+    parser.add_argument("--store", metavar="FILE", default=None,
+                        help=tr("keep the messages in FILE across runs (default: in memory only)"))
     args = parser.parse_args(argv)
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True, errors="replace")
     try:
-        inbox = Inbox(args.host, args.port, quiet=args.quiet, lang=args.lang).start()
+        inbox = Inbox(args.host, args.port, quiet=args.quiet, lang=args.lang, store=args.store).start()
     except OSError as err:
         print(tr("wxnotify inbox: cannot listen on {host}:{port}: {error}", lang=args.lang, host=args.host,
                  port=args.port, error=err), file=sys.stderr)

@@ -12,9 +12,11 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from . import store as kept
 from .faults import Fault, fault_reply, make_fault
 from .guard import MAX_BODY
 from .handler import InboxServer
@@ -31,16 +33,18 @@ class Inbox:
     ...     os.environ["WXNOTIFY_API_BASE"] = inbox.url
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = True, lang: str | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, quiet: bool = True, lang: str | None = None,
+                 store: str | Path | None = None) -> None:
         self.host, self.port, self.quiet = host, port, quiet
+        self.store = Path(store) if store is not None else None  # a file that keeps the messages across runs
         self.lang = lang  # of the page and the printed lines: "zh", "en", "auto"; None: the process's choice
         self.request_timeout = 10.0  # seconds to receive a whole request once it starts (slow uploads)
         self.idle_timeout = 60.0  # seconds a kept-alive connection may wait for its next request
         self.max_body = MAX_BODY  # bytes
         self._cond = threading.Condition()
-        self._messages: list[JSON] = []
+        self._messages: list[JSON] = kept.load(self.store) if self.store is not None else []
         self._faults: list[Fault] = []
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(max((m["id"] for m in self._messages), default=0) + 1)
         self._server: InboxServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -92,6 +96,8 @@ class Inbox:
         with self._cond:
             self._messages.clear()
             self._faults.clear()
+            if self.store is not None:
+                kept.clear(self.store)
 
     def wait_for(self, n: int, timeout: float = 5.0) -> list[JSON]:
         """Wait until at least n messages are recorded and return them all."""
@@ -167,6 +173,8 @@ class Inbox:
                       "format": service.format(req), "accepted": accepted, "response": response,
                       "fault": fault.kind if fault else None}
             self._messages.append(record)
+            if self.store is not None:
+                kept.append(self.store, record)
             self._cond.notify_all()
         if not self.quiet:
             print(format_record(record, self.lang), flush=True)
