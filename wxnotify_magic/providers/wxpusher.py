@@ -283,7 +283,8 @@ ZH = {
         "以 SPT_ 开头；在 wxpusher.zjiecode.com/docs 扫描 SPT 二维码获取",
     "Create an application at wxpusher.zjiecode.com/admin to get an app token (AT_...); follow it in WeChat and copy "
     "your UID (UID_...) from the user list.":
-        "在 wxpusher.zjiecode.com/admin 创建应用，得到应用令牌（AT_...）；用微信关注这个应用，再从用户列表里复制你的 UID（UID_...）。",
+        "在 wxpusher.zjiecode.com/admin 创建应用，得到应用令牌（AT_...）；用微信关注这个应用，"
+        "再从用户列表里复制你的 UID（UID_...）。",
     "Scan the simple-push QR code in the WxPusher docs with WeChat to get an SPT (SPT_...); no account needed.":
         "用微信扫描 WxPusher 文档里的极简推送二维码，得到 SPT（SPT_...）；不需要注册账号。",
     "WxPusher rejected the request": "WxPusher 拒绝了请求",
