@@ -9,13 +9,18 @@ rejected here too. apprise's own printout of each URL (``url()``) must parse the
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from wxnotify_magic.providers import DestinationError, parse_destination
 
 apprise = pytest.importorskip("apprise")
+from apprise.plugins.dingtalk import NotifyDingTalk  # noqa: E402
+from apprise.plugins.feishu import NotifyFeishu  # noqa: E402
+from apprise.plugins.lark import NotifyLark  # noqa: E402
 from apprise.plugins.pushplus import NotifyPushplus  # noqa: E402
 from apprise.plugins.serverchan import NotifyServerChan  # noqa: E402
 from apprise.plugins.wecombot import NotifyWeComBot  # noqa: E402
@@ -23,6 +28,8 @@ from apprise.plugins.wxpusher import NotifyWxPusher  # noqa: E402
 
 T = "0123456789abcdef0123456789abcdef"  # a PushPlus-shaped fake token
 K = "abc-123_KEY"
+D, S = "0123456789abcdef" * 4, "SEC" + "fedcba9876543210" * 4  # DingTalk-shaped fake token and signing secret
+F, FS = "0a1b2c3d-0000-4000-8000-0123456789ab", "sEcReT0123456789"  # Feishu-shaped fake token and secret
 
 EXAMPLES = [
     # WxPusher
@@ -59,6 +66,16 @@ EXAMPLES = [
     f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={K}&format=markdown",
     f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send/?key={K}",
     f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?debug=1&key={K}",
+    # DingTalk group robot
+    f"dingtalk://{D}", f"dingtalk://{S}@{D}", f"dingtalk://{S}@{D}/13800001111", f"dingtalk://{D}?secret={S}",
+    f"dingtalk://{D}?to=13800001111,13900002222", f"dingtalk://?token={D}", f"dingtalk://{D}?format=markdown",
+    f"dingtalk://{D}?format=text", f"dingtalk://{D}/12", "dingtalk://tok_123",
+    f"https://oapi.dingtalk.com/robot/send?access_token={D}",
+    # Feishu and Lark group bots
+    f"feishu://{F}", f"feishu://?token={F}", f"feishu://{F}?format=markdown", f"feishu://{F}?format=text",
+    f"feishu://{FS}@{F}", f"feishu://{F}?secret={FS}", f"feishu://{F}/extra",
+    f"https://open.feishu.cn/open-apis/bot/v2/hook/{F}", f"lark://{F}", f"lark://?token={F}",
+    f"https://open.larksuite.com/open-apis/bot/v2/hook/{F}",
 ]
 
 # Where wxnotify reads a URL differently on purpose: URL -> why. Each is also said in the README or providers.md.
@@ -73,6 +90,12 @@ DIFFERENT = {
     "schan://a-b": "apprise cuts the key at `-` (to a); the whole key is the SendKey",
     f"wecombot://{K}?format=html": "WeCom bots show text or Markdown, not HTML",
     f"wecombot://{K}/extra": "apprise ignores the extra path; refused rather than dropped",
+    f"dingtalk://{D}/12": "apprise drops a mobile that is not 11-14 digits and sends anyway; refused instead",
+    f"https://oapi.dingtalk.com/robot/send?access_token={D}": "apprise does not read DingTalk's webhook URL",
+    f"feishu://{FS}@{F}": "apprise's feishu:// does not sign and ignores the part before @; here it is the secret",
+    f"feishu://{F}?secret={FS}": "apprise's feishu:// does not sign and ignores ?secret=; here it signs",
+    f"feishu://{F}/extra": "apprise ignores the extra path; refused rather than dropped",
+    f"https://open.feishu.cn/open-apis/bot/v2/hook/{F}": "apprise does not read Feishu's webhook URL (only Lark's)",
 }
 
 
@@ -99,6 +122,11 @@ def apprise_reading(url: str) -> dict[str, Any] | None:
         return {"service": "serverchan", "token": obj.token, "format": fmt, "invalid": []}
     if isinstance(obj, NotifyWeComBot):
         return {"service": "wecombot", "token": obj.key, "format": fmt, "invalid": []}
+    if isinstance(obj, (NotifyDingTalk, NotifyFeishu, NotifyLark)):  # these keep a stated format only in url()
+        fmt = dict(parse_qsl(urlsplit(obj.url(privacy=False)).query)).get("format", "text")
+        service = {NotifyDingTalk: "dingtalk", NotifyFeishu: "feishu", NotifyLark: "lark"}[type(obj)]
+        return {"service": service, "token": obj.token, "secret": getattr(obj, "secret", None) or "",
+                "mobiles": sorted(getattr(obj, "targets", None) or []), "format": fmt, "invalid": []}
     raise AssertionError(f"unexpected plugin {type(obj).__name__}")
 
 
@@ -119,6 +147,9 @@ def our_reading(url: str, apprise_format: str) -> dict[str, Any] | None:
         reading.update(token=v["token"], topics=sorted(v["topics"]), friends=sorted(v["friends"]),
                        channel=v["channel"] or "wechat", option=v["option"], template=v["template"],
                        callback=v["callback"])
+    elif name in ("dingtalk", "feishu", "lark"):
+        reading.update(token=v["token"], secret=v["secret"],
+                       mobiles=sorted(re.sub(r"\D", "", m) for m in v.get("mobiles", [])))
     else:
         reading.update(token=v["key"])
     return reading
@@ -131,7 +162,7 @@ def test_same_reading_as_apprise(url: str) -> None:
     if url in DIFFERENT:
         assert ours != theirs, f"no longer different ({DIFFERENT[url]}): drop the row"
         if theirs is not None:  # a URL apprise accepts and wxnotify reads differently: refused, or the full key
-            assert ours is None or ours["token"] != theirs["token"]
+            assert ours is None or ours["token"] != theirs["token"] or ours.get("secret") != theirs.get("secret")
         return
     if theirs is None:
         assert ours is None, "apprise rejects this URL; wxnotify must too"
