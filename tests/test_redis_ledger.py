@@ -211,3 +211,17 @@ def test_the_panel_sets_the_groups_ledger_and_status_shows_it(redis_server, ip, 
     assert f"limits counted in: {redis_server.url}" in capsys.readouterr().out.replace("\u2060", "")  # unlinked
     assert_holds_no_secret(redis_server)
     panel.widget.close()
+
+
+def test_an_unreachable_redis_costs_one_line_and_no_message(box, tmp_path):  # type: ignore[no-untyped-def]
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"WXNOTIFY_API_BASE": box.url, "WXNOTIFY_LEDGER": f"redis://:sekrit-password@127.0.0.1:{port}/0"}
+    proc = run(tmp_path, "alone", STEADY.replace("{token}", WX_TOKEN).replace("range(12)", "range(4)"), env)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.split() == ["delivered"] * 4
+    assert len(box.messages) == 4
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot be reached" in lines[0] and "Traceback" not in err
+    assert "sekrit" not in err and f"redis://127.0.0.1:{port}/0" in lines[0]
