@@ -182,6 +182,7 @@ def test_redis_killed_mid_run_loses_nothing(redis_server, box, tmp_path):  # typ
     proc = run(tmp_path, "steady", STEADY.replace("{token}", WX_TOKEN), env)
     box.wait_for(3, timeout=30)
     redis_server.kill()  # dies mid-run
+    before = len(box.messages)
     box.wait_for(6, timeout=30)
     redis_server.start()  # and comes back (empty: it kept nothing on disk)
     out, err = proc.communicate(timeout=120)
@@ -193,6 +194,9 @@ def test_redis_killed_mid_run_loses_nothing(redis_server, box, tmp_path):  # typ
     back = [line for line in err.splitlines() if "is back;" in line]
     assert len(down) == 1 and len(back) == 1, err
     assert_holds_no_secret(redis_server)  # the calls made while it was down were copied in when it came back
+    r = redis_server.client()
+    token_calls = max(r.zcard(k) for k in r.scan_iter("*") if r.type(k) == b"zset")
+    assert 0 < token_calls <= 12 - before  # each call once (the calls before the kill died with it)
 
 
 def test_the_panel_sets_the_groups_ledger_and_status_shows_it(redis_server, ip, box, capsys):  # type: ignore[no-untyped-def]

@@ -212,15 +212,20 @@ class SharedLedger:
         with self._lock:
             if self._missing or (self._down and self.clock() < self._retry_at):
                 return None
-            if self._redis is None:
-                try:
-                    self._redis = RedisLedger(self.url)
-                except ImportError:
-                    self._missing = True
-                    self.notify(tr("wxnotify: WXNOTIFY_LEDGER needs the redis package (pip install "
-                                   "'wxnotify-magic[redis]'); counting limits on this host only"))
-                    return None
-            return self._redis
+            if self._redis is not None:
+                return self._redis
+            try:
+                self._redis = RedisLedger(self.url)
+                return self._redis
+            except ImportError:
+                self._missing = True
+                self.notify(tr("wxnotify: WXNOTIFY_LEDGER needs the redis package (pip install "
+                               "'wxnotify-magic[redis]'); counting limits on this host only"))
+                return None
+            except Exception as exc:  # a URL the client refuses: said once, tried again now and then
+                problem = exc
+        self._failed(problem)
+        return None
 
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
@@ -236,9 +241,16 @@ class SharedLedger:
             if not self._down:
                 return
             self._down = False
-            backlog, self._outage = list(self._outage.calls.values()), _Outage()
-        for keys, when, digest in backlog:
-            redis.take({}, keys, None, digest, when)
+            backlog, self._outage = self._outage, _Outage()
+        try:
+            while backlog.calls:
+                row, (keys, when, digest) = next(iter(backlog.calls.items()))
+                redis.take({}, keys, None, digest, when)
+                del backlog.calls[row]
+        except Exception:
+            with self._lock:  # down again: what is left is copied the next time
+                self._outage.calls.update(backlog.calls)
+            raise
         self.notify(tr("wxnotify: the shared ledger {url} is back; counting limits there again",
                        url=_shown(self.url)))
 
@@ -275,9 +287,9 @@ class SharedLedger:
 
         def local() -> list[Any] | None:
             rows = self.local.take(since, keys, check, digest, when)
-            with self._lock:
-                for row in rows or ():
-                    self._outage.calls[row] = (tuple(dict.fromkeys(keys)), when, digest)
+            if rows:  # one call (one row per key): copied to Redis once, under its first row
+                with self._lock:
+                    self._outage.calls[rows[0]] = (tuple(dict.fromkeys(keys)), when, digest)
             return rows
 
         return self._use(remote, local)
