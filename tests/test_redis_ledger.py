@@ -229,3 +229,29 @@ def test_an_unreachable_redis_costs_one_line_and_no_message(box, tmp_path):  # t
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot be reached" in lines[0] and "Traceback" not in err
     assert "sekrit" not in err and f"redis://127.0.0.1:{port}/0" in lines[0]
+
+
+def test_six_lanes_on_one_uid_take_its_quota_atomically_in_redis(redis_server, home, box, monkeypatch):  # type: ignore[no-untyped-def]
+    from test_ledger import decided
+
+    from wxnotify_magic import delivery
+    from wxnotify_magic.message import Notification
+    from wxnotify_magic.providers import parse_destination
+
+    monkeypatch.setenv("WXNOTIFY_LEDGER", redis_server.url)
+    delivery.reset_sender()
+    sender = delivery.get_sender()
+    overruns = []
+    for round_ in range(8):
+        uid = f"UID_test_redis_race_{round_:04d}"
+        dests = [parse_destination(f"wxpusher://AT_test_race_token_{i}_0123456789/{uid}") for i in range(6)]
+        box.clear()
+        ticket = sender.submit(Notification(title=f"round {round_}", text="done"), dests, quotas={"wxpusher": 2})
+        deadline = time.monotonic() + 30
+        while not decided(ticket, time.time()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        arrived = [m for m in box.messages if uid in m["body"].get("uids", [])]
+        if len(arrived) != 2:
+            overruns.append(len(arrived))
+    assert overruns == []
+    assert sender.outbox.ledger.where() == redis_server.url

@@ -95,6 +95,7 @@ class RedisLedger:
         self._change = self.client.register_script(CHANGE)
         self._tag = secrets.token_hex(6)  # this process, in the members it writes
         self._count = itertools.count()
+        self._seen = threading.local()  # this thread's last read: {key: (since, version, calls)}
 
     def name(self, key: str) -> str:
         """The Redis name of a limit key: a keyed hash, never the key (or a token) itself."""
@@ -104,8 +105,9 @@ class RedisLedger:
         self.client.ping()
 
     def read(self, since: Mapping[str, float]) -> tuple[Calls, dict[str, str]]:
-        """The calls of each key since its time, and each key's version."""
-        pipe = self.client.pipeline(transaction=False)
+        """The calls of each key since its time, and each key's version, read together (MULTI: no write comes
+        between a key's calls and its version)."""
+        pipe = self.client.pipeline(transaction=True)
         for key, start in since.items():
             pipe.zrangebyscore(self.name(key), start, "+inf", withscores=True)
             pipe.get(self.name(key) + ":v")
@@ -115,7 +117,15 @@ class RedisLedger:
             members, version = answers[2 * i], answers[2 * i + 1]
             calls[key] = [(float(ts), _digest(m)) for m, ts in members]
             versions[key] = (version or b"0").decode()
+        self._seen.last = {key: (start, versions[key], calls[key]) for key, start in since.items()}
         return calls, versions
+
+    def _last_read(self, since: Mapping[str, float]) -> tuple[Calls, dict[str, str]] | None:
+        """What this thread last read, when it covers ``since`` (the sender reads to decide, then takes)."""
+        last = getattr(self._seen, "last", None) or {}
+        if not since or any(key not in last or last[key][0] > start for key, start in since.items()):
+            return None
+        return {k: last[k][2] for k in since}, {k: last[k][1] for k in since}
 
     def calls_since(self, since: Mapping[str, float]) -> Calls:
         return self.read(since)[0]
@@ -123,10 +133,12 @@ class RedisLedger:
     def take(self, since: Mapping[str, float], keys: Sequence[str], check: Check | None, digest: str,
              now: float) -> RedisRow | None:
         """Count one call against ``keys`` if ``check`` allows it on the calls as they are (atomic)."""
+        seen = self._last_read(since) if check is not None else None
         for _ in range(CONFLICTS):
             versions: dict[str, str] = {}
-            if check is not None:
-                calls, versions = self.read(since)
+            if check is not None:  # what the sender just read, if nothing changed since (the script checks)
+                calls, versions = seen if seen is not None and check(seen[0]) else self.read(since)
+                seen = None
                 if not check(calls):
                     return None
             row = self._put(keys, versions, digest, now)
