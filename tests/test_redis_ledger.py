@@ -182,6 +182,7 @@ def test_redis_killed_mid_run_loses_nothing(redis_server, box, tmp_path):  # typ
     proc = run(tmp_path, "steady", STEADY.replace("{token}", WX_TOKEN), env)
     box.wait_for(3, timeout=30)
     redis_server.kill()  # dies mid-run
+    before = len(box.messages)
     box.wait_for(6, timeout=30)
     redis_server.start()  # and comes back (empty: it kept nothing on disk)
     out, err = proc.communicate(timeout=120)
@@ -193,6 +194,9 @@ def test_redis_killed_mid_run_loses_nothing(redis_server, box, tmp_path):  # typ
     back = [line for line in err.splitlines() if "is back;" in line]
     assert len(down) == 1 and len(back) == 1, err
     assert_holds_no_secret(redis_server)  # the calls made while it was down were copied in when it came back
+    r = redis_server.client()
+    token_calls = max(r.zcard(k) for k in r.scan_iter("*") if r.type(k) == b"zset")
+    assert 0 < token_calls <= 12 - before  # each call once (the calls before the kill died with it)
 
 
 def test_the_panel_sets_the_groups_ledger_and_status_shows_it(redis_server, ip, box, capsys):  # type: ignore[no-untyped-def]
@@ -211,3 +215,43 @@ def test_the_panel_sets_the_groups_ledger_and_status_shows_it(redis_server, ip, 
     assert f"limits counted in: {redis_server.url}" in capsys.readouterr().out.replace("\u2060", "")  # unlinked
     assert_holds_no_secret(redis_server)
     panel.widget.close()
+
+
+def test_an_unreachable_redis_costs_one_line_and_no_message(box, tmp_path):  # type: ignore[no-untyped-def]
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"WXNOTIFY_API_BASE": box.url, "WXNOTIFY_LEDGER": f"redis://:sekrit-password@127.0.0.1:{port}/0"}
+    proc = run(tmp_path, "alone", STEADY.replace("{token}", WX_TOKEN).replace("range(12)", "range(4)"), env)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.split() == ["delivered"] * 4
+    assert len(box.messages) == 4
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot be reached" in lines[0] and "Traceback" not in err
+    assert "sekrit" not in err and f"redis://127.0.0.1:{port}/0" in lines[0]
+
+
+def test_six_lanes_on_one_uid_take_its_quota_atomically_in_redis(redis_server, home, box, monkeypatch):  # type: ignore[no-untyped-def]
+    from test_ledger import decided
+
+    from wxnotify_magic import delivery
+    from wxnotify_magic.message import Notification
+    from wxnotify_magic.providers import parse_destination
+
+    monkeypatch.setenv("WXNOTIFY_LEDGER", redis_server.url)
+    delivery.reset_sender()
+    sender = delivery.get_sender()
+    overruns = []
+    for round_ in range(8):
+        uid = f"UID_test_redis_race_{round_:04d}"
+        dests = [parse_destination(f"wxpusher://AT_test_race_token_{i}_0123456789/{uid}") for i in range(6)]
+        box.clear()
+        ticket = sender.submit(Notification(title=f"round {round_}", text="done"), dests, quotas={"wxpusher": 2})
+        deadline = time.monotonic() + 30
+        while not decided(ticket, time.time()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        arrived = [m for m in box.messages if uid in m["body"].get("uids", [])]
+        if len(arrived) != 2:
+            overruns.append(len(arrived))
+    assert overruns == []
+    assert sender.outbox.ledger.where() == redis_server.url

@@ -95,6 +95,7 @@ class RedisLedger:
         self._change = self.client.register_script(CHANGE)
         self._tag = secrets.token_hex(6)  # this process, in the members it writes
         self._count = itertools.count()
+        self._seen = threading.local()  # this thread's last read: {key: (since, version, calls)}
 
     def name(self, key: str) -> str:
         """The Redis name of a limit key: a keyed hash, never the key (or a token) itself."""
@@ -104,8 +105,9 @@ class RedisLedger:
         self.client.ping()
 
     def read(self, since: Mapping[str, float]) -> tuple[Calls, dict[str, str]]:
-        """The calls of each key since its time, and each key's version."""
-        pipe = self.client.pipeline(transaction=False)
+        """The calls of each key since its time, and each key's version, read together (MULTI: no write comes
+        between a key's calls and its version)."""
+        pipe = self.client.pipeline(transaction=True)
         for key, start in since.items():
             pipe.zrangebyscore(self.name(key), start, "+inf", withscores=True)
             pipe.get(self.name(key) + ":v")
@@ -115,7 +117,15 @@ class RedisLedger:
             members, version = answers[2 * i], answers[2 * i + 1]
             calls[key] = [(float(ts), _digest(m)) for m, ts in members]
             versions[key] = (version or b"0").decode()
+        self._seen.last = {key: (start, versions[key], calls[key]) for key, start in since.items()}
         return calls, versions
+
+    def _last_read(self, since: Mapping[str, float]) -> tuple[Calls, dict[str, str]] | None:
+        """What this thread last read, when it covers ``since`` (the sender reads to decide, then takes)."""
+        last = getattr(self._seen, "last", None) or {}
+        if not since or any(key not in last or last[key][0] > start for key, start in since.items()):
+            return None
+        return {k: last[k][2] for k in since}, {k: last[k][1] for k in since}
 
     def calls_since(self, since: Mapping[str, float]) -> Calls:
         return self.read(since)[0]
@@ -123,10 +133,12 @@ class RedisLedger:
     def take(self, since: Mapping[str, float], keys: Sequence[str], check: Check | None, digest: str,
              now: float) -> RedisRow | None:
         """Count one call against ``keys`` if ``check`` allows it on the calls as they are (atomic)."""
+        seen = self._last_read(since) if check is not None else None
         for _ in range(CONFLICTS):
             versions: dict[str, str] = {}
-            if check is not None:
-                calls, versions = self.read(since)
+            if check is not None:  # what the sender just read, if nothing changed since (the script checks)
+                calls, versions = seen if seen is not None and check(seen[0]) else self.read(since)
+                seen = None
                 if not check(calls):
                     return None
             row = self._put(keys, versions, digest, now)
@@ -212,15 +224,20 @@ class SharedLedger:
         with self._lock:
             if self._missing or (self._down and self.clock() < self._retry_at):
                 return None
-            if self._redis is None:
-                try:
-                    self._redis = RedisLedger(self.url)
-                except ImportError:
-                    self._missing = True
-                    self.notify(tr("wxnotify: WXNOTIFY_LEDGER needs the redis package (pip install "
-                                   "'wxnotify-magic[redis]'); counting limits on this host only"))
-                    return None
-            return self._redis
+            if self._redis is not None:
+                return self._redis
+            try:
+                self._redis = RedisLedger(self.url)
+                return self._redis
+            except ImportError:
+                self._missing = True
+                self.notify(tr("wxnotify: WXNOTIFY_LEDGER needs the redis package (pip install "
+                               "'wxnotify-magic[redis]'); counting limits on this host only"))
+                return None
+            except Exception as exc:  # a URL the client refuses: said once, tried again now and then
+                problem = exc
+        self._failed(problem)
+        return None
 
     def _failed(self, exc: BaseException) -> None:
         with self._lock:
@@ -236,9 +253,16 @@ class SharedLedger:
             if not self._down:
                 return
             self._down = False
-            backlog, self._outage = list(self._outage.calls.values()), _Outage()
-        for keys, when, digest in backlog:
-            redis.take({}, keys, None, digest, when)
+            backlog, self._outage = self._outage, _Outage()
+        try:
+            while backlog.calls:
+                row, (keys, when, digest) = next(iter(backlog.calls.items()))
+                redis.take({}, keys, None, digest, when)
+                del backlog.calls[row]
+        except Exception:
+            with self._lock:  # down again: what is left is copied the next time
+                self._outage.calls.update(backlog.calls)
+            raise
         self.notify(tr("wxnotify: the shared ledger {url} is back; counting limits there again",
                        url=_shown(self.url)))
 
@@ -275,9 +299,9 @@ class SharedLedger:
 
         def local() -> list[Any] | None:
             rows = self.local.take(since, keys, check, digest, when)
-            with self._lock:
-                for row in rows or ():
-                    self._outage.calls[row] = (tuple(dict.fromkeys(keys)), when, digest)
+            if rows:  # one call (one row per key): copied to Redis once, under its first row
+                with self._lock:
+                    self._outage.calls[rows[0]] = (tuple(dict.fromkeys(keys)), when, digest)
             return rows
 
         return self._use(remote, local)
