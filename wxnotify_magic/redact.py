@@ -136,7 +136,8 @@ def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     for secret in sorted(known, key=len, reverse=True):
         text = text.replace(secret, redact_value(secret))
     if known:
-        text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN))
+        text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN and "://" not in s))  # a whole URL's
+        # runs would hide every ``https://`` of a text: its secret parts are in ``known`` by themselves
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
     text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}=…", text)
     text = _PATH_KEY.sub("/….send", text)
