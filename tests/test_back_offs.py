@@ -88,6 +88,15 @@ def test_pushplus_900_stops_the_token_for_a_cool_down(sender, clock, inbox, home
     assert first.finished and second.finished and calls(inbox) == 2
 
 
+def test_retrying_by_hand_does_not_end_a_cool_down(sender, clock, inbox):
+    inbox.add_fault("code", service="pushplus", code=900)
+    sender.submit(note(), [parse_destination(PP_URL)])
+    sender.run_once()
+    sender.outbox.requeue_failed(now=clock.now)  # what `wxnotify retry` does
+    drive(sender, clock, 3600)
+    assert calls(inbox) == 1, "a retry by hand sent again to a token PushPlus restricted"
+
+
 def test_a_message_with_a_fallback_does_not_wait_out_a_cool_down(sender, clock, inbox):
     inbox.add_fault("code", service="pushplus", code=900)
     me = parse_destination(PP_URL, name="me")

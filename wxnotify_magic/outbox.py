@@ -104,6 +104,7 @@ NEEDED = {"outbox": {"id", "status", "attempts", "parts_done", "reason", "lease_
 ADDED_COLUMNS = (("lane", "TEXT NOT NULL DEFAULT ''"), ("quotas", "TEXT NOT NULL DEFAULT '{}'"),  # schema 2
                  ("merged_into", "INTEGER NOT NULL DEFAULT 0"))  # schema 4
 SALVAGED_CALLS = 2 * 86400.0  # seconds of call history copied into memory (for the limits)
+KEPT_HOLD = 600.0  # a lane held this long is a service's cool-down (policy.COOLDOWN): a retry does not end it
 
 
 class Outbox:
@@ -369,7 +370,8 @@ class Outbox:
         return min(times) if times else None
 
     def requeue_failed(self, now: float | None = None) -> int:
-        """Put failed items back in the queue (``%wxnotify retry``), and make pending ones due now."""
+        """Put failed items back in the queue (``%wxnotify retry``), and make pending ones due now; a token
+        the service limited keeps its cool-down (a lane held ``KEPT_HOLD`` or longer)."""
         now = time.time() if now is None else now
 
         def requeue(db: sqlite3.Connection) -> int:
@@ -379,7 +381,7 @@ class Outbox:
             # prune() (any process's sender) forgets the lanes of tokens whose items all failed: claim() walks
             # the lanes, so every lane with a waiting item must be known again
             db.execute("INSERT OR IGNORE INTO lanes (lane) SELECT DISTINCT lane FROM outbox WHERE status='pending'")
-            db.execute("UPDATE lanes SET held_until=0")
+            db.execute("UPDATE lanes SET held_until=0 WHERE held_until<?", (now + KEPT_HOLD,))  # pacing ends
             return int(cur.rowcount)
 
         return self._write(requeue)

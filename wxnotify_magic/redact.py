@@ -103,33 +103,37 @@ def remember(secrets: Iterable[str]) -> None:
 
 
 @lru_cache(maxsize=64)
-def _runs(secrets: frozenset[str]) -> tuple[re.Pattern[str], dict[str, list[tuple[str, int]]]] | None:
-    """A pattern of every RUN-character window of ``secrets``, and where each window sits in which secret."""
+def _runs(secrets: frozenset[str]) -> dict[str, list[tuple[str, int]]]:
+    """Every RUN-character window of ``secrets``, and where it sits in which secret."""
     where: dict[str, list[tuple[str, int]]] = {}
     for secret in secrets:
         for i in range(len(secret) - RUN + 1):
             where.setdefault(secret[i:i + RUN], []).append((secret, i))
-    if not where:
-        return None
-    return re.compile("|".join(re.escape(w) for w in sorted(where, key=len, reverse=True))), where
+    return where
 
 
 def _hide_runs(text: str, secrets: frozenset[str]) -> str:
     """``text`` with every run of RUN or more characters of a secret (a quoted part of a token) as ``…``."""
-    found = _runs(secrets)
-    if found is None:
+    where = _runs(secrets)
+    if not where:
         return text
-    pattern, where = found
     spans: list[tuple[int, int]] = []
-    for m in pattern.finditer(text):
-        start, end = m.span()
-        for secret, at in where[m.group(0)]:  # widen the run as far as text and secret agree
-            left, right = start, end  # text[j] sits at secret[at + j - start]
+    start, last = 0, len(text) - RUN
+    while start <= last:
+        found = where.get(text[start:start + RUN])
+        if not found:
+            start += 1
+            continue
+        end = start + RUN
+        for secret, at in found:  # widen the run as far as text and secret agree; text[j] is secret[at + j - start]
+            left, right = start, start + RUN
             while left > 0 and at + left - 1 - start >= 0 and text[left - 1] == secret[at + left - 1 - start]:
                 left -= 1
             while right < len(text) and at + right - start < len(secret) and text[right] == secret[at + right - start]:
                 right += 1
             spans.append((left, right))
+            end = max(end, right)
+        start = end - RUN + 1  # the windows inside this run would find it again
     for left, right in sorted(_merge(spans), reverse=True):
         text = text[:left] + "…" + text[right:]
     return text
@@ -153,7 +157,8 @@ def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     for secret in sorted(known, key=len, reverse=True):
         text = text.replace(secret, redact_value(secret))
     if known:
-        text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN))
+        text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN and "://" not in s))  # a whole URL's
+        # runs would hide every ``https://`` of a text: its secret parts are in ``known`` by themselves
     text = _URL.sub(lambda m: redact_url(m.group(0)), text)
     text = _hide_keys(text)
     shapes = _shapes()

@@ -414,6 +414,8 @@ def _resolve(targets: list[str], settings: WxNotify) -> Route:
 def _distinct(dests: list[Destination]) -> tuple[Destination, ...]:
     """Each destination once: the same service and values written twice (or in two equivalent URL forms, or under
     two names) would send the phone the same message twice."""
+    if len(dests) < 2:  # the usual case: nothing to compare
+        return tuple(dests)
     seen: set[str] = set()
     kept = []
     for dest in dests:
