@@ -464,7 +464,7 @@ def test_command_line_in_chinese_prints_images_and_rejections() -> None:
         assert requests.post(url + "/cgi-bin/webhook/send?key=k", json=image_body(raw), timeout=5).ok
         assert requests.post(url + "/SCT1.send", data={"title": "t" * 40}, timeout=5).ok
 
-    out = _inbox_command("zh", r"wxnotify inbox 正在监听 (http://127\.0\.0\.1:\d+)  （export WXNOTIFY_API_BASE=\1）\n",
+    out = _inbox_command("zh", r"wxnotify inbox 正在监听 (http://127\.0\.0\.1:\d+)（export WXNOTIFY_API_BASE=\1）\n",
                          send)
     assert re.search(r"\] wecombot\n    \[图片，3 KB\]\n", out), out
     assert re.search(r"\] serverchan  t{40}  \[拒收：40002 title too long \(max 32\)\]\n", out), out

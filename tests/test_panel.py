@@ -236,7 +236,7 @@ def test_the_language_choice_is_saved_and_the_panel_speaks_it(panel: Panel, sett
     assert "企业微信群机器人" in [label for label, _ in panel.channel.options]
     assert "打开 wxpusher.zjiecode.com ↗" in panel.hint.value
     panel.fields["token"].value = "xyz"
-    assert panel.messages["token"].value.startswith("⚠ 应用令牌：这个值 的格式不对")
+    assert panel.messages["token"].value.startswith("⚠ 应用令牌：这个值，格式不对")
     assert WxNotify().lang == "zh"  # the next kernel speaks Chinese too
 
 

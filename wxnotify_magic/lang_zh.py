@@ -164,9 +164,9 @@ ZH: dict[str, str] = {
     "the service answered with a redirect (HTTP {status}); not followed":
         "推送服务返回了重定向（HTTP {status}），未跟随",
     # --- destinations
-    "{label} is required": "缺少{label}",
+    "{label} is required": "{label}：不能为空",
     "this value": "这个值",
-    "{label}: {shown} does not look right ({hint})": "{label}：{shown} 的格式不对（{hint}）",
+    "{label}: {shown} does not look right ({hint})": "{label}：{shown}，格式不对（{hint}）",
     "unexpected format": "格式不符合预期",
     "value": "值",
     " or ": " 或 ",
@@ -180,7 +180,7 @@ ZH: dict[str, str] = {
     "not a destination URL (expected e.g. wxpusher://AT_xxx/UID_xxx)":
         "不是推送目标 URL（应形如 wxpusher://AT_xxx/UID_xxx）",
     "unknown destination type {scheme}:// (known: {known})": "未知的推送目标类型 {scheme}://（支持：{known}）",
-    "(value hidden)": "（值已隐藏）",
+    "(value hidden)": "（值已隐去）",
     # --- settings
     "config": "IPython 配置",
     "env": "环境变量",
@@ -203,7 +203,7 @@ ZH: dict[str, str] = {
     "Fallback per destination name: {'me': 'team'} takes over when 'me' fails permanently or is over quota.":
         "每个推送目标的备用目标：{'me': 'team'} 表示 'me' 永久失败或额度用完时由 'team' 接替。",
     "Notify only for cells that ran at least this long (seconds or '5m').":
-        "只为运行时间不短于此值的单元格发通知（秒数或 '5m'）。",
+        "最短通知时长：单元格运行不到这么久就不通知（秒数或 '5m'）。",
     "Lines of output to include.": "附带的输出行数。",
     "When to notify.": "何时通知。",
     "Seconds a cell waits for the delivery receipt before returning.": "单元格结束前等待发送回执的秒数。",
@@ -214,7 +214,7 @@ ZH: dict[str, str] = {
     "In auto mode, gather back-to-back cells into one digest.": "自动模式下，把连续运行的单元格汇总成一条。",
     "Seconds of idleness that end a batch (Run All) in auto mode.":
         "自动模式下，空闲多少秒算一次批量运行（Run All）结束。",
-    "Daily quota per provider, e.g. {'serverchan': 5}.": "每个服务的每日额度，例如 {'serverchan': 5}。",
+    "Daily quota per provider, e.g. {'serverchan': 5}.": "每个推送服务的每日额度，例如 {'serverchan': 5}。",
     "Language of messages and output: auto (from the locale), zh or en.":
         "消息和输出的语言：auto（跟随系统区域设置）、zh 或 en。",
     # --- the session's text: status, history, settings
@@ -244,7 +244,7 @@ ZH: dict[str, str] = {
     "to must be a destination URL or name, or a list of them": "to 必须是推送目标 URL 或名称，或者由它们组成的列表",
     "wait must be a number of seconds": "wait 必须是秒数（数字）",
     "title must be text": "title 必须是文本",
-    "quotas: unknown provider {name} (known: {known})": "quotas：未知的服务 {name}（已知：{known}）",
+    "quotas: unknown provider {name} (known: {known})": "quotas：未知的推送服务 {name}（已知：{known}）",
     "quotas: the daily quota of {name} must be 0 or more": "quotas：{name} 的每日额度不能小于 0",
     "wxnotify: interrupted while waiting for the receipt; the message stays queued and is sent in the background "
     "(at exit, or by the next wxnotify)":
@@ -252,7 +252,7 @@ ZH: dict[str, str] = {
     # --- the magics and the IPython side
     "Title of the message (default: the cell's first comment).": "消息标题（默认：单元格的第一行注释）。",
     "Notify only if the cell ran at least this long (90, 5m, 1h30m).":
-        "只在单元格运行不短于此时长时通知（90、5m、1h30m）。",
+        "最短通知时长：单元格运行不到这么久就不通知（90、5m、1h30m）。",
     "Destination URL or saved name (repeatable); default WxNotify.to.":
         "推送目标 URL 或已保存的名称（可重复）；默认为 WxNotify.to。",
     "Lines of output to include (default 20).": "附带的输出行数（默认 20）。",
@@ -262,7 +262,7 @@ ZH: dict[str, str] = {
     "Destination (default: WxNotify.to).": "推送目标（默认：WxNotify.to）。",
     "How many of the latest messages (default 10).": "显示最近多少条消息（默认 10）。",
     "Turn auto mode on or off.": "打开或关闭自动模式。",
-    "Notify cells running at least this long (default 1m).": "为运行不短于此时长的单元格发通知（默认 1m）。",
+    "Notify cells running at least this long (default 1m).": "单元格运行满这么久才通知（默认 1m）。",
     "One digest per Run All instead of one message per cell.": "每次 Run All 汇总成一条，而不是每个单元格一条。",
     "Idle time that ends a Run All (default 2s).": "空闲多久算 Run All 结束（默认 2s）。",
     "Title of the message.": "消息标题。",
@@ -295,7 +295,7 @@ ZH: dict[str, str] = {
     "messages.":
         "显示推送目标（密钥已隐去）、今天各项额度的用量、待发送和失败的消息。",
     "Send failed and pending messages again now.": "立即重新发送失败和待发送的消息。",
-    "List the latest messages and what became of them.": "列出最近的消息和它们的结果。",
+    "List the latest messages and what became of them.": "列出最近的消息及其结果。",
     "Show the settings panel (in a terminal: print the settings).": "显示设置面板（在终端里：打印设置）。",
     "Wait until every notification sent from here has settled, and say how it went. In a notebook, end with it "
     "to keep the final receipts (the cells themselves never wait for delivery).":
@@ -351,7 +351,7 @@ ZH: dict[str, str] = {
         "显示推送目标（密钥已隐去）、今天的发送次数和发件箱。",
     "send failed and pending messages again": "重新发送失败和待发送的消息",
     "Queue failed messages again and send what is pending.": "把失败的消息重新排队，并发送待发送的消息。",
-    "seconds to wait for them (default {seconds:g})": "等待它们发送的秒数（默认 {seconds:g}）",
+    "seconds to wait for them (default {seconds:g})": "最多等待多少秒（默认 {seconds:g}）",
     "add, list or remove saved destinations (tokens stay out of notebooks)":
         "添加、列出或删除已保存的推送目标（令牌不会写进笔记本）",
     "Save destinations in the settings file; `add` asks for the URL without echoing it, so the token stays out of "
@@ -367,7 +367,7 @@ ZH: dict[str, str] = {
                                         "返回 CMD 的退出码。",
     "title (default: the command line)": "标题（默认：命令行本身）",
     "notify a success only if it ran at least this long (90, 5m, 1h30m)":
-        "成功时只在运行不短于此时长时通知（90、5m、1h30m）",
+        "成功时，运行满这么久才通知（90、5m、1h30m）",
     "when to notify": "何时通知",
     "lines of output to include": "附带的输出行数",
     "also send progress pings": "同时发送进度消息",
@@ -484,11 +484,11 @@ ZH: dict[str, str] = {
     "no output for {silence}; running {running}": "已经 {silence}没有输出；已运行 {running}",
     "no output for {silence}; running {running}; last line: {line}":
         "已经 {silence}没有输出；已运行 {running}；最后一行：{line}",
-    "the out-of-memory killer acted in the memory cgroup": "内存 cgroup 中的 OOM killer（内存不足终止机制）已动作",
+    "the out-of-memory killer acted in the memory cgroup": "内存 cgroup 触发了 OOM killer（内存不足时终止进程）",
     "memory reached {percent}% of its {limit} limit": "内存达到上限 {limit} 的 {percent}%",
     "address space reached {percent}% of its {limit} limit (ulimit -v)":
         "地址空间达到上限 {limit} 的 {percent}%（ulimit -v）",
-    "the system's out-of-memory killer acted": "系统的 OOM killer（内存不足终止机制）已动作",
+    "the system's out-of-memory killer acted": "系统触发了 OOM killer（内存不足时终止进程）",
     "a restart was requested while it ran": "运行期间收到了重启请求",
     "a shutdown was requested while it ran": "运行期间收到了关闭请求",
     "killed by {signal}, likely out of memory ({evidence})": "被 {signal} 终止，很可能是内存不足（{evidence}）",
@@ -538,7 +538,7 @@ ZH: dict[str, str] = {
     "wxnotify: {subject}: {line}": "wxnotify：{subject}：{line}",
     "{n} notifications from cells {cells}": "单元格 {cells} 的 {n} 条通知",
     "{n} notifications": "{n} 条通知",
-    "{n} notifications from cell {cell}": "单元格 {cell} 起的 {n} 条通知",
+    "{n} notifications from cell {cell}": "单元格 {cell} 的 {n} 条通知",
     # the limits ledger, service days, network homes (cluster)
     "today (Beijing time)": "今天（北京时间）",
     "today ({zone})": "今天（{zone}）",

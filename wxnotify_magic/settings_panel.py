@@ -50,7 +50,8 @@ CSS = """<style>
 .wxnotify-panel .wxnotify-row { flex-wrap: wrap; gap: 4px 8px; align-items: center; }
 .wxnotify-panel .jupyter-button { max-width: 100%; }
 .wxnotify-panel .wxnotify-saved { flex-wrap: nowrap; max-width: 600px; }
-.wxnotify-panel .wxnotify-saved > .widget-label { flex: 1 1 auto; min-width: 0; width: auto; }
+.wxnotify-panel .wxnotify-saved > .widget-label { flex: 1 1 auto; min-width: 0; width: auto; align-self: center;
+  margin-top: 0; margin-bottom: 0; }
 .wxnotify-panel .wxnotify-saved > .jupyter-button { flex: 0 0 auto; margin-left: auto; }
 .wxnotify-panel .jupyter-button:disabled, .wxnotify-panel .jupyter-button.mod-disabled {
   opacity: 0.35 !important; filter: grayscale(100%); cursor: not-allowed; box-shadow: none; }
