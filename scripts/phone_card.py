@@ -1,6 +1,7 @@
 """Take docs/img/phone-card.png: the inbox page showing the demo's messages, as a phone shows them.
 
 Run `make demo` first (it keeps its messages in .demo/inbox.jsonl), then `.venv/bin/python scripts/phone_card.py`.
+The Chinese picture: `LANG=zh_CN.UTF-8 make demo DEMO_DIR=/tmp/zh`, then `... scripts/phone_card.py zh /tmp/zh`.
 Needs the playwright package and a chromium at /usr/bin/chromium (`apt-get install -y chromium fonts-noto-cjk`).
 """
 
@@ -17,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "img" / "phone-card.png"
 
 
-def main(lang: str = "en") -> int:
-    with Inbox(store=ROOT / ".demo" / "inbox.jsonl", lang=lang) as inbox, sync_playwright() as p:
+def main(lang: str = "en", folder: str = str(ROOT / ".demo")) -> int:
+    with Inbox(store=Path(folder) / "inbox.jsonl", lang=lang) as inbox, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium")
         page = browser.new_page(viewport={"width": 390, "height": 720}, device_scale_factor=1.5)
         page.goto(inbox.url + "/")
