@@ -194,6 +194,8 @@ class Outbox:
                                  json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
                                  json.dumps(quotas or {})), strict=True))
         try:
+            if wait is not None and self._queue:  # this lock episode was waited for once already: queue at once
+                raise OutboxBusy(tr("the outbox is locked by another process"))
             return self._write(lambda db: self._insert(db, row), wait, atomic=True)
         except OutboxBusy:
             if wait is None:
@@ -292,6 +294,10 @@ class Outbox:
         """
         skip = {*keep, *([exclude] if exclude is not None else [])}
         marks = ",".join("?" * len(kinds))
+        if not self._read(lambda db: db.execute(  # most often there is none: no write, no lock
+                f"SELECT 1 FROM outbox WHERE status='pending' AND dest_url=? AND kind IN ({marks}) AND id NOT IN "
+                f"({','.join('?' * len(skip))}) LIMIT 1", (dest_url, *kinds, *skip)).fetchone()):
+            return []
 
         def take(db: sqlite3.Connection) -> list[sqlite3.Row]:
             rows = db.execute(f"SELECT * FROM outbox WHERE status='pending' AND dest_url=? AND kind IN ({marks}) "
