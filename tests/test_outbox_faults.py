@@ -305,6 +305,21 @@ def test_a_held_lock_is_waited_for_once_not_by_every_message(home, inbox):
     wait_until(lambda: len(statuses(db)) == 6 and set(statuses(db)) <= {"delivered", "merged"})
 
 
+def test_retry_under_a_held_lock_answers_in_one_line_within_its_wait(home, inbox):
+    from wxnotify_magic import delivery
+
+    delivery.get_sender().outbox.count("pending")  # create the outbox
+    delivery.reset_sender()
+    holder = hold_lock(home / "outbox.sqlite3", seconds=60)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "wxnotify_magic.cli", "retry", "--wait", "1"],
+                              capture_output=True, text=True, timeout=20, env=os.environ)
+    finally:
+        release(holder)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "locked by another process" in proc.stderr, proc.stderr
+
+
 def test_a_lock_held_until_exit_still_delivers(home, inbox):
     """``wxnotify send`` while another process keeps the outbox locked all along: sent from memory at exit."""
     from wxnotify_magic import delivery

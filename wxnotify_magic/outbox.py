@@ -363,7 +363,7 @@ class Outbox:
         times = self._read(due) + [r["next_try"] for r in list(self._queue)]
         return min(times) if times else None
 
-    def requeue_failed(self, now: float | None = None) -> int:
+    def requeue_failed(self, now: float | None = None, wait: float | None = None) -> int:
         """Put failed items back in the queue (``%wxnotify retry``), and make pending ones due now."""
         now = time.time() if now is None else now
 
@@ -377,7 +377,7 @@ class Outbox:
             db.execute("UPDATE lanes SET held_until=0")
             return int(cur.rowcount)
 
-        return self._write(requeue)
+        return self._write(requeue, wait)
 
     # -- calls, for rate limits and quotas -----------------------------------------------------------------
 
