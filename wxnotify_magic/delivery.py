@@ -108,9 +108,8 @@ class Sender:
         return ticket
 
     def _send_now(self) -> None:
-        """Start what is due on a worker from this thread (one hand-over less than through the loop), unless the
-        front asks to hold off or the write lock is taken: then the loop sees to it (and only with a loop running:
-        a sender driven by hand, ``run_once``, sends when it is told)."""
+        """Start what is due on a worker from this thread (one hand-over less); else (the front holds off, the lock
+        is taken, no loop runs: a sender driven by ``run_once``) leave it to the loop."""
         if self._thread is not None and self._paused_for() <= 0:
             with contextlib.suppress(Exception):
                 self._dispatch(0.0)
@@ -232,8 +231,7 @@ class Sender:
                     self._wake.wait(min(POLL, sleep) if waiting else sleep)
 
     def _dispatch(self, wait: float) -> tuple[int, bool]:
-        """Claim what is due (waiting up to ``wait`` for the write lock) and start each lane on a worker; how
-        many lanes started, and whether another lane was already being sent."""
+        """Claim what is due (within ``wait``), start each lane on a worker; (lanes started, any already busy)."""
         lanes: dict[str, list[Item]] = {}
         with self._lock:
             busy = set(self._busy)
@@ -337,7 +335,8 @@ class Sender:
                 dest = self._split(item, dest, decision)
                 keys = dest.limit_keys()
             if item.kind == "final":
-                note = self._merge_burst(item, note)
+                with self.outbox.batch():  # one transaction: marked merged only together with the digest stored
+                    note = self._merge_burst(item, note)
             _, figure_note = dest.provider.figure(note)  # a figure this service cannot carry: say so
             if (note, dest) != built:  # merged or split: build again
                 requests = dest.provider.build(note, dest)
@@ -522,10 +521,7 @@ class Sender:
             ticket.changed()
 
 
-@functools.lru_cache(maxsize=256)
-def _destination(url: str) -> Destination:
-    """A stored destination URL, parsed (once per URL: a lane sends to the same few again and again)."""
-    return parse_destination(url)
+_destination = functools.lru_cache(maxsize=256)(parse_destination)  # a lane sends to the same few URLs again
 
 
 def _dumps(data: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ the item queued in memory under a negative id; the next ``claim`` that gets the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -128,6 +129,10 @@ class Outbox:
 
     def close(self) -> None:
         self.store.close()
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """The writes of the block (in this thread) as one transaction: all of them, or none."""
+        return self.store.batch()
 
     def release(self) -> None:
         """Close this thread's connection (a thread that ends)."""
