@@ -376,3 +376,43 @@ def test_prune_keeps_pending_items(sender, clock):
     sender.outbox.log_call(["k"], now=clock.now - 40 * 86400)
     sender.outbox.prune(clock.now + 1)
     assert sender.outbox.count("pending") == 1 and sender.outbox.calls_since({"k": 0}) == {"k": []}
+
+
+MERGE_THEN_DIE = """
+import os, signal, sys
+from pathlib import Path
+from wxnotify_magic import delivery
+from wxnotify_magic.delivery import Sender
+from wxnotify_magic.message import Notification
+from wxnotify_magic.outbox import Outbox
+from wxnotify_magic.providers import parse_destination
+
+sender = Sender(Outbox(Path(sys.argv[1])))
+sender.start = lambda: True  # driven by hand
+dest = parse_destination(sys.argv[2])
+for n in range(3):
+    sender.submit(Notification(status="message", title=f"burst {n}", text=f"burst text {n}"), [dest])
+
+def killed(notes):  # the process dies between marking the burst merged and storing its digest
+    os.kill(os.getpid(), signal.SIGKILL)
+
+delivery.digest = killed
+sender.run_once()
+"""
+
+
+def test_a_process_killed_in_the_middle_of_a_merge_loses_nothing(home, inbox):
+    db = home / "outbox.sqlite3"
+    home.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-c", MERGE_THEN_DIE, str(db), URLS["wecombot"]], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    sender = Sender(Outbox(db))
+    try:
+        sender.run_once()
+        assert sender.flush(30, ahead=True)
+    finally:
+        sender.stop()
+        sender.outbox.close()
+    text = "\n".join(m["content"] for m in inbox.messages if m["accepted"])
+    assert all(f"burst text {n}" in text for n in range(3)), text

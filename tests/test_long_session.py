@@ -46,10 +46,11 @@ def test_ten_thousand_notifications_leave_descriptors_and_threads_flat(tmp_path:
     assert out.returncode == 0, out.stderr[-2000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     first, peak = figures["first"], figures["peak"]
-    # at most one more sending worker than after the first message (its thread, its outbox connection with the
-    # journal's two files, its HTTP connection): a message may go out while the previous one's worker is still
-    # finishing up; nothing grows with the number of messages
-    assert max(peak[0], figures["last"][0]) <= first[0] + 4, f"descriptors grew: {figures}"
-    assert max(peak[1], figures["last"][1]) <= first[1] + 1, f"threads grew: {figures}"
+    # Workers follow how many sends overlap, never how many went out: a message may start while the previous
+    # one's worker is still finishing up, so a loaded machine may keep a worker or two more than after the first
+    # message (each: its thread, its outbox connection with the journal's two files, its HTTP connection).
+    # Before long-lived workers, 1,000 messages left 2,010 descriptors.
+    assert max(peak[0], figures["last"][0]) <= first[0] + 3 * 4, f"descriptors grew: {figures}"
+    assert max(peak[1], figures["last"][1]) <= first[1] + 3, f"threads grew: {figures}"
     assert len(inbox.messages) == n
     inbox.clear()

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,42 @@ def test_a_locked_outbox_never_holds_the_cell_and_keeps_the_message(ip, inbox, c
         release(holder)
     assert [m["title"] for m in inbox.wait_for(2, timeout=30)][1].startswith("✅ while locked")
     assert wait_until(lambda: statuses(db) == ["delivered", "delivered"])
+
+
+def test_a_held_lock_is_waited_for_once_not_by_every_message(home, inbox):
+    from wxnotify_magic.session import Session
+    from wxnotify_magic.settings import WxNotify
+
+    session = Session(WxNotify(wait=2.0, to=[WECOM]))
+    session.send("the outbox exists")
+    db = home / "outbox.sqlite3"
+    holder = hold_lock(db)
+    try:
+        started = time.monotonic()
+        tickets = [session.send(f"while locked {i}") for i in range(5)]
+        took = time.monotonic() - started
+        assert holder.poll() is None
+    finally:
+        release(holder)
+    assert took < 2 * 2.0, f"five messages waited {took:.1f} s for one lock episode"
+    for ticket in tickets:
+        assert session.wait(ticket, 30).ok
+    wait_until(lambda: len(statuses(db)) == 6 and set(statuses(db)) <= {"delivered", "merged"})
+
+
+def test_retry_under_a_held_lock_answers_in_one_line_within_its_wait(home, inbox):
+    from wxnotify_magic import delivery
+
+    delivery.get_sender().outbox.count("pending")  # create the outbox
+    delivery.reset_sender()
+    holder = hold_lock(home / "outbox.sqlite3", seconds=60)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "wxnotify_magic.cli", "retry", "--wait", "1"],
+                              capture_output=True, text=True, timeout=20, env=os.environ)
+    finally:
+        release(holder)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "locked by another process" in proc.stderr, proc.stderr
 
 
 def test_a_lock_held_until_exit_still_delivers(home, inbox):

@@ -248,8 +248,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
+    from .outbox import OutboxBusy
+
     try:
         count, pending, failed = current().retry(args.wait)
+    except OutboxBusy:
+        print(tr("wxnotify: the outbox is locked by another process; nothing queued again (try again later)"),
+              file=sys.stderr)
+        return 1
     finally:
         delivery.reset_sender()
     print(tr("wxnotify: {count} failed message(s) queued again; {pending} pending, {failed} failed now",

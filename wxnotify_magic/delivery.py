@@ -35,6 +35,7 @@ from .workers import Pool
 LEASE = 120.0
 MAX_PAUSE = 2.0  # the longest a front may hold the sender off at a time
 CLAIM_WAIT = 0.25  # seconds the loop waits for another process's write lock (a cell may wait behind it)
+CLAIM_LANES = 20  # lanes the loop takes at a time
 LOCK_GRACE = 1.0  # seconds an exiting process waits for another's write lock before sending from memory
 POLL = 0.5  # seconds between looks at what other processes made of this process's waiting items
 KEEP_DAYS = 30  # history and call log kept this long
@@ -107,10 +108,18 @@ class Sender:
                                                        until=until))
         if kind != "final":  # at most one progress message pending per destination: drop the older ones
             self._drop_older(kind, ticket.ids, [d.url for d in destinations])
-        self.start()
-        if wake:
-            self.kick()
+        if self.start() and wake:
+            self._send_now()
         return ticket
+
+    def _send_now(self) -> None:
+        """Start what is due on a worker from this thread (one hand-over less); else (the front holds off, the lock
+        is taken, no loop runs: a sender driven by ``run_once``) leave it to the loop."""
+        if self._thread is not None and self._paused_for() <= 0:
+            with contextlib.suppress(Exception):
+                self._dispatch(0.0)
+                return
+        self.kick()
 
     def start(self) -> bool:
         """Start the loop thread if it is not running; False when no thread can start (interpreter exit)."""
@@ -213,27 +222,31 @@ class Sender:
             with self._wake:  # the front is busy (a Run All): hold off while it says so (kicks too), then send
                 while not self._stop and (left := self._paused_for()) > 0:
                     self._wake.wait(left)
-            lanes: dict[str, list[Item]] = {}
             try:
-                with self._lock:
-                    busy = set(self._busy)
-                    for item in self.outbox.claim(LEASE, now=self.clock(), busy_lanes=busy,
-                                                  wait=CLAIM_WAIT):
-                        lanes.setdefault(item.lane, []).append(item)
-                    self._busy.update(lanes)
+                lanes, busy = self._dispatch(CLAIM_WAIT)
             except Exception:  # a locked or broken database: try again shortly, the outbox keeps everything
-                busy = set()
-            for lane, group in lanes.items():
-                if not self._workers.run(functools.partial(self._work, lane, group)):
-                    self._work(lane, group)  # interpreter exit: no new threads, send from this one
-            if lanes:
+                lanes, busy = 0, False
+            if lanes >= CLAIM_LANES:  # more lanes may be due now (else a worker's end wakes the loop)
                 continue
             waiting = self._settled_elsewhere()
             self._notify_changed()
             with self._wake:
                 if not self._stop:
-                    sleep = self._sleep_time(bool(busy))
+                    sleep = self._sleep_time(busy or bool(lanes))
                     self._wake.wait(min(POLL, sleep) if waiting else sleep)
+
+    def _dispatch(self, wait: float) -> tuple[int, bool]:
+        """Claim what is due (within ``wait``), start each lane on a worker; (lanes started, any already busy)."""
+        lanes: dict[str, list[Item]] = {}
+        with self._lock:
+            busy = set(self._busy)
+            for item in self.outbox.claim(LEASE, now=self.clock(), limit=CLAIM_LANES, busy_lanes=busy, wait=wait):
+                lanes.setdefault(item.lane, []).append(item)
+            self._busy.update(lanes)
+        for lane, group in lanes.items():
+            if not self._workers.run(functools.partial(self._work, lane, group)):
+                self._work(lane, group)  # interpreter exit: no new threads, send from this one
+        return len(lanes), bool(busy)
 
     def _settled_elsewhere(self) -> bool:
         """Report the items of this process's tickets that another process settled: sent, failed, or merged into
@@ -302,12 +315,13 @@ class Sender:
 
     def _attempt(self, item: Item) -> None:
         try:
-            dest = parse_destination(item.dest_url)
+            dest = _destination(item.dest_url)
         except DestinationError as exc:
             self._finish(item, Status.FAILED, str(exc))
             return
         note = Notification.from_dict(item.notification)
         requests = dest.provider.build(note, dest)
+        built = (note, dest)
         keys = dest.limit_keys()
         now = self.clock()
         calls = self.outbox.calls_since(policy.since(keys, now))
@@ -326,9 +340,12 @@ class Sender:
                 dest = self._split(item, dest, decision)
                 keys = dest.limit_keys()
             if item.kind == "final":
-                note = self._merge_burst(item, note)
+                with self.outbox.batch():  # one transaction: marked merged only together with the digest stored
+                    note = self._merge_burst(item, note)
             _, figure_note = dest.provider.figures(note)  # figures this service cannot carry: say which
-            self._send_all(item, dest, dest.provider.build(note, dest), keys, figure_note)
+            if (note, dest) != built:  # merged or split: build again
+                requests = dest.provider.build(note, dest)
+            self._send_all(item, dest, requests, keys, figure_note)
 
     def _hold(self, item: Item, decision: policy.Decision) -> None:
         if decision.lane_wide:  # the whole lane waits as long: one update, not one per item
@@ -528,6 +545,9 @@ class Sender:
             ticket.settle()
         else:
             ticket.changed()
+
+
+_destination = functools.lru_cache(maxsize=256)(parse_destination)  # a lane sends to the same few URLs again
 
 
 def _dumps(data: dict[str, Any]) -> str:

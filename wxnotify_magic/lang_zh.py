@@ -462,6 +462,8 @@ ZH: dict[str, str] = {
         "wxnotify：还有 {n} 条消息留在发件箱中，下次运行 wxnotify 时发出（或用 wxnotify retry 发送）",
     "wxnotify: {n} message(s) still queued; the watchdog delivers them once the kernel has ended":
         "wxnotify：还有 {n} 条消息在排队；内核结束后由看门狗进程发出",
+    "wxnotify: the outbox is locked by another process; nothing queued again (try again later)":
+        "wxnotify：发件箱正被另一个进程锁定，未重新排队任何消息（请稍后再试）",
     "wxnotify: {n} message(s) still pending, kept in the outbox ({command} sends them)":
         "wxnotify：还有 {n} 条消息未发出，已保存在发件箱（{command} 会重新发送）",
     "{count} of {size} ranks on {host} failed (ranks {failed})":

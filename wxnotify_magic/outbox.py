@@ -12,6 +12,7 @@ the item queued in memory under a negative id; the next ``claim`` that gets the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -132,6 +133,10 @@ class Outbox:
     def close(self) -> None:
         self.store.close()
 
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """The writes of the block (in this thread) as one transaction: all of them, or none."""
+        return self.store.batch()
+
     def release(self) -> None:
         """Close this thread's connection (a thread that ends)."""
         self.store.release()
@@ -197,6 +202,8 @@ class Outbox:
                                  json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
                                  json.dumps(quotas or {})), strict=True))
         try:
+            if wait is not None and self._queue:  # this lock episode was waited for once already: queue at once
+                raise OutboxBusy(tr("the outbox is locked by another process"))
             return self._write(lambda db: self._insert(db, row), wait, atomic=True)
         except OutboxBusy:
             if wait is None:
@@ -304,6 +311,10 @@ class Outbox:
         """
         skip = {*keep, *([exclude] if exclude is not None else [])}
         marks = ",".join("?" * len(kinds))
+        if not self._read(lambda db: db.execute(  # most often there is none: no write, no lock
+                f"SELECT 1 FROM outbox WHERE status='pending' AND dest_url=? AND kind IN ({marks}) AND id NOT IN "
+                f"({','.join('?' * len(skip))}) LIMIT 1", (dest_url, *kinds, *skip)).fetchone()):
+            return []
 
         def take(db: sqlite3.Connection) -> list[sqlite3.Row]:
             rows = db.execute(f"SELECT * FROM outbox WHERE status='pending' AND dest_url=? AND kind IN ({marks}) "
@@ -369,7 +380,7 @@ class Outbox:
         times = self._read(due) + [r["next_try"] for r in list(self._queue)]
         return min(times) if times else None
 
-    def requeue_failed(self, now: float | None = None) -> int:
+    def requeue_failed(self, now: float | None = None, wait: float | None = None) -> int:
         """Put failed items back in the queue (``%wxnotify retry``), and make pending ones due now; a token
         the service limited keeps its cool-down (a lane held ``KEPT_HOLD`` or longer)."""
         now = time.time() if now is None else now
@@ -384,7 +395,7 @@ class Outbox:
             db.execute("UPDATE lanes SET held_until=0 WHERE held_until<?", (now + KEPT_HOLD,))  # pacing ends
             return int(cur.rowcount)
 
-        return self._write(requeue)
+        return self._write(requeue, wait)
 
     # -- calls, for rate limits and quotas -----------------------------------------------------------------
 

@@ -224,12 +224,14 @@ class Session:
     # -- the outbox ----------------------------------------------------------------------------------------
 
     def retry(self, wait: float | None = None) -> tuple[int, int, int]:
-        """Queue failed messages again and send what is due; (requeued, pending, failed) after ``wait``."""
+        """Queue failed messages again and send what is due; (requeued, pending, failed) after ``wait``. Raises
+        ``outbox.OutboxBusy`` when another process keeps the outbox locked for all of ``wait``."""
         from .delivery import get_sender
 
         sender = get_sender()
-        count = sender.outbox.requeue_failed()
-        sender.flush(self.settings.wait if wait is None else wait)
+        wait = self.settings.wait if wait is None else wait
+        count = sender.outbox.requeue_failed(wait=wait)
+        sender.flush(wait)
         return count, sender.outbox.unsettled(), sender.outbox.count(Status.FAILED)
 
     def history_lines(self, n: int) -> list[str]:

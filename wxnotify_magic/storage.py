@@ -17,7 +17,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -192,9 +192,40 @@ class Store:
 
     # -- use -----------------------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """The writes of the block (in this thread) make one transaction, begun at the first of them: all of them
+        happen, or none (an exception, or the process killed, leaves the file as before)."""
+        if getattr(self._local, "batch", None) is not None:  # already in one
+            yield
+            return
+        with self._lock:
+            self._local.batch = False  # True once the transaction has begun
+            try:
+                yield
+            except BaseException:
+                if self._local.batch:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db().execute("ROLLBACK")
+                raise
+            else:
+                if self._local.batch:
+                    self.db().execute("COMMIT")
+            finally:
+                self._local.batch = None
+
     def write(self, fn: Callable[[sqlite3.Connection], T], wait: float | None = None, atomic: bool = False) -> T:
         """Run ``fn`` in one IMMEDIATE transaction (``atomic``: ``fn`` is a single statement, atomic by itself,
-        run without one); ``Busy`` when the lock is not ours within ``wait``."""
+        run without one); ``Busy`` when the lock is not ours within ``wait``. Inside ``batch()``, ``fn`` joins
+        the batch's transaction (and a failure is not repaired here: the batch is undone)."""
+        if getattr(self._local, "batch", None) is not None:
+            db = self.db()
+            if not self._local.batch:
+                if not self.in_memory:
+                    self._busy_timeout(db, self.timeout if wait is None else wait)
+                db.execute("BEGIN IMMEDIATE")
+                self._local.batch = True
+            return fn(db)
         for attempt in (1, 2):
             generation = self._generation
             try:

@@ -100,10 +100,14 @@ class Transport:
             resp = self._session().request(request.method, url, json=request.json, data=request.data,
                                            headers=request.headers or None, timeout=self.timeout,
                                            allow_redirects=False, stream=True)
+            complete = False
             try:
-                body = self._read(resp, started)
+                body, complete = self._read(resp, started)
             finally:
-                resp.close()
+                if complete:  # read to its end: the connection goes back to the pool, kept alive for the next
+                    resp.raw.release_conn()
+                else:
+                    resp.close()
         except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise TransportError(tr("no answer within {seconds:g} s (timeout)", seconds=self.timeout[1])) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
@@ -113,21 +117,23 @@ class Transport:
         encoding = resp.encoding or "utf-8"
         return HttpResponse(resp.status_code, body.decode(encoding, "replace"), dict(resp.headers))
 
-    def _read(self, resp: Any, started: float) -> bytes:
-        """At most MAX_BODY bytes, taking what arrives as it arrives, so a trickling server meets the deadline."""
+    def _read(self, resp: Any, started: float) -> tuple[bytes, bool]:
+        """At most MAX_BODY bytes, taking what arrives as it arrives, so a trickling server meets the deadline;
+        and whether the answer was read to its end."""
         raw = resp.raw
         read1 = getattr(raw, "read1", None)  # urllib3 2: returns as soon as any bytes are there
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while size <= MAX_BODY:
             chunk = read1(65536, decode_content=True) if read1 else raw.read(16, decode_content=True)
             if not chunk:
-                break
+                return b"".join(chunks), True
             chunks.append(chunk)
             size += len(chunk)
             if time.monotonic() - started > self.deadline:
                 raise TransportError(tr("the answer took longer than {seconds:g} s (too slow)",
                                         seconds=self.deadline))
-        return b"".join(chunks)[:MAX_BODY]
+        return b"".join(chunks)[:MAX_BODY], False
 
     def close(self) -> None:
         session = getattr(self._local, "session", None)
