@@ -171,6 +171,20 @@ class OutputCapture:
         self._undo = []
 
 
+def kernel_messages() -> int:
+    """How many messages this process's Jupyter kernel has sent (output, displays updated in place, widget
+    updates such as a ``tqdm.auto`` bar): progress a notebook shows without printing. 0 outside a kernel; reads
+    a counter the kernel keeps anyway (no hook, no cost per message)."""
+    base = sys.modules.get("ipykernel.kernelbase")
+    kernel = getattr(base, "Kernel", None)
+    try:
+        if kernel is None or not kernel.initialized():
+            return 0
+        return int(getattr(kernel.instance().session, "message_count", 0) or 0)
+    except Exception:  # a kernel shutting down, or a different kernel class: no signal
+        return 0
+
+
 METRICS_BUDGET = 1 << 20  # characters of a cell's output read for its training curve
 
 

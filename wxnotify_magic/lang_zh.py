@@ -522,9 +522,8 @@ ZH: dict[str, str] = {
     "the process died while running '{title}' after {elapsed}": "进程在运行「{title}」{elapsed} 后意外终止",
     "the machine restarted": "机器已重启",
     "unknown; found when the next kernel started": "未知；下一个内核启动时发现",
-    "no output for {silence}; running {running}": "已 {silence} 没有输出；已运行 {running}",
-    "no output for {silence}; running {running}; last line: {line}":
-        "已 {silence} 没有输出；已运行 {running}；最后一行：{line}",
+    "no output for {silence}": "已有 {silence} 没有输出",
+    "no output for {silence}; last line: {line}": "已有 {silence} 没有输出；最后一行：{line}",
     "the out-of-memory killer acted in the memory cgroup": "内存 cgroup 中的 OOM killer（内存不足终止机制）已动作",
     "memory reached {percent}% of its {limit} limit": "内存达到上限 {limit} 的 {percent}%",
     "address space reached {percent}% of its {limit} limit (ulimit -v)":

@@ -57,7 +57,6 @@ def mentions(dest: Destination) -> dict[str, list[str]]:
     return {k: v for k, v in (("mentioned_list", users), ("mentioned_mobile_list", mobiles)) if v}
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#])")
 
 
 def wecom_markdown(n: Notification, limit: int = MARKDOWN_LIMIT) -> str:
@@ -78,7 +77,8 @@ def wecom_markdown(n: Notification, limit: int = MARKDOWN_LIMIT) -> str:
 
 
 def _escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """WeCom's markdown has no escapes (a backslash would show): only a ``<`` that could open a tag is changed."""
+    return text.replace("<", "‹")
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
