@@ -54,7 +54,8 @@ ZH: dict[str, str] = {
     "{count} messages": "{count} 条消息",
     "{count} cells ran for {work} in all": "{count} 个单元格共运行 {work}",
     "{count} jobs ran for {work} in all": "{count} 个任务共运行 {work}",
-    ", with {count} message(s)": "，另有 {count} 条消息",
+    ", with 1 message": "，另有 1 条消息",
+    ", with {count} messages": "，另有 {count} 条消息",
     "{count} messages in one": "{count} 条消息合为一条",
     "figures of {which} not sent via {service}: it cannot carry an uploaded image":
         "{which} 的图片未通过 {service} 发送：该渠道不支持上传图片",
