@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,11 +111,12 @@ def assert_no_secret(*texts: str) -> None:
 
 
 def fact(content: str, label: str) -> str:
-    """The value of a labelled fact in a message (text ``Label: v``, markdown ``- **Label**: v``)."""
+    """The value of a labelled fact in a message (text ``Label: v``, markdown ``- **Label**: v``, WeCom's
+    markdown ``> **Label**: <font color="comment">v</font>``)."""
     for line in content.splitlines():
-        for prefix in (f"{label}: ", f"- **{label}**: ", f"<b>{label}</b>: "):
+        for prefix in (f"{label}: ", f"- **{label}**: ", f"<b>{label}</b>: ", f"> **{label}**: "):
             if line.startswith(prefix):
-                return line[len(prefix):]
+                return re.sub(r"</?font[^>]*>", "", line[len(prefix):])
     raise AssertionError(f"no {label!r} in {content!r}")
 
 

@@ -569,3 +569,38 @@ def test_a_generator_left_unfinished_at_exit_is_reported_and_does_not_hang(home:
     assert proc.returncode == 0 and "then the script ends" in proc.stdout, proc.stderr
     [message] = inbox.wait_for(1)
     assert message["title"].startswith("✅ abandoned finished")
+
+
+def test_jobs_in_threads_each_report_only_their_own_output(home: Path, inbox: Any, tmp_path: Path) -> None:
+    proc = script(tmp_path, """
+        import threading, time
+
+        def job(name, lines, pause):  # each to its own token: no pacing merges them into one digest
+            with notify(name, to=f"wxpusher://AT_test_{name}_0123456789abcdef/UID_test_user_0001", wait=30):
+                for i in range(lines):
+                    print(f"{name} line {i}")
+                    time.sleep(pause)
+
+        print("main before")
+        threads = [threading.Thread(target=job, args=(f"job-{k}", 6, 0.05 + 0.02 * k)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with notify("main job", wait=30):
+            worker = threading.Thread(target=lambda: print("from a helper thread of the main job"))
+            worker.start()
+            worker.join()
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("wxnotify: sent") == 4 and len(inbox.messages) == 4  # the receipts still show
+    for m in inbox.messages:
+        name = m["title"].split(" finished")[0].removeprefix("✅ ")
+        output = m["content"].split("**Last output**", 1)[-1]
+        if name.startswith("job-"):
+            assert f"{name} line 5" in output, (name, output)
+            others = {f"job-{k}" for k in range(3)} - {name}
+            assert not [o for o in others if o in output], (name, output)  # only its own thread's output
+        else:
+            assert "from a helper thread of the main job" in output  # a job's helper threads are its own
+        assert "wxnotify:" not in output and "sent to" not in output, (name, output)  # no receipt lines

@@ -13,6 +13,7 @@ from conftest import WECOM_KEY, WX_URL, settled
 def _burst(ip: Any, inbox: Any, cells: list[tuple[str, str]], gap: float = 0.15) -> list[dict]:
     """Run ``(title, code)`` cells ``gap`` apart without waiting for their receipts; the inbox once all settled."""
     ip.run_cell("%config WxNotify.wait = 0")  # a cell returns at once: the next ones queue behind pacing
+    inbox.add_fault("delay", seconds=2.0)  # and behind the first, slow, send: the burst is merged whatever the load
     for title, code in cells:
         if title.startswith("%"):
             ip.run_cell(title)

@@ -70,7 +70,7 @@ def test_a_death_shows_its_cause_on_the_card_and_peaks_as_facts():
     assert "Peak memory: 3.2 GiB" in text
     assert text.index("GPU 0 peak: 10.1 GiB") < text.index("GPU 1 peak: 2.0 GiB")
     zh = render(replace(n, lang="zh"), "text")
-    assert "内存峰值: 3.2 GiB" in zh and "已崩溃" in zh
+    assert "内存峰值：3.2 GiB" in zh and "已崩溃" in zh
     assert Notification.from_dict(n.to_dict()) == n  # survives the outbox and the pipe (JSON)
 
 

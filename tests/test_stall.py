@@ -32,9 +32,9 @@ def test_one_stall_message_per_silence_and_another_after_output_resumes(ip, inbo
                 "print('epoch 2 loss 0.40')\n"
                 "inbox.wait_for(2, timeout=30)\n").raise_error()
     msgs = inbox.wait_for(3)
-    stalls = [m["content"] for m in msgs if m["content"].startswith("⚠️ stuck loader stalled")]
-    assert len(stalls) == 2 and msgs[2]["content"].startswith("✅ stuck loader finished")
-    assert "no output for 0.3" in stalls[0] and "; running " in stalls[0]
+    stalls = [m["content"] for m in msgs if m["content"].removeprefix("### ").startswith("⚠️ stuck loader stalled")]
+    assert len(stalls) == 2 and msgs[2]["content"].removeprefix("### ").startswith("✅ stuck loader finished")
+    assert "no output for 0.3" in stalls[0] and "running" not in stalls[0]  # the card says how long it ran
     assert "last line: epoch 1 loss 0.50" in stalls[0] and "last line: epoch 2 loss 0.40" in stalls[1]
     assert kinds() == ["stall", "stall", "final"]  # nothing more was even queued
 
@@ -113,3 +113,24 @@ def test_wxnotify_run_reports_the_commands_peak_not_its_own(home, inbox):
     assert proc.returncode == 0, proc.stderr
     peak = fact(inbox.wait_for(1)[0]["content"], "Peak memory")
     assert peak.endswith("MiB") and float(peak.split()[0]) >= 300
+
+
+# -- in a real kernel: progress a notebook shows without printing ------------------------------------------
+
+
+@pytest.mark.parametrize("progress", [
+    "from tqdm.auto import tqdm\nfor i in tqdm(range(25), mininterval=0):\n    time.sleep(0.1)",  # a widget bar
+    "h = display('step 0', display_id=True)\nfor i in range(25):\n    time.sleep(0.1)\n"
+    "    h.update(f'step {i}')",  # a display updated in place
+])
+def test_progress_shown_in_a_notebook_is_not_a_stall(inbox, tmp_path, progress):
+    pytest.importorskip("tqdm")
+    from kernel import errors, kernel_with_extension, text
+
+    with kernel_with_extension(inbox, tmp_path) as kernel:
+        cell = kernel.run(f"%%wxnotify -t bar --stall 0.8s --to {WECOM}\nimport time\n{progress}")
+        assert not errors(cell), text(cell)
+        kernel.run("%wxnotify wait 30")
+    contents = [m["content"] for m in inbox.messages if m["service"] == "wecombot"]
+    assert not [c for c in contents if "stalled" in c], contents  # the bar advanced all along
+    assert any("bar finished" in c for c in contents), contents

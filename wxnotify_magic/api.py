@@ -20,6 +20,7 @@ import sys
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any, ClassVar, Literal, TextIO, TypeVar, overload
 
+from .capture import uncaptured
 from .i18n import tr
 from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, report, skipped, wait_for
@@ -109,7 +110,8 @@ class Notifier:
         try:
             ticket = watch.finish(error, value, traceback_text)
             if ticket is not None:
-                report(wait_for(ticket, wait, reraise=True), self.options.quiet, self.status_stream)
+                with uncaptured():  # another thread's job must not take this receipt for its output
+                    report(wait_for(ticket, wait, reraise=True), self.options.quiet, self.status_stream)
         except Exception as exc:
             watch.stop_capture()
             print(tr("wxnotify: notification not sent ({problem})", problem=redact(str(exc), strict=True)),

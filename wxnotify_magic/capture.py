@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from .metrics import Metrics
@@ -92,20 +94,47 @@ class Tail:
         return self.dropped + self.size
 
 
+_THREADS: dict[int, Any] = {}  # thread -> the tail of the job it runs itself (or _SILENT while it prints a receipt)
+_SILENT = object()
+
+
+@contextlib.contextmanager
+def uncaptured() -> Iterator[None]:
+    """What this thread prints meanwhile (a receipt line) goes into no job's output."""
+    ident = threading.get_ident()
+    before = _THREADS.get(ident)
+    _THREADS[ident] = _SILENT
+    try:
+        yield
+    finally:
+        if before is None:
+            _THREADS.pop(ident, None)
+        else:
+            _THREADS[ident] = before
+
+
 class Tee:
     """A text stream that writes through to ``target`` and into ``tail``; everything else is delegated.
 
-    ``write`` is on the hot path of every print, so it does the tail's bookkeeping inline.
+    ``write`` is on the hot path of every print, so it does the tail's bookkeeping inline. A job run in a
+    thread of its own (``owner``) keeps only what that thread prints; a job on the main thread keeps what
+    every thread prints except threads running jobs of their own.
     """
 
-    def __init__(self, target: TextIO, tail: Tail) -> None:
+    def __init__(self, target: TextIO, tail: Tail, owner: int | None = None) -> None:
         self._target = target
         self._target_write = target.write
         self._tail = tail
         self._limit = 2 * tail.max_chars
+        self._owner = owner
 
     def write(self, text: str) -> int:
         tail = self._tail
+        if _THREADS:  # some thread runs a job of its own or prints a receipt: is this write this job's?
+            ident = threading.get_ident()
+            theirs = _THREADS.get(ident)
+            if (theirs is not None and theirs is not tail) or (self._owner is not None and ident != self._owner):
+                return self._target_write(text)
         tail.chunks.append(text)
         tail.size += len(text)
         if tail.size > self._limit:
@@ -134,14 +163,18 @@ class OutputCapture:
     def __init__(self, tail: Tail) -> None:
         self.tail = tail
         self._undo: list[Any] = []
+        self._owner: int | None = None
 
     def start(self) -> None:
+        if threading.current_thread() is not threading.main_thread():  # a job in a thread: that thread's output
+            self._owner = threading.get_ident()
+            _THREADS[self._owner] = self.tail  # (the main thread's job leaves the fast path alone)
         for name in ("stdout", "stderr"):
             self._undo.append(self._tee(name))
 
     def _tee(self, name: str) -> Any:
         stream = getattr(sys, name)
-        tee = Tee(stream, self.tail)
+        tee = Tee(stream, self.tail, self._owner)
         had_own = "write" in getattr(stream, "__dict__", {})
         try:
             stream.write = tee.write
@@ -169,6 +202,23 @@ class OutputCapture:
         for undo in reversed(self._undo):
             undo()
         self._undo = []
+        for ident, tail in list(_THREADS.items()):
+            if tail is self.tail:
+                _THREADS.pop(ident, None)
+
+
+def kernel_messages() -> int:
+    """How many messages this process's Jupyter kernel has sent (output, displays updated in place, widget
+    updates such as a ``tqdm.auto`` bar): progress a notebook shows without printing. 0 outside a kernel; reads
+    a counter the kernel keeps anyway (no hook, no cost per message)."""
+    base = sys.modules.get("ipykernel.kernelbase")
+    kernel = getattr(base, "Kernel", None)
+    try:
+        if kernel is None or not kernel.initialized():
+            return 0
+        return int(getattr(kernel.instance().session, "message_count", 0) or 0)
+    except Exception:  # a kernel shutting down, or a different kernel class: no signal
+        return 0
 
 
 METRICS_BUDGET = 1 << 20  # characters of a cell's output read for its training curve

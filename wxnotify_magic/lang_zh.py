@@ -56,7 +56,8 @@ ZH: dict[str, str] = {
     "{count} messages": "{count} 条消息",
     "{count} cells ran for {work} in all": "{count} 个单元格共运行 {work}",
     "{count} jobs ran for {work} in all": "{count} 个任务共运行 {work}",
-    ", with {count} message(s)": "，另有 {count} 条消息",
+    ", with 1 message": "，另有 1 条消息",
+    ", with {count} messages": "，另有 {count} 条消息",
     "{count} messages in one": "{count} 条消息合为一条",
     "figures of {which} not sent via {service}: it cannot carry an uploaded image":
         "{which} 的图片未通过 {service} 发送：该渠道不支持上传图片",
@@ -483,9 +484,8 @@ ZH: dict[str, str] = {
     "the process died while running '{title}' after {elapsed}": "“{title}”运行 {elapsed}后，进程意外终止",
     "the machine restarted": "机器已重启",
     "unknown; found when the next kernel started": "未知；下一个内核启动时发现",
-    "no output for {silence}; running {running}": "已经 {silence}没有输出；已运行 {running}",
-    "no output for {silence}; running {running}; last line: {line}":
-        "已经 {silence}没有输出；已运行 {running}；最后一行：{line}",
+    "no output for {silence}": "已经 {silence}没有输出",
+    "no output for {silence}; last line: {line}": "已经 {silence}没有输出；最后一行：{line}",
     "the out-of-memory killer acted in the memory cgroup": "内存 cgroup 触发了 OOM killer（内存不足时终止进程）",
     "memory reached {percent}% of its {limit} limit": "内存达到上限 {limit} 的 {percent}%",
     "address space reached {percent}% of its {limit} limit (ulimit -v)":

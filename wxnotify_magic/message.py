@@ -537,7 +537,8 @@ def _tally_line(notes: list[Notification], jobs: list[Notification], work: float
     line = tr("{count} cells ran for {work} in all", lang=lang, count=len(jobs), work=human_duration(work, lang)) \
         if cells else tr("{count} jobs ran for {work} in all", lang=lang, count=len(jobs),
                          work=human_duration(work, lang))
-    return line + (tr(", with {count} message(s)", lang=lang, count=texts) if texts else "")
+    more = tr(", with 1 message", lang=lang) if texts == 1 else tr(", with {count} messages", lang=lang, count=texts)
+    return line + (more if texts else "")
 
 
 def _label(n: Notification) -> str:

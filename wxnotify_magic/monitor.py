@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from . import resources, watchdog
+from .capture import kernel_messages
 from .durations import human_duration
 from .i18n import language, tr
 from .message import cut_start
@@ -32,13 +33,11 @@ def tick_for(stall: float | None) -> float:
     return TICK if not stall else min(TICK, max(0.05, stall / 4))
 
 
-def stall_text(silence: float, running: float, last_line: str) -> str:
-    """``no output for 30m 00s; running 2h 10m 00s; last line: epoch 12 loss 0.31``."""
+def stall_text(silence: float, last_line: str) -> str:
+    """``no output for 30m 00s; last line: epoch 12 loss 0.31`` (the card says how long it has run)."""
     if last_line:
-        return tr("no output for {silence}; running {running}; last line: {line}",
-                  silence=human_duration(silence), running=human_duration(running), line=last_line)
-    return tr("no output for {silence}; running {running}", silence=human_duration(silence),
-              running=human_duration(running))
+        return tr("no output for {silence}; last line: {line}", silence=human_duration(silence), line=last_line)
+    return tr("no output for {silence}", silence=human_duration(silence))
 
 
 class Monitor:
@@ -156,8 +155,10 @@ class Monitor:
             self._send_stall(now - self._last_output)
 
     def _activity(self) -> Any:
+        """Changes with any output, and in a kernel with any message it sends: a tqdm.auto widget bar or a
+        display updated in place is progress too."""
         mark = getattr(self.watch.tail, "activity", None)
-        return mark() if mark is not None else None
+        return mark() if mark is not None else None, kernel_messages()
 
     def _usage(self) -> dict[str, Any]:
         if self.child is not None:
@@ -176,7 +177,7 @@ class Monitor:
         last = "" if watch.options.no_output else watch.tail.last_line().strip()
         note = watch.notification("stalled")
         note = replace(note, ended=time.time(), output="", value="",
-                       text=stall_text(silence, watch.elapsed, last))
+                       text=stall_text(silence, last))
         self.stalls += 1
         with contextlib.suppress(Exception):
             watch.submit(note, "stall")

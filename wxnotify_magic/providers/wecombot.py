@@ -65,7 +65,6 @@ def mentions(dest: Destination) -> dict[str, list[str]]:
     return {k: v for k, v in (("mentioned_list", users), ("mentioned_mobile_list", mobiles)) if v}
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#])")
 
 
 def wecom_markdown(n: Notification, limit: int = MARKDOWN_LIMIT) -> str:
@@ -86,18 +85,19 @@ def wecom_markdown(n: Notification, limit: int = MARKDOWN_LIMIT) -> str:
 
 
 def _escape(text: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """WeCom's markdown has no escapes (a backslash would show); text with ``<`` goes as text (see ``build``)."""
+    return text
 
 
 def build(n: Notification, dest: Destination) -> list[HttpRequest]:
-    """Text with mentions or ``format=text`` (2048 bytes, cut to fit); else markdown: ``markdown_v2``, whose code
-    blocks show the output tail and traceback best, when the message has any (4096 bytes); WeCom's ``markdown``
-    (colours, no code blocks) when it has none. Then each figure (a digest has one per pictured job, up to
-    four), as an image message (base64 and the md5 of its bytes, at most 2 MB)."""
+    """Text with mentions, ``format=text`` or a ``<`` in the text (2048 bytes, cut to fit); else markdown:
+    ``markdown_v2``, whose code blocks show the output tail and traceback best, when the message has any (4096
+    bytes); WeCom's ``markdown`` (colours, no code blocks) when it has none. Then each figure (a digest has one
+    per pictured job, up to four), as an image message (base64 and the md5 of its bytes, at most 2 MB)."""
     fmt = dest.values.get("format") or ""
     url = f"{ENDPOINT}?key={dest.values['key']}"
     who = mentions(dest)
-    if who or fmt == "text":
+    if who or fmt == "text" or (fmt != "markdown" and "<" in n.text + n.title):  # tags: shown as typed
         text = render(n, "text", TEXT_LIMIT, "bytes")
         message = HttpRequest("POST", url, json={"msgtype": "text", "text": {"content": text, **who}})
     elif n.output.strip() or n.value.strip() or n.traceback.strip():
