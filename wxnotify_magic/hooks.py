@@ -104,6 +104,7 @@ class CellHooks:
             session.pause_sending = self.receipts.quiet_until
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
+        self._token_checked = ""  # the last cell text checked for a token
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
         self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
@@ -226,8 +227,9 @@ class CellHooks:
 
     def _warn_literal_token(self, raw: str, nested: bool) -> None:
         """Say once that a token typed into a cell is saved with the notebook and in IPython's history."""
-        if self._token_warned or not OURS.search(raw):
+        if self._token_warned or raw == self._token_checked or not OURS.search(raw):
             return
+        self._token_checked = raw  # a Run All repeats the same cell text: its answer is the same
         from .redact import carries_secret
 
         if carries_secret(raw):
@@ -294,7 +296,8 @@ class CellHooks:
             count = getattr(result, "execution_count", None) if own else None
             if count is not None:
                 watch.context["execution_count"] = count
-                watch.context["title"] = default_title(cell.raw, count, watch.context.get("notebook", ""))
+                notebook = watch.context.get("notebook", "")
+                watch.title_of = lambda: default_title(cell.raw, count, notebook)  # built only to be sent
             tb = traceback_text(self.shell, error) if error is not None else None
             printed = printed_error(error)
             if cell.auto and self.auto is not None:
@@ -357,10 +360,11 @@ class CellHooks:
         notebook = notebook_name(self.shell)
         # IPython 9 tees output into its history already: read that copy instead of teeing again
         tail = HistoryTail.of(self.shell, max(options.tail, 1)) if plain_cell else None
-        context = {"title": default_title(raw_cell, count, notebook), "notebook": notebook,
-                   "execution_count": count}
+        context = {"notebook": notebook, "execution_count": count}
         images = LastImage(self.shell) if options.figure else None
-        return self.session.watch(options, route, context, tail=tail, images=images)
+        watch = self.session.watch(options, route, context, tail=tail, images=images)
+        watch.title_of = lambda: default_title(raw_cell, count, notebook)  # built only when a message is
+        return watch
 
     def _outside(self, show: Callable[[], None], nested: bool) -> None:
         """Show now, or when the outermost cell ends if this one runs inside another (``nested``): an outer
