@@ -7,11 +7,11 @@ import re
 
 from .i18n import language, tr
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)?", re.IGNORECASE)
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([mM][sS]|[dhmsDHMS])?")  # not IGNORECASE: it costs ms at %load_ext
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
 MAX_SECONDS = 366 * 86400.0  # a year: anything longer is a typo
 # what a mistyped duration looks like (5mins, 1h30, 2 hours, soon): echoed; anything else (a token) is not
-_ECHO = re.compile(r"[+-]?(?:[\d.]{1,8}(?:e[+-]?\d{1,4})?[A-Za-z]{0,8}){1,3}|[A-Za-z]{1,10}", re.IGNORECASE)
+_ECHO = re.compile(r"[+-]?(?:[\d.]{1,8}(?:[eE][+-]?\d{1,4})?[A-Za-z]{0,8}){1,3}|[A-Za-z]{1,10}")
 
 
 def parse_duration(text: str | float | int) -> float:
