@@ -74,7 +74,15 @@ def wants_help(args: str) -> bool:
 def transforming_for() -> str:
     """Who is transforming a ``%%wxnotify`` cell: ``top`` (the shell, about to run it with run-cell events),
     ``magic`` (another cell magic, for its body, inside such a run), ``silent`` (a run without events:
-    ``%run x.ipy``, ``ipython x.ipy``), or ``other`` (a completeness check). Read from the calling frames."""
+    ``%run x.ipy``, ``ipython x.ipy``), or ``other``. Read from the calling frames.
+
+    The one place that reads IPython's and ipykernel's private frames, and why it stays: a transformer is
+    called before any event says which run it belongs to (``pre_run_cell`` comes after the transform, and a
+    silent run sends none), and IPython offers no public way to ask. Completeness checks no longer get here:
+    the transformer is registered ``has_side_effects`` (IPython's public flag), so they skip it. Names relied
+    on: ``run_cell_magic``; ``_run_cell``/``run_cell``/``do_execute`` with a ``silent`` argument. If they
+    change, the answer is ``other``: the cell is rewritten as at the top, and the registered magic still
+    watches what the rewrite does not."""
     frame = sys._getframe(2)
     in_magic = False
     while frame is not None:
