@@ -138,6 +138,7 @@ def test_a_cell_in_chinese_card_body_receipt_status_and_history(ip: Any, inbox: 
     assert "- **耗时**: " in content and "**最后输出**" in content and "**错误堆栈**" in content
     assert "训练 resnet50" not in content.split("**最后输出**")[0]  # the card says the title; the body does not
     assert "Traceback (most recent call last)" in content  # technical text stays as it is
+    ip.run_line_magic("wxnotify", "wait 30")  # a terminal cell's receipt is printed after the cell
     assert "wxnotify：已通过 WxPusher 发送到微信 · " in capsys.readouterr().out
     ip.run_line_magic("wxnotify", "status")
     status = capsys.readouterr().out
