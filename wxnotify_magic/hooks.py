@@ -150,8 +150,8 @@ class CellHooks:
         if not lines or not lines[0].startswith("%%wxnotify"):
             return lines
         args = cell_args(lines[0])
-        if args is None or twice(lines) or not "".join(lines[1:]).strip():
-            return lines  # without a body it stays a cell magic: a terminal waits for the body, as for any other
+        if args is None or twice(lines):
+            return lines
         caller = transforming_for()
         if caller == "silent":
             return lines  # no run-cell events will come: the registered magic runs and watches the body
