@@ -111,6 +111,7 @@ def test_figure_goes_to_wecom_after_the_text_and_the_receipt_names_the_others(ip
     assert sent_image(wecom[1]) == last  # the last image the cell displayed
     wx = [m for m in messages if m["service"] == "wxpusher"]
     assert len(wx) == 1 and "loss 0.1" in wx[0]["content"]
+    ip.run_line_magic("wxnotify", "wait 30")  # a terminal cell's receipt is printed after the cell
     out = capsys.readouterr().out
     assert "figure not sent via WxPusher: it cannot carry an uploaded image" in out
 
@@ -150,6 +151,7 @@ def test_a_too_large_figure_without_pillow_still_sends_the_text(ip: Any, inbox: 
     assert ip.run_cell(figure_cell([png(900, 900, noise=True)]), store_history=True).success
     messages = inbox.wait_for(2)
     assert sorted(m["body"].get("msgtype", "") for m in messages) == ["", "markdown"]
+    ip.run_line_magic("wxnotify", "wait 30")
     assert "figure not sent via WeCom group bot: it is larger than 2 MB and Pillow is not installed" in \
         capsys.readouterr().out
     figures.fit.cache_clear()

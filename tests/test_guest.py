@@ -141,3 +141,32 @@ def test_a_live_plot_keeps_its_last_frame(inbox, tmp_path, head):
             kernel.run("%wxnotify auto on --after 0")
         cell = kernel.run(head + LIVE_PLOT)
         assert displays(cell) == displays(alone)
+
+
+def test_a_real_terminal_waits_for_the_body_and_prints_the_receipt_outside_the_cell(home, inbox, tmp_path):
+    """Terminal IPython in a pty: ``%%wxnotify -t pty`` + Enter waits for the body; the receipt comes after the
+    cell, before or above the next prompt."""
+    import os
+    import sys
+
+    pexpect = pytest.importorskip("pexpect")
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython"), "TERM": "xterm"}
+    child = pexpect.spawn(sys.executable, ["-m", "IPython", "--no-banner", "--colors=NoColor", "--no-confirm-exit"],
+                          env=env, encoding="utf-8", timeout=60, dimensions=(40, 200))
+    try:
+        child.expect(r"In \[1\]")
+        child.sendline("%load_ext wxnotify_magic")
+        child.expect(r"In \[2\]")
+        child.sendline("%%wxnotify -t pty")
+        child.expect(r"\.\.\.:")  # the continuation prompt: IPython waits for the body
+        assert inbox.messages == []
+        child.sendline("print('body ran')")
+        child.sendline("")
+        child.sendline("")  # blank lines end a cell magic, as for %%time
+        child.expect("body ran")
+        child.expect("wxnotify: sent to WeChat via WxPusher")
+        assert [m["title"].split(" · ")[0] for m in inbox.messages] == ["✅ pty finished"]
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

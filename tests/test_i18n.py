@@ -145,6 +145,7 @@ def test_a_cell_in_chinese_card_body_receipt_status_and_history(ip: Any, inbox: 
     assert "训练 resnet50" not in content.split("**最后的输出**")[0]  # the card says the title; the body does not
     assert content.count("ZeroDivisionError: division by zero") == 2  # the lead and the traceback's last line
     assert "Traceback (most recent call last)" in content  # technical text stays as it is
+    ip.run_line_magic("wxnotify", "wait 30")  # a terminal cell's receipt is printed after the cell
     assert "wxnotify：已发送（WxPusher）· 发送用时 " in capsys.readouterr().out
     ip.run_line_magic("wxnotify", "status")
     status = capsys.readouterr().out

@@ -79,7 +79,9 @@ def test_a_broken_outbox_is_moved_aside_and_a_new_one_started(shell, home, inbox
     original = db.read_bytes()
     with loaded(shell) as ip:
         first = ip.run_cell("%%wxnotify\nx = 1")
+        ip.run_cell("%wxnotify wait 30")  # sent before the next is queued (queued together they go out merged)
         second = ip.run_cell("%%wxnotify\ny = 2")
+        ip.run_cell("%wxnotify wait 30")
         out = capsys.readouterr()
     assert first.success and second.success
     assert len(inbox.wait_for(2)) == 2
@@ -168,7 +170,7 @@ def read_only_folder(path: Path, with_pending: int = 0) -> Iterator[Path]:
 
 def check_memory_delivery(shell: Any, inbox: Any, capsys: Any, expect: int = 2) -> None:
     with loaded(shell) as ip:
-        results = [ip.run_cell("%%wxnotify\nx = 1"), ip.run_cell("%wxsend second")]
+        results = [ip.run_cell("%%wxnotify\nx = 1"), ip.run_cell("%wxnotify wait 30"), ip.run_cell("%wxsend second")]
         out = capsys.readouterr()
     assert all(r.success for r in results)
     assert len([m for m in inbox.wait_for(expect, timeout=15) if m["accepted"]]) >= expect
@@ -202,7 +204,8 @@ def test_a_full_disk_delivers_from_memory(shell, home, inbox, capsys):
         ip.run_cell("%%wxnotify\nbefore = 1").raise_error()
         inbox.wait_for(1)
         fill(home)
-        results = [ip.run_cell("%%wxnotify\nafter = 1"), ip.run_cell("%wxsend still works")]
+        results = [ip.run_cell("%%wxnotify\nafter = 1"), ip.run_cell("%wxnotify wait 30"),
+                   ip.run_cell("%wxsend still works")]
         out = capsys.readouterr()
     assert all(r.success for r in results)
     assert len(inbox.wait_for(3, timeout=15)) == 3
@@ -274,9 +277,10 @@ def test_a_locked_outbox_never_holds_the_cell_and_keeps_the_message(ip, inbox, c
         result = ip.run_cell("%%wxnotify -t 'while locked'\nx = 1")
         assert holder.poll() is None, "the cell waited for the other process to let go of the lock"
         assert result.success
+        ip.run_cell("%wxnotify wait 0").raise_error()
         ip.run_cell("%wxnotify").raise_error()
         out = capsys.readouterr()
-        assert "still sending in the background" in out.out and "outbox: 1 pending" in out.out
+        assert "still sending" in out.out and "outbox: 1 pending" in out.out
         assert statuses(db) == ["delivered"]  # not written yet: the lock is still held
     finally:
         release(holder)

@@ -74,7 +74,15 @@ def wants_help(args: str) -> bool:
 def transforming_for() -> str:
     """Who is transforming a ``%%wxnotify`` cell: ``top`` (the shell, about to run it with run-cell events),
     ``magic`` (another cell magic, for its body, inside such a run), ``silent`` (a run without events:
-    ``%run x.ipy``, ``ipython x.ipy``), or ``other`` (a completeness check). Read from the calling frames."""
+    ``%run x.ipy``, ``ipython x.ipy``), or ``other``. Read from the calling frames.
+
+    The one place that reads IPython's and ipykernel's private frames, and why it stays: a transformer is
+    called before any event says which run it belongs to (``pre_run_cell`` comes after the transform, and a
+    silent run sends none), and IPython offers no public way to ask. Completeness checks no longer get here:
+    the transformer is registered ``has_side_effects`` (IPython's public flag), so they skip it. Names relied
+    on: ``run_cell_magic``; ``_run_cell``/``run_cell``/``do_execute`` with a ``silent`` argument. If they
+    change, the answer is ``other``: the cell is rewritten as at the top, and the registered magic still
+    watches what the rewrite does not."""
     frame = sys._getframe(2)
     in_magic = False
     while frame is not None:
@@ -104,6 +112,7 @@ class CellHooks:
             session.pause_sending = self.receipts.quiet_until
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
+        self._token_checked = ""  # the last cell text checked for a token
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
         self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
@@ -141,8 +150,8 @@ class CellHooks:
         if not lines or not lines[0].startswith("%%wxnotify"):
             return lines
         args = cell_args(lines[0])
-        if args is None or twice(lines) or not "".join(lines[1:]).strip():
-            return lines  # without a body it stays a cell magic: a terminal waits for the body, as for any other
+        if args is None or twice(lines):
+            return lines
         caller = transforming_for()
         if caller == "silent":
             return lines  # no run-cell events will come: the registered magic runs and watches the body
@@ -226,8 +235,9 @@ class CellHooks:
 
     def _warn_literal_token(self, raw: str, nested: bool) -> None:
         """Say once that a token typed into a cell is saved with the notebook and in IPython's history."""
-        if self._token_warned or not OURS.search(raw):
+        if self._token_warned or raw == self._token_checked or not OURS.search(raw):
             return
+        self._token_checked = raw  # a Run All repeats the same cell text: its answer is the same
         from .redact import carries_secret
 
         if carries_secret(raw):
@@ -294,7 +304,8 @@ class CellHooks:
             count = getattr(result, "execution_count", None) if own else None
             if count is not None:
                 watch.context["execution_count"] = count
-                watch.context["title"] = default_title(cell.raw, count, watch.context.get("notebook", ""))
+                notebook = watch.context.get("notebook", "")
+                watch.title_of = lambda: default_title(cell.raw, count, notebook)  # built only to be sent
             tb = traceback_text(self.shell, error) if error is not None else None
             printed = printed_error(error)
             if cell.auto and self.auto is not None:
@@ -358,10 +369,11 @@ class CellHooks:
         notebook = notebook_name(self.shell)
         # IPython 9 tees output into its history already: read that copy instead of teeing again
         tail = HistoryTail.of(self.shell, max(options.tail, 1)) if plain_cell else None
-        context = {"title": default_title(raw_cell, count, notebook), "notebook": notebook,
-                   "execution_count": count}
+        context = {"notebook": notebook, "execution_count": count}
         images = LastImage(self.shell) if options.figure else None
-        return self.session.watch(options, route, context, tail=tail, images=images)
+        watch = self.session.watch(options, route, context, tail=tail, images=images)
+        watch.title_of = lambda: default_title(raw_cell, count, notebook)  # built only when a message is
+        return watch
 
     def _outside(self, show: Callable[[], None], nested: bool) -> None:
         """Show now, or when the outermost cell ends if this one runs inside another (``nested``): an outer

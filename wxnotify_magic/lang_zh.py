@@ -207,7 +207,8 @@ ZH: dict[str, str] = {
         "最短通知时长：单元格运行不到这么久就不通知（秒数或 '5m'）。",
     "Lines of output to include.": "附带的输出行数。",
     "When to notify.": "何时通知。",
-    "Seconds a cell waits for the delivery receipt before returning.": "单元格结束前等待发送回执的秒数。",
+    "Seconds %wxnotify test, %wxsend and scripts wait for the delivery receipt (cells never wait).":
+        "%wxnotify test、%wxsend 和脚本等待发送回执的秒数（单元格从不等待）。",
     "Print no delivery status line.": "不打印发送状态行。",
     "Notify for every long or failed cell.": "为每个耗时长或失败的单元格发通知。",
     "Also send the last image a cell displayed (WeCom bots; others say it was not sent).":

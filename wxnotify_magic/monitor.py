@@ -2,6 +2,10 @@
 (``--stall``) and samples memory and GPUs. One sampler thread per process serves every running job's monitor
 (started with the first job, idle in between), so a watched cell starts no thread.
 
+A quick cell touches no ``/proc`` file: the peak memory meter is started (``clear_refs``) and read
+(``/proc/self/status``) by the sampler thread, from the first sample on; a job that ends before it reports the
+process's resident peak from ``getrusage`` (a system call), read only when a message is built.
+
 It costs nothing per ``print``: between samples it only compares the tail's activity mark
 (``Tail.activity()`` / ``HistoryTail.activity()``), and reads the tail's text only when it changed.
 """
@@ -63,6 +67,7 @@ class Monitor:
         self._tail_dirty = False  # output came since the last hand-over
         self._fed_usage: dict[str, Any] = {}
         self._arming = threading.Lock()  # the sampler arms, the job's thread stops: never both at once
+        self._metered = False  # the peak meter was started (by the sampler, at the first sample)
 
     # -- life -------------------------------------------------------------------------------------------
 
@@ -70,7 +75,6 @@ class Monitor:
         """Start the peak memory meter and sampling. The watchdog is armed at the first sample (FIRST seconds in),
         from the sampler thread: the many quick cells of a Run All never arm it (a death in a cell's first
         quarter second goes unreported)."""
-        self.memory.start()
         self._last_output = time.monotonic()
         self._mark = self._activity()
         self.due = self._last_output + min(self.tick, FIRST)
@@ -80,6 +84,9 @@ class Monitor:
     def _arm(self) -> None:
         route = getattr(self.watch, "route", None)
         with self._arming:
+            if not self._metered and not self.stopped:
+                self.memory.start()
+                self._metered = True
             if route and self.job_id is None and not self.stopped:
                 self.job_id = watchdog.arm(self.job(route))
 
@@ -96,7 +103,8 @@ class Monitor:
         _sampler.remove(self)
         if self.job_id is not None:
             watchdog.disarm(self.job_id)
-        self.memory.stop()
+        if self._metered:
+            self.memory.stop()
 
     def child_ended(self, maxrss: int) -> None:
         """The followed child's ``ru_maxrss`` from ``wait4``. It also counts the copy of this process the child
@@ -107,7 +115,11 @@ class Monitor:
 
     @property
     def peak_memory(self) -> int | None:
-        peak = self._child_rss if self.child is not None else self.memory.sample()
+        peak: int | None
+        if self.child is not None:
+            peak = self._child_rss
+        else:
+            peak = self.memory.sample() if self._metered else resources.rusage_peak()
         return peak or None
 
     @property
@@ -131,7 +143,7 @@ class Monitor:
         if ended is not None and ended():  # the job ended unannounced: stop watching it, disarm the watchdog
             self.stop()
             return
-        if self.job_id is None:
+        if self.job_id is None or not self._metered:
             self._arm()
         now = time.monotonic()
         mark = self._activity()

@@ -23,8 +23,11 @@ _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`\u3000-\u
 # full-width punctuation (，。（）：): Chinese text often follows a URL without a space
 _BARE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{20,}(?![\w-])")
 _NAME = re.compile(r"[\w.-]{1,24}")
-_REDACTED = re.compile(r"[a-z][a-z0-9+.-]{0,15}://(?:[A-Za-z_]{0,5}…\w{0,4}@)?(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20})(?:/(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20}))*",
-                       re.IGNORECASE)
+@cache
+def _redacted() -> re.Pattern[str]:
+    """A URL redacted already (a label); compiled on first use, not at ``%load_ext`` (it is costly to compile)."""
+    return re.compile(r"[a-z][a-z0-9+.-]{0,15}://(?:[A-Za-z_]{0,5}…\w{0,4}@)?(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20})"
+                      r"(?:/(?:[A-Za-z_]{0,5}…\w{0,4}|\d{1,20}))*", re.IGNORECASE)
 
 
 def redact_value(value: str) -> str:
@@ -75,7 +78,7 @@ def redact_url(target: str) -> str:
         if provider is not None:
             return provider.parse(target).redacted
     except DestinationError:
-        if _REDACTED.fullmatch(target):  # already redacted (a label): as it is
+        if _redacted().fullmatch(target):  # already redacted (a label): as it is
             return target
     scheme = target.split("://", 1)[0].lower()
     if scheme in ("http", "https"):

@@ -240,7 +240,8 @@ class WxNotify(Configurable):
                   help=tr("Notify only for cells that ran at least this long (seconds or '5m').")).tag(config=True)
     tail = Int(20, help=tr("Lines of output to include.")).tag(config=True)
     on = Enum(["always", "success", "failure"], "always", help=tr("When to notify.")).tag(config=True)
-    wait = Float(2.0, help=tr("Seconds a cell waits for the delivery receipt before returning.")).tag(config=True)
+    wait = Float(2.0, help=tr("Seconds %wxnotify test, %wxsend and scripts wait for the delivery receipt "
+                              "(cells never wait).")).tag(config=True)
     quiet = Bool(False, help=tr("Print no delivery status line.")).tag(config=True)
     auto = Bool(False, help=tr("Notify for every long or failed cell.")).tag(config=True)
     figure = Bool(False, help=tr("Also send the last image a cell displayed (WeCom bots; others say it was not "

@@ -183,6 +183,7 @@ class Watch:
         # -- issue 10: the watchdog and the per-job monitor (monitor.py) ------------------------------------
         self.route: dict[str, Any] | None = None  # set by the session (watchdog.route_record) to arm the watchdog
         self.monitor: Any = None
+        self.title_of: Callable[[], str] | None = None  # the default title, built when a message needs it
         self.ended: Callable[[], bool] | None = None  # says the job ended unannounced (a cell without post_run_cell)
 
     def start(self) -> Watch:
@@ -244,7 +245,7 @@ class Watch:
     def notification(self, status: str, tb: str = "", value: Any = None, printed_error: str = "") -> Notification:
         ctx = self.context
         n = Notification(
-            status=status, title=self.options.title or ctx.get("title", "") or "wxnotify",
+            status=status, title=self.options.title or ctx.get("title", "") or self._default_title() or "wxnotify",
             started=self.started, ended=self.started + self.elapsed, host=ctx.get("host") or host_name(),
             notebook=ctx.get("notebook", ""), execution_count=ctx.get("execution_count"),
             output=self.tail.text(self.options.tail, drop_end=printed_error), value=safe_repr(value), traceback=tb,
@@ -271,6 +272,9 @@ class Watch:
         if status in ("running", "stalled") and found.progress:
             extra["progress"] = found.progress
         return extra
+
+    def _default_title(self) -> str:
+        return self.title_of() if self.title_of is not None else ""
 
     def _ping_loop(self) -> None:
         every = self.options.every or 0

@@ -6,7 +6,8 @@ test suite twice in this interpreter: once as it is, once with ``%load_ext wxnot
 file), every notification going to a local inbox emulator on 127.0.0.1. It fails when a test fails only with
 wxnotify, or when the run with wxnotify takes more than ``MAX_RATIO`` times as long.
 
-The one documented exception: none so far (``%config`` listing ``WxNotify`` among the configurables would be one).
+The one documented exception: the doctest of ``%config``, which lists the shell's configurable classes; with
+the extension loaded ``WxNotify`` is one of them, on purpose (``%config WxNotify`` shows and sets its settings).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MAX_RATIO = 1.15
 # Tests allowed to differ, with the reason (keep this list empty unless the difference is the extension's purpose).
-EXCEPTIONS: dict[str, str] = {}
+EXCEPTIONS: dict[str, str] = {
+    "ConfigMagics.config": "%config lists WxNotify among the configurable classes (its settings are set there)",
+}
 
 
 def sdist(version: str, cache: Path) -> Path:
@@ -99,12 +102,15 @@ def main() -> int:
         received = len(inbox.messages)
     shutil.rmtree(home, ignore_errors=True)
     plain, guest = outcomes(plain_xml), outcomes(guest_xml)
-    only_with = sorted(t for t, o in guest.items() if o == "failed" and plain.get(t) != "failed" and
-                       t not in EXCEPTIONS)
+    only_with = sorted(t for t, o in guest.items() if o == "failed" and plain.get(t) != "failed")
+    excused = [t for t in only_with if any(name in t for name in EXCEPTIONS)]
+    only_with = [t for t in only_with if t not in excused]
     ratio = guest_time / plain_time if plain_time else float("inf")
     counts = {o: sum(1 for v in guest.values() if v == o) for o in ("passed", "failed", "skipped")}
     print(f"  {len(guest)} tests with wxnotify ({counts}); {received} notifications reached the local inbox")
     print(f"  wall time with/without: {guest_time:.1f} s / {plain_time:.1f} s = {ratio:.2f}x (limit {MAX_RATIO}x)")
+    for name in excused:
+        print(f"  differs, as documented: {name}")
     ok = True
     if not guest or received == 0:
         print("  FAIL: the run with wxnotify ran no test or sent nothing (the plugin did not take effect)")
