@@ -30,6 +30,7 @@ from .receipts import Result, Ticket
 from .redact import guard_http_logs, remember, shorten
 from .redis_ledger import shared
 from .status import Status
+from .ticketbook import TicketBook
 from .workers import Pool
 
 LEASE = 120.0
@@ -47,18 +48,16 @@ def content_digest(request_json: object) -> str:
     return hashlib.sha256(repr(request_json).encode()).hexdigest()[:16]
 
 
-class Sender:
+class Sender(TicketBook):
     """Drains the outbox in the background: one loop thread, and one worker at a time per lane."""
 
     def __init__(self, outbox: Outbox, transport: Any = None, clock: Callable[[], float] = time.time) -> None:
         self.outbox = outbox
         self._transport = transport
         self.clock = clock
-        self._lock = threading.RLock()  # tickets, results, busy lanes
+        TicketBook.__init__(self)
         self._wake = threading.Condition()
         self._changed = threading.Condition()
-        self._tickets: dict[int, Ticket] = {}
-        self._followers: dict[int, list[int]] = {}  # digest item -> items merged into it
         self._busy: set[str] = set()
         self._held: dict[str, float] = {}  # lane -> until: this sender's latest pacing hold of it
         self._limited: dict[str, tuple[float, str]] = {}  # lane -> (until, why): the service limits the token
@@ -497,24 +496,6 @@ class Sender:
             for old in self.outbox.take_pending(url, keep=keep, kinds=(kind,), status=Status.DROPPED, reason=reason):
                 self._report(old.id, Status.DROPPED, reason)
 
-    # -- bookkeeping -----------------------------------------------------------------------------------------
-
-    def _rekey(self, old: int, new: int) -> None:
-        """An item queued in memory (``old``, negative) was written to the outbox as ``new``."""
-        with self._lock:
-            ticket = self._tickets.pop(old, None)
-            if ticket is None:
-                return
-            ticket.ids[ticket.ids.index(old)] = new
-            ticket.results[new] = ticket.results.pop(old)
-            self._tickets[new] = ticket
-
-    def _register(self, ticket: Ticket, item_id: int, result: Result) -> None:
-        with self._lock:
-            ticket.ids.append(item_id)
-            ticket.results[item_id] = result
-            self._tickets[item_id] = ticket
-
     def _finish(self, item: Item, status: Status, reason: str, note: str = "", secrets: Sequence[str] = (),
                 **fields: int) -> None:
         reason = shorten(reason, REASON_LIMIT, secrets)
@@ -529,22 +510,6 @@ class Sender:
         self._report(item.id, status, reason, note)
         self._notify_changed()
 
-    def _report(self, item_id: int, status: Status, reason: str, note: str = "", until: float = 0.0) -> None:
-        with self._lock:
-            ticket = self._tickets.get(item_id)
-            if ticket is None:
-                return
-            old = ticket.results.get(item_id)
-            ticket.results[item_id] = (replace(old, status=status, reason=reason, note=note, until=until) if old else
-                                       Result("", "", status, reason, note, until=until))
-            settled = all(r.settled for r in ticket.results.values())
-            if settled:
-                for i in ticket.ids:
-                    self._tickets.pop(i, None)
-        if settled:
-            ticket.settle()
-        else:
-            ticket.changed()
 
 
 _destination = functools.lru_cache(maxsize=256)(parse_destination)  # a lane sends to the same few URLs again

@@ -60,7 +60,7 @@ ZH: dict[str, str] = {
     ", with {count} messages": "，另有 {count} 条消息",
     "{count} messages in one": "{count} 条消息合为一条",
     "figures of {which} not sent via {service}: it cannot carry an uploaded image":
-        "{which} 的图片未通过 {service} 发送：该渠道不支持上传图片",
+        "{which} 的图片未通过 {service} 发送：这个推送服务不能上传图片",
     "figures of {which} not sent via {service}: {why}": "{which} 的图片未通过 {service} 发送：{why}",
     "at most {n} figures a message": "每条消息最多 {n} 张图片",
     "epoch {n}": "第 {n} 轮",
@@ -230,7 +230,7 @@ ZH: dict[str, str] = {
     "{label}: {used} of {count} {window}": "{label}：{window}已用 {used}/{count}",
     "in the last minute": "最近 1 分钟内",
     "in the last hour": "最近 1 小时内",
-    "in the last {duration}": "最近 {duration} 内",
+    "in the last {duration}": "最近 {duration}内",
     " (fallback: {dest})": "（备用目标：{dest}）",
     "wxnotify settings (secrets redacted):": "wxnotify 设置（密钥已隐去）：",
     "settings file: {path}": "设置文件：{path}",
@@ -550,19 +550,19 @@ ZH: dict[str, str] = {
     "this host (the redis package is missing for {url})": "本机（缺少 redis 包，无法使用 {url}）",
     "this host ({url} cannot be reached)": "本机（连不上 {url}）",
     "wxnotify: the shared ledger {url} is back; counting limits there again":
-        "wxnotify：共享计数库 {url} 已恢复，限额重新在那里计数",
+        "wxnotify：共享计数库 {url} 已恢复，额度重新在那里计数",
     "wxnotify: the shared ledger {url} cannot be reached ({why}); counting limits on this host until it is back":
-        "wxnotify：连不上共享计数库 {url}（{why}），恢复之前限额在本机计数",
+        "wxnotify：连不上共享计数库 {url}（{why}），恢复之前额度在本机计数",
     "wxnotify: WXNOTIFY_LEDGER needs the redis package (pip install 'wxnotify-magic[redis]'); counting limits on "
     "this host only":
-        "wxnotify：WXNOTIFY_LEDGER 需要 redis 包（pip install 'wxnotify-magic[redis]'），限额只在本机计数",
+        "wxnotify：WXNOTIFY_LEDGER 需要 redis 包（pip install 'wxnotify-magic[redis]'），额度只在本机计数",
     "{count} of {size} ranks failed (ranks {failed})": "{size} 个进程中有 {count} 个失败（rank {failed}）",
-    "limits counted in: {where}": "限额计数：{where}",
+    "limits counted in: {where}": "额度计数：{where}",
     "ledger: a redis://host:6379/0 URL, or '' for this host":
         "ledger：填 redis://host:6379/0 这样的地址，或留空表示本机",
     "Where the limits are counted: '' (this host) or redis://host:6379/0, shared by every host of a group "
     "(WXNOTIFY_LEDGER wins).":
-        "限额在哪里计数：留空为本机，或填 redis://host:6379/0，由一组机器共用（WXNOTIFY_LEDGER 优先）。",
+        "额度在哪里计数：留空为本机，或填 redis://host:6379/0，由一组机器共用（WXNOTIFY_LEDGER 优先）。",
     "wxnotify: {why}": "wxnotify：{why}",
     "state (outbox, watchdog) kept on this host in {folder}: {home} is on {fs}, where SQLite cannot be shared "
     "safely": "状态（发件箱、看门狗）保存在本机的 {folder}：{home} 位于 {fs} 上，SQLite 在那里不能安全共享",

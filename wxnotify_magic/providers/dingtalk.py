@@ -34,11 +34,10 @@ from .base import (
     Provider,
     Verdict,
     format_option,
-    json_body,
-    refusal,
 )
 from .emulation import JSON, POST, Reject, Request, Service
 from .emulation import text as _text
+from .judging import json_body, refusal
 
 ENDPOINT = "https://oapi.dingtalk.com/robot/send"
 HOST = "oapi.dingtalk.com"

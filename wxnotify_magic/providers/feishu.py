@@ -33,11 +33,10 @@ from .base import (
     Provider,
     Verdict,
     format_option,
-    json_body,
-    refusal,
 )
 from .emulation import JSON, POST, Reject, Request, Service
 from .emulation import text as _text
+from .judging import json_body, refusal
 
 HOSTS = {"feishu": "open.feishu.cn", "lark": "open.larksuite.com"}
 PATH = "/open-apis/bot/v2/hook/"

@@ -29,13 +29,12 @@ from .base import (
     Provider,
     Verdict,
     format_option,
-    json_body,
-    refusal,
     split_url,
 )
 from .emulation import JSON, Reject, Request, Service
 from .emulation import check_len as _check_len
 from .emulation import text as _text
+from .judging import json_body, refusal
 
 ENDPOINT = "https://www.pushplus.plus/send"
 BATCH_ENDPOINT = "https://www.pushplus.plus/batchSend"  # several channels at once

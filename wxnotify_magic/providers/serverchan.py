@@ -23,12 +23,11 @@ from .base import (
     Provider,
     Verdict,
     format_option,
-    json_body,
-    refusal,
 )
 from .emulation import GET_POST, JSON, Reject, Request, Service
 from .emulation import check_len as _check_len
 from .emulation import text as _text
+from .judging import json_body, refusal
 
 TURBO = "https://sctapi.ftqq.com/{key}.send"
 SC3 = "https://{uid}.push.ft07.com/send/{key}.send"

@@ -32,11 +32,10 @@ from .base import (
     Provider,
     Verdict,
     format_option,
-    json_body,
-    refusal,
 )
 from .emulation import JSON, POST, Reject, Request, Service
 from .emulation import text as _text
+from .judging import json_body, refusal
 
 ENDPOINT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
 WEBHOOK_HOST = "qyapi.weixin.qq.com"

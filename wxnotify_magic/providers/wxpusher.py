@@ -22,12 +22,11 @@ from .base import (
     Provider,
     Verdict,
     format_option,
-    json_body,
-    refusal,
 )
 from .emulation import JSON, POST, Reject, Request, Service
 from .emulation import check_len as _check_len
 from .emulation import text as _text
+from .judging import json_body, refusal
 
 ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message"
 SIMPLE_ENDPOINT = "https://wxpusher.zjiecode.com/api/send/message/simple-push"
