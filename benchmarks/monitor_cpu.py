@@ -1,4 +1,4 @@
-"""CPU cost of the per-job monitor thread (issue 10) over a long watched cell, and of its watchdog process.
+"""CPU cost of the per-job monitor thread over a long watched cell, and of its watchdog process.
 
 ``python benchmarks/monitor_cpu.py [SECONDS [print|sleep]]`` runs, in a real IPython shell, a cell of that
 length (default 60 s) that prints a line every 5 ms and a ``\\r`` progress bar (or just sleeps), with the

@@ -321,7 +321,7 @@ def test_send_raises_for_bad_or_missing_destination(home: Path, monkeypatch: pyt
     assert_no_secret(str(bad.value))
 
 
-# -- issue 8: forks, exits, and the receipt race ----------------------------------------------------------
+# -- forks, exits, and the receipt race ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("form", ["with", "decorator"])

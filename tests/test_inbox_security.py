@@ -1,4 +1,4 @@
-"""The inbox on loopback refuses what a hostile web page or a slow client could do (issue 9, item 19).
+"""The inbox on loopback refuses what a hostile web page or a slow client could do.
 
 DNS rebinding (a foreign Host header), cross-origin writes (an Origin header that is not the inbox's own),
 clients trickling a request, and oversized bodies. Raw sockets where requests would not send such a request.

@@ -376,7 +376,7 @@ def test_file_and_config_destinations_combine(shell, home, inbox):
         shell.config.pop("WxNotify", None)
 
 
-# -- issue 8 in the terminal shell ----------------------------------------------------------------------------
+# -- in the terminal shell ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("source", ["%%time\n%%wxnotify -t stacked\nx = 1\nprint('ran once')",

@@ -1,4 +1,4 @@
-"""The outbox degrades instead of failing (issue 9, items 10 and 11): a corrupt, truncated or wrong-schema file
+"""The outbox degrades instead of failing: a corrupt, truncated or wrong-schema file
 is moved aside and a new one started; when nothing can be written (a read-only folder, a full disk, a
 WXNOTIFY_HOME that is a file) messages are delivered from memory, with one line saying so; a write lock held by
 another process never holds a cell longer than ``wait``, and the message is written when the lock frees.

@@ -1,5 +1,5 @@
-"""No notification stuck or held by a bad network, a slow or hostile endpoint, or a bad settings file
-(issue 9, items 12 to 18). Faults come from the inbox or from raw loopback servers (``rawhttp``)."""
+"""No notification stuck or held by a bad network, a slow or hostile endpoint, or a bad settings file.
+Faults come from the inbox or from raw loopback servers (``rawhttp``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Resources (issue 10): peak memory, GPU peaks, memory limits, and the cause of a death from its evidence."""
+"""Resources: peak memory, GPU peaks, memory limits, and the cause of a death from its evidence."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Secrets are never shown (issue 9, items 1 to 9): traitlets' %config, logs, reasons, reprs, the terminal,
+"""Secrets are never shown: traitlets' %config, logs, reasons, reprs, the terminal,
 folders, redirects, clear-text API bases. Each test reproduces what an attacker or an unlucky user saw."""
 
 from __future__ import annotations

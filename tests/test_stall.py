@@ -1,4 +1,4 @@
-"""The stall alarm and peak memory (issue 10), as users meet them: a real shell, notify() and `wxnotify run`.
+"""The stall alarm and peak memory, as users meet them: a real shell, notify() and `wxnotify run`.
 
 Jobs here wait for the inbox (not for the clock) while they are silent, so each silence lasts exactly until
 its alarm has arrived: no fixed sleeps, and a second alarm for the same silence would be counted.

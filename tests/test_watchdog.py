@@ -1,4 +1,4 @@
-"""The kernel death alarm (issue 10) with real kernels (jupyter_client) against the local inbox.
+"""The kernel death alarm with real kernels (jupyter_client) against the local inbox.
 
 Each test starts a kernel with the extension loaded, runs a watched cell, and kills the kernel as the world
 would (SIGKILL, a segfault, a restart, the out-of-memory killer). It waits on state, never on the clock: a

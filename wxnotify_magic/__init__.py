@@ -34,7 +34,7 @@ def load_ipython_extension(ip: Any) -> None:
     session.attach(ip, sess)
     _hooks[id(ip)] = (hooks, magics)
     _resume_pending()
-    from . import watchdog  # issue 10: report deaths that a watchdog could not (it died with its kernel)
+    from . import watchdog  # report deaths that a watchdog could not (it died with its kernel)
 
     watchdog.recover_in_background()
     if settings.auto:

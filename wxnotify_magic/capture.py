@@ -48,7 +48,7 @@ class Tail:
         self.max_chars = max(max_chars, 256)
         self.chunks: list[str] = []
         self.size = 0
-        self.dropped = 0  # characters compacted away: dropped + size only grows (issue 10: activity)
+        self.dropped = 0  # characters compacted away: dropped + size only grows (activity)
         self._metrics = Metrics()  # the training curve of what was compacted away
         self._fed = 0  # characters at the start of ``chunks`` already in ``_metrics``
 
@@ -292,7 +292,7 @@ class HistoryTail:
         return found
 
     def activity(self) -> tuple[int, int]:
-        """Changes with any output: (entries, chunks in the last one) of IPython's own copy (issue 10)."""
+        """Changes with any output: (entries, chunks in the last one) of IPython's own copy."""
         entries = self._outputs.get(self._count, [])
         return len(entries), len(_stream(entries[-1])) if entries else 0
 

@@ -345,7 +345,7 @@ class Runner:
         """Run the command to its end, call ``done(error, traceback_text)`` and return the exit code."""
         open_std_fds()  # finding 4: a closed stdout or stderr becomes /dev/null (what cannot be shown is dropped)
         self.watch.start()
-        self.baseline = resources.oom_baseline()  # issue 10: to tell an out-of-memory kill afterwards
+        self.baseline = resources.oom_baseline()  # to tell an out-of-memory kill afterwards
         env = {**os.environ, "PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
         merged = same_file(1, 2)
         with self.forwarding():  # before Popen: an early Ctrl-C must not kill us and leave the command running
@@ -358,7 +358,7 @@ class Runner:
                 why = tr("command not found") if code == 127 else tr("cannot run command ({problem})",
                                                                       problem=exc.strerror or exc)
             else:
-                if self.watch.monitor is not None:  # issue 10: the command's memory, not ours
+                if self.watch.monitor is not None:  # the command's memory, not ours
                     self.watch.monitor.follow(self.proc.pid)
                 if self.interrupted:  # Ctrl-C came before the command existed
                     self.proc.send_signal(signal.SIGINT)
@@ -392,7 +392,7 @@ class Runner:
         if returncode == 0 or self.ended_by_its_reader(returncode):
             return None, None
         why = tr("{command} exited with code {code}", command=self.cmd[0], code=returncode)
-        if returncode < 0:  # issue 10: name the signal, and out of memory when the evidence says so
+        if returncode < 0:  # name the signal, and out of memory when the evidence says so
             peak = self.watch.monitor.peak_memory if self.watch.monitor is not None else None
             usage = {"rss_peak": peak, "as_limit": resources.address_space_limit()}
             cause = resources.death_cause(resources.evidence(self.baseline, returncode, usage)).text

@@ -122,7 +122,7 @@ class CellHooks:
         self.shell.input_transformers_cleanup.append(self._transformer)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
-        from . import watchdog  # issue 10: a restart or shutdown requested while a cell runs is the likely cause
+        from . import watchdog  # a restart or shutdown requested while a cell runs is the likely cause
 
         watchdog.watch_exit_requests(self.shell)
 
@@ -138,7 +138,7 @@ class CellHooks:
         self._show_held()
         self.disable_auto()
         self.receipts.close()
-        from . import watchdog  # issue 10: nothing armed any more; the watchdog exits at end-of-file
+        from . import watchdog  # nothing armed any more; the watchdog exits at end-of-file
 
         watchdog.unwatch_exit_requests(self.shell)
         watchdog.close()

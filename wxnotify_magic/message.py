@@ -23,8 +23,8 @@ STATUS_WORDS = {
     "running": N_("still running"),
     "started": N_("started"),
     "message": N_("message"),
-    "died": N_("died"),  # issue 10: the kernel (or process) died while the job ran
-    "stalled": N_("stalled"),  # issue 10: no output for --stall
+    "died": N_("died"),  # the kernel (or process) died while the job ran
+    "stalled": N_("stalled"),  # no output for --stall
 }
 STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "started": "🚀",
                 "message": "💬", "died": "💀", "stalled": "⚠️"}
@@ -74,7 +74,7 @@ class Notification:
     figure: str = ""  # the last image the job displayed, base64 (``figure_type`` says PNG or JPEG)
     figure_type: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    # -- issue 10: resources and the cause of a death ------------------------------------------------------
+    # -- resources and the cause of a death ------------------------------------------------------
     peak_memory: int | None = None  # bytes: the job's resident high-water mark
     gpu_peaks: dict[str, int] = field(default_factory=dict)  # device index -> bytes
     cause: str = ""  # why the process died, when it can be told
@@ -182,7 +182,7 @@ def verdict(n: Notification) -> str:
 def exception_line(n: Notification) -> str:
     """The exception line of a failure (``OutOfMemoryError: CUDA out of memory``), without the module path;
     for a death, its likely cause (``killed by SIGKILL, likely out of memory (…)``)."""
-    if n.status == "died":  # issue 10
+    if n.status == "died":
         return n.cause
     if n.status != "failed":
         return ""

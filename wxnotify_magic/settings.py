@@ -253,7 +253,7 @@ class WxNotify(Configurable):
                                  "every host of a group (WXNOTIFY_LEDGER wins).")).tag(config=True)
     lang = Enum(list(LANGUAGES), "auto", help=tr("Language of messages and output: auto (from the locale), zh or "
                                                  "en.")).tag(config=True)
-    # -- issue 10 -------------------------------------------------------------------------------------------
+    # -- the watchdog, the stall alarm, resources -----------------------------------------------------------
     stall = Union([Float(), Unicode()], default_value=0.0, help=tr(
         "Send one message when a watched job prints nothing for this long (0: off).")).tag(config=True)
     watchdog = Bool(True, help=tr("Report a kernel that dies while a watched cell runs (a small helper process "

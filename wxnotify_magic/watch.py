@@ -180,14 +180,14 @@ class Watch:
         self.skipped = ""  # why finish() sent nothing, for the cell's one line
         self._stop_pings = threading.Event()
         self._pinger: threading.Thread | None = None
-        # -- issue 10: the watchdog and the per-job monitor (monitor.py) ------------------------------------
+        # -- the watchdog and the per-job monitor (monitor.py) ------------------------------------
         self.route: dict[str, Any] | None = None  # set by the session (watchdog.route_record) to arm the watchdog
         self.monitor: Any = None
         self.title_of: Callable[[], str] | None = None  # the default title, built when a message needs it
         self.ended: Callable[[], bool] | None = None  # says the job ended unannounced (a cell without post_run_cell)
 
     def start(self) -> Watch:
-        from . import monitor  # issue 10: arm the watchdog, watch for stalls, sample memory
+        from . import monitor  # arm the watchdog, watch for stalls, sample memory
 
         self._pid = os.getpid()
         self.started = time.time()
@@ -215,7 +215,7 @@ class Watch:
         if self.images is not None:
             images, self.images = self.images, None
             self.figure = images.stop()
-        if self.monitor is not None:  # issue 10: disarm the watchdog, take the final peaks
+        if self.monitor is not None:  # disarm the watchdog, take the final peaks
             self.monitor.stop()
 
     def finish(self, error: BaseException | None = None, value: Any = None,
@@ -249,7 +249,7 @@ class Watch:
             started=self.started, ended=self.started + self.elapsed, host=ctx.get("host") or host_name(),
             notebook=ctx.get("notebook", ""), execution_count=ctx.get("execution_count"),
             output=self.tail.text(self.options.tail, drop_end=printed_error), value=safe_repr(value), traceback=tb,
-            lang=language(), peak_memory=self.monitor.peak_memory if self.monitor else None,  # issue 10
+            lang=language(), peak_memory=self.monitor.peak_memory if self.monitor else None,
             gpu_peaks=self.monitor.gpu_peaks if self.monitor else {},
         )
         if self.figure is not None and status not in ("running", "stalled"):
