@@ -120,6 +120,7 @@ def test_a_marked_cell_that_sends_nothing_says_why_in_one_line(ip, home, inbox, 
         assert shown == ["wxnotify: not sent: it ran 0.00 s, less than the shortest run to notify, 5m 00s "
                          "(--after 0 notifies every run)"], shown
         ip.run_cell("%%wxnotify --after 0\nx = 1").raise_error()  # the cell's own option wins
+        ip.run_line_magic("wxnotify", "wait 30")  # a terminal cell's receipt is printed once it settles
         assert capsys.readouterr().out.startswith("wxnotify: sent via WxPusher")
         ip.run_cell("%%wxnotify --on failure\nx = 1").raise_error()
         assert capsys.readouterr().out == ("wxnotify: not sent: it did not fail, and it notifies on failure only "

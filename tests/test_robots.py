@@ -18,7 +18,7 @@ from wxnotify_magic.providers import PROVIDERS, DestinationError, parse_destinat
 from wxnotify_magic.redact import redact
 from wxnotify_magic.transport import Transport, with_api_base
 
-DT_TOKEN = "test0dingtalk0token0123456789abcdef"
+DT_TOKEN = "test0robot0token0123456789abcdef"  # no service name in it: a run of 8 of a known token is hidden
 DT_SECRET = "SEC" + "0123456789abcdef" * 4
 FS_TOKEN = "0a1b2c3d-test-feishu-token-0123456789ab"
 FS_SECRET = "testFeishuSecret0123456789"

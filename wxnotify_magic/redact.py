@@ -155,14 +155,13 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     """``text`` with every secret replaced by its redacted form (``AT_…9f2c``, ``UID_…``, ``key=…``), and any
     run of 8 or more characters of a known secret (a service quoting part of a token) by ``…``."""
-    text = str(text)
+    text = _URL.sub(lambda m: redact_url(m.group(0)), str(text))  # first: a service's own URL reads as its label
     known = frozenset({s for s in secrets if s and len(s) >= 4} | _known)
     for secret in sorted(known, key=len, reverse=True):
         text = text.replace(secret, redact_value(secret))
     if known:
         text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN and "://" not in s))  # a whole URL's
         # runs would hide every ``https://`` of a text: its secret parts are in ``known`` by themselves
-    text = _URL.sub(lambda m: redact_url(m.group(0)), text)
     text = _hide_keys(text)
     shapes = _shapes()
     if shapes is not None:
