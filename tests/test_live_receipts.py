@@ -78,7 +78,7 @@ def test_run_all_burst_is_merged_and_lists_every_cell(inbox, tmp_path):
         # none of them waited and none printed a status line; back to back, they share a few receipt lines
         assert all(len(displays(c)) <= 1 and not [o for o in c.outputs if o.output_type == "stream"] for c in cells)
         lines = [c for c in cells if displays(c)]
-        assert cells[0] in lines and len(lines) < 10
+        assert cells[0] in lines and len(lines) <= len(cells) // 2  # how many share one depends on the machine's pace
         kernel.run("%wxnotify wait 60")
         messages = [m for m in inbox.messages if "burst" in m["content"] or "burst" in m["title"]]
         assert len(messages) < 10  # merged, not 31 messages one by one
