@@ -98,45 +98,62 @@ def _looks_secret(text: str) -> bool:
 
 RUN = 8  # characters of a known secret that give it away: a run this long of one is hidden wherever it appears
 _known: set[str] = set()  # the secrets of every destination this process sent to
+_known_runs: dict[str, list[tuple[str, int]]] = {}  # their RUN-character windows, built once per secret
+_known_short: set[str] = set()  # those too short to have a run (found by exact copies only)
+Runs = dict[str, list[tuple[str, int]]]
+
+
+def _long(secret: str) -> bool:
+    return len(secret) > RUN and "://" not in secret  # a whole URL's runs would hide every ``https://`` of a text
 
 
 def remember(secrets: Iterable[str]) -> None:
-    """Know ``secrets`` from now on: every later text (a log record, a front's line) hides them and their runs."""
-    _known.update(s for s in secrets if s and len(s) >= 4)
+    """Know ``secrets`` from now on: every later text (a log record, a front's line) hides them and their runs.
+    Each is indexed once, so a process that sent to thousands of destinations redacts as fast as one that sent
+    to one."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret not in _known:
+            _known.add(secret)
+            if _long(secret):
+                _add_runs(_known_runs, secret)
+            else:
+                _known_short.add(secret)
+
+
+def _add_runs(where: Runs, secret: str) -> None:
+    for i in range(len(secret) - RUN + 1):
+        where.setdefault(secret[i:i + RUN], []).append((secret, i))
 
 
 @lru_cache(maxsize=64)
-def _runs(secrets: frozenset[str]) -> dict[str, list[tuple[str, int]]]:
+def _runs(secrets: frozenset[str]) -> Runs:
     """Every RUN-character window of ``secrets``, and where it sits in which secret."""
-    where: dict[str, list[tuple[str, int]]] = {}
+    where: Runs = {}
     for secret in secrets:
-        for i in range(len(secret) - RUN + 1):
-            where.setdefault(secret[i:i + RUN], []).append((secret, i))
+        _add_runs(where, secret)
     return where
 
 
-def _hide_runs(text: str, secrets: frozenset[str]) -> str:
+def _found(text: str, indexes: tuple[Runs, ...]) -> list[tuple[int, str, int]]:
+    """Where a window of ``text`` is a window of a secret: (position in text, secret, position in secret)."""
+    hits: list[tuple[int, str, int]] = []
+    for start in range(len(text) - RUN + 1):
+        window = text[start:start + RUN]
+        for where in indexes:
+            hits.extend((start, secret, at) for secret, at in where.get(window, ()))
+    return hits
+
+
+def _hide_runs(text: str, indexes: tuple[Runs, ...]) -> str:
     """``text`` with every run of RUN or more characters of a secret (a quoted part of a token) as ``…``."""
-    where = _runs(secrets)
-    if not where:
-        return text
     spans: list[tuple[int, int]] = []
-    start, last = 0, len(text) - RUN
-    while start <= last:
-        found = where.get(text[start:start + RUN])
-        if not found:
-            start += 1
-            continue
-        end = start + RUN
-        for secret, at in found:  # widen the run as far as text and secret agree; text[j] is secret[at + j - start]
-            left, right = start, start + RUN
-            while left > 0 and at + left - 1 - start >= 0 and text[left - 1] == secret[at + left - 1 - start]:
-                left -= 1
-            while right < len(text) and at + right - start < len(secret) and text[right] == secret[at + right - start]:
-                right += 1
-            spans.append((left, right))
-            end = max(end, right)
-        start = end - RUN + 1  # the windows inside this run would find it again
+    for start, secret, at in _found(text, indexes):  # widen each run as far as text and secret agree
+        left, right = start, start + RUN
+        while left > 0 and at + left - 1 - start >= 0 and text[left - 1] == secret[at + left - 1 - start]:
+            left -= 1
+        while right < len(text) and at + right - start < len(secret) and text[right] == secret[at + right - start]:
+            right += 1
+        spans.append((left, right))
     for left, right in sorted(_merge(spans), reverse=True):
         text = text[:left] + "…" + text[right:]
     return text
@@ -156,12 +173,14 @@ def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     """``text`` with every secret replaced by its redacted form (``AT_…9f2c``, ``UID_…``, ``key=…``), and any
     run of 8 or more characters of a known secret (a service quoting part of a token) by ``…``."""
     text = _URL.sub(lambda m: redact_url(m.group(0)), str(text))  # first: a service's own URL reads as its label
-    known = frozenset({s for s in secrets if s and len(s) >= 4} | _known)
-    for secret in sorted(known, key=len, reverse=True):
+    given = frozenset(s for s in secrets if s and len(s) >= 4)
+    indexes = (_runs(frozenset(s for s in given if _long(s))), _known_runs)
+    # only the secrets a window of the text belongs to can occur in it whole: replace those with their redacted
+    # form (``AT_…9f2c``), then hide what is left of any of them (a quoted part) as ``…``
+    present = {secret for _, secret, _ in _found(text, indexes)} | given | _known_short
+    for secret in sorted(present, key=len, reverse=True):
         text = text.replace(secret, redact_value(secret))
-    if known:
-        text = _hide_runs(text, frozenset(s for s in known if len(s) > RUN and "://" not in s))  # a whole URL's
-        # runs would hide every ``https://`` of a text: its secret parts are in ``known`` by themselves
+    text = _hide_runs(text, indexes)
     text = _hide_keys(text)
     shapes = _shapes()
     if shapes is not None:
