@@ -16,6 +16,7 @@ def test_auto_notifies_long_and_failed_cells_only(ip, inbox, capsys):
     assert "auto mode on" in capsys.readouterr().out
     ip.run_cell("quick = 1").raise_error()
     ip.run_cell("import time\ntime.sleep(0.35)\nprint('slow cell done')").raise_error()
+    inbox.wait_for(1)  # a terminal's back-to-back cells go out merged: let the first go before the next cell
     ip.run_cell("1/0")
     msgs = inbox.wait_for(2)
     assert "slow cell done" in msgs[0]["content"] and "finished" in msgs[0]["title"]
