@@ -414,12 +414,14 @@ def test_panel_edges_in_jupyterlab(lab: Lab, theme: str) -> None:
             topic.fill("42")
             panel.get_by_label("Channel", exact=True).select_option(label="WeCom group bot")
             panel.get_by_label("Webhook key", exact=True).fill(WECOM_KEY)
+            page.wait_for_timeout(500)  # a typed value reaches the kernel after its change event, not with it
             panel.get_by_label("Channel", exact=True).select_option(label="WxPusher")
             expect(topic).to_have_value("42")
             expect(token).to_have_attribute("placeholder", "AT_…0001 (typed, not saved)")
             panel.get_by_label("Channel", exact=True).select_option(label="WeCom group bot")
             expect(panel.get_by_label("Webhook key", exact=True)).to_have_attribute("placeholder",
-                                                                                    "…6789 (typed, not saved)")
+                                                                                    "…6789 (typed, not saved)",
+                                                                                    timeout=15_000)
             save.click()
             expect(panel.get_by_text("me: wecombot://…6789 · default")).to_be_visible()
 
