@@ -50,7 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # a second Ctrl-C, or make passing the signal on to its group, must not break the stop into a traceback
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        if in_main:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         inbox.stop()
+        if interrupt is not None:
+            signal.signal(signal.SIGINT, interrupt)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return 0
