@@ -70,12 +70,14 @@ test-old: $(foreach s,$(OLD_STACKS),.venv-$(s)/installed)
 	mkdir -p .demo
 	$(foreach s,$(OLD_STACKS),$(call run_old,$(s)))
 
-# The suite spends most of its time waiting on kernels, browsers and sockets: four workers on two cores.
+# The suite spends most of its time waiting on kernels, browsers and sockets: four workers on two cores. A test
+# that fails is run once more (its timing depends on real kernels and a browser); one that fails twice fails.
 PARALLEL ?= -n 4 --dist worksteal
+RERUNS ?= --reruns 1
 
 test: lint
 	mkdir -p .demo
-	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q $(PARALLEL)
+	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q $(PARALLEL) $(RERUNS)
 	$(MAKE) --no-print-directory test-old
 
 # IPython's own test suite (from the installed version's sdist), run without and with wxnotify in auto mode in its
