@@ -81,7 +81,7 @@ test: lint
 	$(MAKE) --no-print-directory test-old
 
 # IPython's own test suite (from the installed version's sdist), run without and with wxnotify in auto mode in its
-# test shell: no test may fail only with wxnotify, and the run with it may take at most 1.15x as long.
+# test shell: no test may fail only with wxnotify; it reports the wall-time ratio (goal: at most 1.15x).
 IPYTHON_TEST_DEPS := "pytest-asyncio>=1.0.0" "testpath>=0.2"
 
 test-ipython: test-venv
