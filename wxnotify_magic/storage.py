@@ -113,9 +113,11 @@ class Store:
             db.close()
 
     def _reap(self) -> None:
-        """Close the connections of threads that ended without releasing them."""
+        """Close the connections of threads that ended without releasing them (the main thread counts as ended
+        once the interpreter exits, yet its exit handlers still write)."""
+        main = threading.main_thread()
         with self._registry:
-            ended = [(t, db) for t, db in self._connections.items() if not t.is_alive()]
+            ended = [(t, db) for t, db in self._connections.items() if not t.is_alive() and t is not main]
         for thread, db in ended:
             self._forget(thread, db)
 
