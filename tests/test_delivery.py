@@ -18,6 +18,7 @@ from wxnotify_magic.message import Notification
 from wxnotify_magic.outbox import Outbox
 from wxnotify_magic.policy import WINDOW_PAD, WINDOW_STRETCH, backoff, pacing_wait
 from wxnotify_magic.providers import parse_destination
+from wxnotify_magic.status import Status
 
 PP_TOKEN = "test0123456789abcdef0123456789ab"
 URLS = {
@@ -417,3 +418,25 @@ def test_a_process_killed_in_the_middle_of_a_merge_loses_nothing(home, inbox):
         sender.outbox.close()
     text = "\n".join(m["content"] for m in inbox.messages if m["accepted"])
     assert all(f"burst text {n}" in text for n in range(3)), text
+
+
+def test_a_message_to_a_free_lane_is_claimed_in_the_transaction_that_writes_it(home):
+    """One transaction instead of two before a lone message starts; a lane with anything else to send, held for
+    pacing, or busy in this process is not jumped."""
+    box = Outbox(home / "claimed.sqlite3")
+    try:
+        fields = {"provider": "wxpusher", "dest_key": "k", "dest_label": "l", "dest_url": "wxpusher://x",
+                  "notification": note().to_dict()}
+        first_id, first = box.add_claimed(60.0, lane="free", **fields)
+        assert first is not None and first.id == first_id and first.status == "sending"
+        second_id, second = box.add_claimed(60.0, lane="free", **fields)  # the first is being sent
+        assert second is None and box.get(second_id).status == "pending"
+        assert box.add_claimed(60.0, busy_lanes={"busy"}, lane="busy", **fields)[1] is None
+        box.hold_lane("held", time.time() + 60)
+        held_id, held = box.add_claimed(60.0, lane="held", **fields)
+        assert held is None and box.get(held_id).status == "pending"
+        assert box.claim(60.0, busy_lanes={"busy"}) == []  # each waits its turn, as the loop sees it too
+        box.update(first_id, status=Status.DELIVERED)
+        assert [i.id for i in box.claim(60.0, busy_lanes={"busy"})] == [second_id]
+    finally:
+        box.close()

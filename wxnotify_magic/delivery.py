@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import functools
 import hashlib
+import json
 import os
 import threading
 import time
@@ -87,18 +88,23 @@ class Sender(TicketBook):
         """
         ticket = Ticket()
         notification = notification.cleaned()  # any text a job printed can be stored and sent
-        now, wake = self.clock(), False
+        now, wake, claimed = self.clock(), False, []
+        # a message to a free lane is claimed as it is written and goes straight to a worker, unless the front
+        lease = LEASE if self._sends_now() else None  # holds the sender off (a Run All: a burst, one digest)
         with self._lock:  # a fast worker cannot report before the ticket knows its items
             for dest in destinations:
                 fallback = (fallbacks or {}).get(dest.name)
                 lane = dest.provider.lane(dest)
-                item_id = self.outbox.add(
-                    provider=dest.provider.name, dest_key=dest.key, dest_label=dest.redacted, dest_url=dest.url,
-                    notification=notification.to_dict(), kind=kind, fallback_url=fallback.url if fallback else "",
-                    now=now, lane=lane, quotas=quotas, wait=wait)
+                item_id, item = self.outbox.add_claimed(
+                    lease, self._busy, provider=dest.provider.name, dest_key=dest.key, dest_label=dest.redacted,
+                    dest_url=dest.url, notification=notification.to_dict(), kind=kind, now=now, lane=lane,
+                    fallback_url=fallback.url if fallback else "", quotas=quotas, wait=wait)
+                if item is not None:
+                    self._busy.add(lane)
+                    claimed.append(item)
                 # a lane this sender holds for pacing goes out when the hold ends (a burst as one digest): the
                 # loop already sleeps until then, so waking it now for this item would only cost a claim
-                wake = wake or item_id < 0 or self._held.get(lane, 0.0) <= now
+                wake = wake or (item is None and (item_id < 0 or self._held.get(lane, 0.0) <= now))
                 queued = self.outbox.get(item_id) if item_id < 0 else None
                 until, why = self._limited.get(lane, (0.0, ""))  # the receipt says why it waits
                 until, why = (until, why) if until > now else (0.0, "")
@@ -107,14 +113,20 @@ class Sender(TicketBook):
                                                        until=until))
         if kind != "final":  # at most one progress message pending per destination: drop the older ones
             self._drop_older(kind, ticket.ids, [d.url for d in destinations])
-        if self.start() and wake:
+        for item in claimed:
+            self._start_lane(item.lane, [item])
+        if wake and self.start():
             self._send_now()
         return ticket
 
+    def _sends_now(self) -> bool:
+        """What is due may start from this thread: the loop runs (no ``run_once`` driving) and is not held off."""
+        return self.start() and self._thread is not None and self._paused_for() <= 0
+
     def _send_now(self) -> None:
         """Start what is due on a worker from this thread (one hand-over less); else (the front holds off, the lock
-        is taken, no loop runs: a sender driven by ``run_once``) leave it to the loop."""
-        if self._thread is not None and self._paused_for() <= 0:
+        is taken, no loop runs) leave it to the loop."""
+        if self._sends_now():
             with contextlib.suppress(Exception):
                 self._dispatch(0.0)
                 return
@@ -243,9 +255,13 @@ class Sender(TicketBook):
                 lanes.setdefault(item.lane, []).append(item)
             self._busy.update(lanes)
         for lane, group in lanes.items():
-            if not self._workers.run(functools.partial(self._work, lane, group)):
-                self._work(lane, group)  # interpreter exit: no new threads, send from this one
+            self._start_lane(lane, group)
         return len(lanes), bool(busy)
+
+    def _start_lane(self, lane: str, items: list[Item]) -> None:
+        """Send ``items`` (claimed, their lane marked busy) on a worker."""
+        if not self._workers.run(functools.partial(self._work, lane, items)):
+            self._work(lane, items)  # interpreter exit: no new threads, send from this one
 
     def _settled_elsewhere(self) -> bool:
         """Report the items of this process's tickets that another process settled: sent, failed, or merged into
@@ -388,7 +404,7 @@ class Sender(TicketBook):
         ran = sorted([(item.id, note), *((o.id, Notification.from_dict(o.notification)) for o in others)],
                      key=lambda pair: pair[0])  # in the order they were submitted, whichever goes first
         merged = digest([n for _, n in ran])
-        self.outbox.update(item.id, notification=_dumps(merged.to_dict()))
+        self.outbox.update(item.id, notification=json.dumps(merged.to_dict(), ensure_ascii=False))
         with self._lock:
             self._followers.setdefault(item.id, []).extend(o.id for o in others)
         return merged
@@ -511,14 +527,7 @@ class Sender(TicketBook):
         self._notify_changed()
 
 
-
 _destination = functools.lru_cache(maxsize=256)(parse_destination)  # a lane sends to the same few URLs again
-
-
-def _dumps(data: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(data, ensure_ascii=False)
 
 
 # ------------------------------------------------------------------------------------------- the process's

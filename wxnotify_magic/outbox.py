@@ -192,15 +192,22 @@ class Outbox:
 
     # -- items -------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _row(at: float, *, provider: str, dest_key: str, dest_label: str, dest_url: str,
+             notification: dict[str, Any], kind: str = "final", fallback_url: str = "", lane: str = "",
+             quotas: dict[str, int] | None = None, **_: Any) -> dict[str, Any]:
+        return dict(zip(COLUMNS, (at, at, kind, provider, dest_key, dest_label, dest_url, fallback_url,
+                                  json.dumps(notification, ensure_ascii=False), at, lane or dest_key,
+                                  json.dumps(quotas or {})), strict=True))
+
     def add(self, *, provider: str, dest_key: str, dest_label: str, dest_url: str, notification: dict[str, Any],
             kind: str = "final", fallback_url: str = "", now: float | None = None, lane: str = "",
             quotas: dict[str, int] | None = None, wait: float | None = None) -> int:
         """Write one item and return its id; with ``wait``, an item that cannot be written within ``wait``
         (another process holds the lock) is queued in memory instead, under a negative id."""
         now = time.time() if now is None else now
-        row = dict(zip(COLUMNS, (now, now, kind, provider, dest_key, dest_label, dest_url, fallback_url,
-                                 json.dumps(notification, ensure_ascii=False), now, lane or dest_key,
-                                 json.dumps(quotas or {})), strict=True))
+        row = self._row(now, provider=provider, dest_key=dest_key, dest_label=dest_label, dest_url=dest_url,
+                        notification=notification, kind=kind, fallback_url=fallback_url, lane=lane, quotas=quotas)
         try:
             if wait is not None and self._queue:  # this lock episode was waited for once already: queue at once
                 raise OutboxBusy(tr("the outbox is locked by another process"))
@@ -208,12 +215,45 @@ class Outbox:
         except OutboxBusy:
             if wait is None:
                 raise
-            with self._queue_lock:
-                self._last_queued -= 1
-                self._queue.append({**row, "id": self._last_queued, "status": "pending", "attempts": 0,
-                                    "parts_done": 0, "reason": tr("waiting for the outbox: another process is "
-                                                                  "writing it")})
-                return self._last_queued
+            return self._queue_row(row)
+
+    def _queue_row(self, row: dict[str, Any]) -> int:
+        """Keep ``row`` in memory (another process holds the lock) under a negative id; written at the next claim."""
+        with self._queue_lock:
+            self._last_queued -= 1
+            self._queue.append({**row, "id": self._last_queued, "status": "pending", "attempts": 0,
+                                "parts_done": 0, "reason": tr("waiting for the outbox: another process is "
+                                                              "writing it")})
+            return self._last_queued
+
+    def add_claimed(self, lease: float | None, busy_lanes: Iterable[str] = (),
+                    **fields: Any) -> tuple[int, Item | None]:
+        """``add``, and in the same transaction claim the item for ``lease`` seconds when its lane is free (not
+        held, nothing else pending or sending on it, not busy here): a lone message goes out without waiting for
+        the next claim. The item is None when it must wait its turn (or was queued in memory, or no ``lease``)."""
+        wait = fields.get("wait")
+        if lease is None or (wait is not None and self._queue):
+            return self.add(**fields), None
+        now = time.time() if fields.get("now") is None else fields["now"]
+        lane = fields.get("lane") or fields["dest_key"]
+        row = self._row(now, **{k: v for k, v in fields.items() if k != "now"})
+        busy = set(busy_lanes)
+
+        def insert_and_claim(db: sqlite3.Connection) -> tuple[int, sqlite3.Row | None]:
+            item_id = self._insert(db, row)
+            if lane in busy or db.execute(LANE_TAKEN, (lane, item_id, now)).fetchone() is not None:
+                return item_id, None
+            db.execute("UPDATE outbox SET status='sending', lease_until=?, owner=? WHERE id=?",
+                       (now + lease, _me(), item_id))
+            return item_id, db.execute("SELECT * FROM outbox WHERE id=?", (item_id,)).fetchone()
+
+        try:
+            item_id, claimed = self._write(insert_and_claim, wait)
+        except OutboxBusy:
+            if wait is None:
+                raise
+            return self._queue_row(row), None
+        return item_id, Item.from_row(claimed) if claimed is not None else None
 
     def _insert(self, db: sqlite3.Connection, row: dict[str, Any]) -> int:
         cur = db.execute(INSERT_ITEM, tuple(row[c] for c in COLUMNS))  # one statement: the trigger adds the lane
@@ -436,6 +476,9 @@ class Outbox:
 DUE_LANES = ("SELECT o.lane FROM outbox o LEFT JOIN lanes l ON l.lane=o.lane WHERE COALESCE(l.held_until, 0)<=? "
              "AND (o.status='sending' OR (o.status='pending' AND o.next_try<=?)) GROUP BY o.lane "
              "ORDER BY MIN(o.next_try), MIN(o.id)")
+# the lane has something else to send, or is held for pacing: a new item there waits its turn
+LANE_TAKEN = ("SELECT 1 FROM outbox WHERE lane=?1 AND id<>?2 AND status IN ('pending', 'sending') UNION ALL "
+              "SELECT 1 FROM lanes WHERE lane=?1 AND held_until>?3 LIMIT 1")
 INSERT_ITEM = f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 # Every lane with an item is known to the lanes table: kept by SQLite itself, so adding an item is one statement
 LANE_TRIGGER = ("CREATE TRIGGER IF NOT EXISTS outbox_lane_known AFTER INSERT ON outbox "
