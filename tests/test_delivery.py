@@ -440,3 +440,32 @@ def test_a_message_to_a_free_lane_is_claimed_in_the_transaction_that_writes_it(h
         assert [i.id for i in box.claim(60.0, busy_lanes={"busy"})] == [second_id]
     finally:
         box.close()
+
+
+def test_a_message_submitted_while_a_burst_is_merged_waits_only_for_the_merge(home, inbox, monkeypatch):
+    """The worker merging a burst holds the outbox for one transaction; a cell writing meanwhile waits for that
+    transaction only (they once waited for each other until the cell's wait ran out and its message went to
+    memory)."""
+    import threading
+
+    from wxnotify_magic import delivery
+
+    merging, real_digest = threading.Event(), delivery.digest
+
+    def slow_digest(notes):  # type: ignore[no-untyped-def]
+        merging.set()
+        time.sleep(0.3)
+        return real_digest(notes)
+
+    monkeypatch.setattr(delivery, "digest", slow_digest)
+    sender = Sender(Outbox(home / "outbox.sqlite3"))
+    try:
+        burst = parse_destination(URLS["wecombot"])
+        for n in range(3):  # the first goes at once; the other two wait their turn and go as one digest
+            sender.submit(note(f"burst {n}"), [burst])
+        assert merging.wait(30), "the burst was never merged"
+        ticket = sender.submit(note("meanwhile"), [parse_destination(URLS["pushplus"])], wait=5.0)
+        assert all(i > 0 for i in ticket.ids), "written to memory after waiting out its wait"
+    finally:
+        sender.stop()
+        sender.outbox.close()

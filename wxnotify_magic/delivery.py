@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
-import hashlib
 import json
 import os
 import threading
@@ -43,10 +42,6 @@ POLL = 0.5  # seconds between looks at what other processes made of this process
 KEEP_DAYS = 30  # history and call log kept this long
 PROGRESS = ("ping", "stall")  # kinds that only say "still running": dropped first, one pending per destination
 REASON_LIMIT = 300
-
-
-def content_digest(request_json: object) -> str:
-    return hashlib.sha256(repr(request_json).encode()).hexdigest()[:16]
 
 
 class Sender(TicketBook):
@@ -137,10 +132,10 @@ class Sender(TicketBook):
         if self._thread is not None and self._thread.is_alive():
             return True
         self._stop = False
-        # An empty context: the loop and its workers (which report receipts to the fronts) must not carry the
-        # context of the cell that started them (ipykernel keeps the message parent in a ContextVar).
-        thread = threading.Thread(target=contextvars.Context().run, args=(self._run,), name="wxnotify-sender",
-                                  daemon=True)
+        # An empty context: the loop reports to the fronts and must not carry the context of the cell that started
+        # it (ipykernel keeps the message parent in a ContextVar).
+        thread = threading.Thread(target=contextvars.Context().run, args=(self._run,), name="wxnotify-sender")
+        thread.daemon = True
         try:
             thread.start()
         except RuntimeError:  # Python 3.12+ starts no thread from atexit handlers
@@ -341,7 +336,7 @@ class Sender(TicketBook):
         now = self.clock()
         calls = self.outbox.calls_since(policy.since(keys, now))
         decision = policy.decide(keys, calls, now, kind=item.kind, failure=note.status == "failed",
-                                 digest=content_digest(requests[0].json if requests else ""), quotas=item.quotas,
+                                 digest=policy.content_digest(requests[0].json if requests else ""), quotas=item.quotas,
                                  has_fallback=bool(item.fallback_url))
         if decision.action == Action.HOLD:
             self._hold(item, decision)
@@ -355,8 +350,7 @@ class Sender(TicketBook):
                 dest = self._split(item, dest, decision)
                 keys = dest.limit_keys()
             if item.kind == "final":
-                with self.outbox.batch():  # one transaction: marked merged only together with the digest stored
-                    note = self._merge_burst(item, note)
+                note = self._merge_burst(item, note)
             _, figure_note = dest.provider.figures(note)  # figures this service cannot carry: say which
             if (note, dest) != built:  # merged or split: build again
                 requests = dest.provider.build(note, dest)
@@ -392,21 +386,24 @@ class Sender(TicketBook):
         return now_dest
 
     def _merge_burst(self, item: Item, note: Notification) -> Notification:
-        """Merge the other messages waiting for this destination into this one (pending pings are dropped)."""
-        reason = tr("merged into message #{id}", id=item.id)
-        for ping in self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=PROGRESS, status=Status.DROPPED,
-                                             reason=reason):
+        """Merge the other messages waiting for this destination into this one (pending pings are dropped) in one
+        transaction; the tickets learn of it after it (a submitting thread holds their lock while it writes)."""
+        reason, merged = tr("merged into message #{id}", id=item.id), note
+        with self.outbox.batch():
+            pings = self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=PROGRESS, status=Status.DROPPED,
+                                             reason=reason)
+            others = self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=("final",),
+                                              status=Status.MERGED, reason=reason, into=item.id)
+            if others:
+                ran = sorted([(item.id, note), *((o.id, Notification.from_dict(o.notification)) for o in others)],
+                             key=lambda pair: pair[0])  # in the order they were submitted, whichever goes first
+                merged = digest([n for _, n in ran])
+                self.outbox.update(item.id, notification=json.dumps(merged.to_dict(), ensure_ascii=False))
+        for ping in pings:
             self._report(ping.id, Status.DROPPED, tr("replaced by a newer message"))
-        others = self.outbox.take_pending(item.dest_url, exclude=item.id, kinds=("final",), status=Status.MERGED,
-                                          reason=reason, into=item.id)
-        if not others:
-            return note
-        ran = sorted([(item.id, note), *((o.id, Notification.from_dict(o.notification)) for o in others)],
-                     key=lambda pair: pair[0])  # in the order they were submitted, whichever goes first
-        merged = digest([n for _, n in ran])
-        self.outbox.update(item.id, notification=json.dumps(merged.to_dict(), ensure_ascii=False))
-        with self._lock:
-            self._followers.setdefault(item.id, []).extend(o.id for o in others)
+        if others:
+            with self._lock:
+                self._followers.setdefault(item.id, []).extend(o.id for o in others)
         return merged
 
     def _send_all(self, item: Item, dest: Destination, requests: list[Any], keys: list[LimitKey],
@@ -414,8 +411,8 @@ class Sender(TicketBook):
         verdict, notes, parts_done = Verdict("delivered"), [], item.parts_done
         for index, request in enumerate(requests[parts_done:]):
             counted = [k.key for k in keys if index == 0 or not k.limit.daily]
-            rows = (self._take_room(item, keys, counted, content_digest(request.json)) if index == 0 else
-                    self.outbox.log_call(counted, content_digest(request.json), now=self.clock()))
+            rows = (self._take_room(item, keys, counted, policy.content_digest(request.json)) if index == 0 else
+                    self.outbox.log_call(counted, policy.content_digest(request.json), now=self.clock()))
             if rows is None:  # another lane, process or host took the room first: decide again
                 self.outbox.update(item.id, status=Status.PENDING, next_try=self.clock())
                 return

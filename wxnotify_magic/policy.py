@@ -7,6 +7,7 @@ the sender asks, then acts.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ COOLDOWN = 600.0  # a lane held this long or longer is a cool-down: the service 
 
 Calls = Sequence[tuple[float, str]]  # (time, content digest) of answered calls, oldest first
 CallMap = Mapping[str, Calls]  # key -> its calls
+
+
+def content_digest(request_json: object) -> str:
+    """What a request says, in 16 hex digits: the same message sent twice in a row is a repeat."""
+    return hashlib.sha256(repr(request_json).encode()).hexdigest()[:16]
 
 
 class Action(str, Enum):
