@@ -7,6 +7,7 @@ sqlite3 are imported only when a message is sent or the panel is shown.
 from __future__ import annotations
 
 import atexit
+import threading
 from typing import Any
 
 __version__ = "0.2.0"
@@ -33,10 +34,7 @@ def load_ipython_extension(ip: Any) -> None:
     hooks.register()
     session.attach(ip, sess)
     _hooks[id(ip)] = (hooks, magics)
-    _resume_pending()
-    from . import watchdog  # report deaths that a watchdog could not (it died with its kernel)
-
-    watchdog.recover_in_background()
+    threading.Thread(target=_after_load, name="wxnotify-resume", daemon=True).start()
     if settings.auto:
         _auto_from_settings(magics)
 
@@ -72,6 +70,15 @@ def _auto_from_settings(magics: Any) -> None:
         print(magics.enable_auto(None, [], magics.session.settings.batch, None))
     except UsageError as exc:
         print(tr("wxnotify: auto mode not started: {problem}", problem=exc))
+
+
+def _after_load() -> None:
+    """In a thread, so that loading stays light: retry what an earlier session left in the outbox, and report
+    the jobs whose watchdog died with its kernel."""
+    from . import watchdog
+
+    _resume_pending()
+    watchdog.recover_left_jobs()
 
 
 def _resume_pending() -> None:

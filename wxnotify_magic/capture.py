@@ -7,9 +7,10 @@ import contextlib
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .metrics import Metrics
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 
 def collapse_carriage_returns(text: str) -> str:
@@ -49,6 +50,8 @@ class Tail:
         self.chunks: list[str] = []
         self.size = 0
         self.dropped = 0  # characters compacted away: dropped + size only grows (activity)
+        from .metrics import Metrics  # loaded by the first job, not at %load_ext
+
         self._metrics = Metrics()  # the training curve of what was compacted away
         self._fed = 0  # characters at the start of ``chunks`` already in ``_metrics``
 
@@ -287,6 +290,8 @@ class HistoryTail:
 
     def metrics(self) -> Metrics:
         """The metrics of the cell's output (its last ``METRICS_BUDGET`` characters): the training curve."""
+        from .metrics import Metrics
+
         found = Metrics()
         found.feed(_joined(self._chunks(METRICS_BUDGET)))
         return found

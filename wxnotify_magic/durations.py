@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -16,9 +17,9 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(sorted(_WORD_UNIT, key=len,
                    re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
 MAX_SECONDS = 366 * 86400.0  # a year: anything longer is a typo
+_compiled = functools.cache(re.compile)  # patterns slow to compile wait for their first use: loading stays light
 # what a mistyped duration looks like (5mins, 1h30, 2 hours, soon): echoed; anything else (a token) is not
-_ECHO = re.compile(r"[+-]?(?:[\d.]{1,8}(?:e[+-]?\d{1,4})? ?[A-Za-z\u4e00-\u9fff]{0,8} ?){1,3}|[A-Za-z]{1,10}",
-                   re.IGNORECASE)
+_ECHO = r"[+-]?(?:[\d.]{1,8}(?:e[+-]?\d{1,4})? ?[A-Za-z\u4e00-\u9fff]{0,8} ?){1,3}|[A-Za-z]{1,10}"
 
 
 def parse_duration(text: str | float | int) -> float:
@@ -45,7 +46,7 @@ def parse_duration(text: str | float | int) -> float:
 def _not_a_duration(text: str) -> ValueError:
     """The error for ``text``, quoting it only when it looks like a duration attempt (``5mins``, ``soon``):
     whatever else was typed there (a token pasted in the wrong place) is not repeated."""
-    if len(text) <= 24 and _ECHO.fullmatch(text):
+    if len(text) <= 24 and _compiled(_ECHO, re.IGNORECASE).fullmatch(text):
         return ValueError(tr("not a duration: {text!r} (use e.g. 90, 90s, 5m, 1h30m)", text=text))
     return ValueError(tr("not a duration (use e.g. 90, 90s, 5m, 1h30m)"))
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import MagicArgumentParser, argument, kwds, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import MagicArgumentParser, argument, construct_parser, kwds, real_name
+from IPython.core.magic_arguments import magic_arguments as ipython_magic_arguments
 
 from .cellinfo import notebook_name
 from .hooks import TWICE, twice, wants_help
@@ -36,9 +37,29 @@ def _usage(who: str, exc: BaseException) -> UsageError:
     return UsageError(tr("{who}: {problem}", who=who, problem=problem))
 
 
+class magic_arguments(ipython_magic_arguments):
+    """IPython's ``magic_arguments``, with the parser built on first use (``_parser``), not at import: building
+    the ten parsers was most of what ``%load_ext`` cost."""
+
+    def __call__(self, func: Any) -> Any:
+        if not getattr(func, "has_arguments", False):
+            func.has_arguments, func.decorators = True, []
+        if self.name is not None:
+            func.argcmd_name = self.name
+        return func
+
+
+def _parser(func: Any) -> MagicArgumentParser:
+    """The parser of a magic or subcommand, built from its decorators the first time it is needed."""
+    func = getattr(func, "__func__", func)  # a bound method's function
+    if "parser" not in func.__dict__:
+        func.parser = construct_parser(func)
+    return func.parser
+
+
 def _parse(func: Any, line: str, who: str) -> Any:
     try:
-        return parse_argstring(func, line)
+        return _parser(func).parse_argstring(line)
     except (UsageError, ValueError) as exc:  # argparse's complaint, or an unterminated quote
         raise _usage(who, exc) from None
 
@@ -274,7 +295,7 @@ def render_help(func: Any) -> str:
     the texts translated (argparse's headings too), so it follows ``WxNotify.lang`` as it is now."""
     options = dict(getattr(func, "argcmd_kwds", {}))
     options["description"] = tr(options.get("description") or "")
-    parser = MagicArgumentParser(func.parser.prog, **options)
+    parser = MagicArgumentParser(real_name(func), **options)
     for deco in func.decorators[::-1]:
         if isinstance(deco, argument):
             extra = {"help": tr(deco.kwds["help"])} if deco.kwds.get("help") else {}
@@ -290,5 +311,7 @@ def full_help() -> str:
 # What ``%%wxnotify?`` and ``%wxsend?`` show: IPython asks an object's getdoc() before its __doc__ (built at import)
 setattr(WxNotifyMagics.wxnotify, "getdoc", full_help)  # noqa: B010 (mypy: a function has no such attribute)
 setattr(WxNotifyMagics.wxsend, "getdoc", lambda: render_help(WxNotifyMagics.wxsend))  # noqa: B010
-WxNotifyMagics.wxnotify.__doc__ = "\n\n".join(  # English, as built at import (%magic lists it); shown: full_help()
-    (getattr(WxNotifyMagics, name).__doc__ or "").strip() for name in ("wxnotify", *COMMANDS.values()))
+for _magic, _names in ((WxNotifyMagics.wxnotify, ("wxnotify", *COMMANDS.values())),
+                       (WxNotifyMagics.wxsend, ("wxsend",))):
+    _magic.__doc__ = "\n\n".join(  # what %magic lists, in English (what %wxnotify? shows is full_help())
+        getattr(WxNotifyMagics, name).argcmd_kwds["description"] for name in _names)

@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from .durations import human_duration
 from .i18n import N_, tr
-from .metrics import trend_lines
 
 Format = Literal["text", "markdown", "html"]
 Unit = Literal["chars", "bytes"]
@@ -29,7 +28,8 @@ STATUS_WORDS = {
 STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "started": "🚀",
                 "message": "💬", "died": "💀", "stalled": "⚠️"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_SURROGATES = re.compile("[\ud800-\udfff]")
+_compiled = functools.cache(re.compile)  # patterns slow to compile wait for their first use: loading stays light
+_SURROGATES = "[\ud800-\udfff]"
 _BOX = re.compile(r"[+|-]+")  # the frame lines of an exception group's traceback
 ELLIPSIS = "…"
 SEP = " · "
@@ -42,7 +42,8 @@ TEXT_FIELDS = ("title", "text", "host", "notebook", "output", "value", "tracebac
 def clean_text(text: str) -> str:
     """``text`` as any service can take it: lone surrogates (what ``os.listdir`` returns for a file name that is
     not UTF-8, or text decoded with ``surrogateescape``) become U+FFFD, as a notebook shows them."""
-    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+    return text if text.isascii() or not _compiled(_SURROGATES).search(text) else _compiled(_SURROGATES).sub(
+        "\ufffd", text)
 
 
 def _clean(value: Any) -> Any:
@@ -378,7 +379,12 @@ def curves(n: Notification) -> list[str]:
     """The training curve lines (``loss 2.30 → 0.12 ▇▅▃▂▁ (best 0.11 @ epoch 17)``) and a ping's tqdm rate."""
     extra = n.extra if isinstance(n.extra, dict) else {}
     trends = extra.get("trend")
-    lines = trend_lines(trends, _lang(n)) if isinstance(trends, list) else []
+    if isinstance(trends, list):
+        from .metrics import trend_lines  # parsed from a job's output: loaded by the first job that has a curve
+
+        lines = trend_lines(trends, _lang(n))
+    else:
+        lines = []
     progress = extra.get("progress")
     return lines + ([str(progress)] if progress and n.status in ("running", "stalled") else [])
 

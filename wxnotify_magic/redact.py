@@ -19,7 +19,8 @@ from functools import cache, lru_cache
 from .i18n import tr
 from .message import cut_end
 
-_URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`\u3000-\u303f\uff00-\uffef]*")  # not into
+_compiled = cache(re.compile)  # patterns slow to compile wait for their first use: loading stays light
+_URL = r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`\u3000-\u303f\uff00-\uffef]*"  # not into
 # full-width punctuation (，。（）：): Chinese text often follows a URL without a space
 _BARE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{20,}(?![\w-])")
 _NAME = re.compile(r"[\w.-]{1,24}")
@@ -172,7 +173,8 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     """``text`` with every secret replaced by its redacted form (``AT_…9f2c``, ``UID_…``, ``key=…``), and any
     run of 8 or more characters of a known secret (a service quoting part of a token) by ``…``."""
-    text = _URL.sub(lambda m: redact_url(m.group(0)), str(text))  # first: a service's own URL reads as its label
+    # first: a service's own URL reads as its label
+    text = _compiled(_URL).sub(lambda m: redact_url(m.group(0)), str(text))
     given = frozenset(s for s in secrets if s and len(s) >= 4)
     indexes = (_runs(frozenset(s for s in given if _long(s))), _known_runs)
     # only the secrets a window of the text belongs to can occur in it whole: replace those with their redacted
@@ -208,7 +210,7 @@ def carries_secret(text: str) -> bool:
     from .providers import provider_for
 
     return any(provider_for(m.group(0)) is not None and redact_url(m.group(0)) != m.group(0)
-               for m in _URL.finditer(text))
+               for m in _compiled(_URL).finditer(text))
 
 
 class Redacted(dict):

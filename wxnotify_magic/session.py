@@ -14,12 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import ranks
 from .durations import human_duration, parse_duration
 from .i18n import N_, language, tr
 from .message import Notification
 from .paths import settings_path, state_placement
-from .ranks import secondary_rank, with_rank
 from .receipts import Receipt, Ticket, wait_for
 from .redact import Redacted, redact, redact_url
 from .redact import problem as problem_text
@@ -40,6 +38,7 @@ from .watch import Watch, WatchOptions, host_name
 
 if TYPE_CHECKING:
     from .delivery import Sender
+    from .ranks import FailureClaim
 
 TEST_TEXT = N_("If you can read this on your phone, wxnotify works. 🎉")
 
@@ -196,8 +195,10 @@ class Session:
         On a rank other than 0 only failures are sent, and no progress messages, unless ``all_ranks``. When a
         distributed job fails, one rank per host reports it, saying how many ranks there failed.
         """
+        from . import ranks  # a cluster's concern: loaded by the first job
+
         route = self.route(options.to)
-        rank = secondary_rank()
+        rank = ranks.secondary_rank()
         quiet_rank = rank is not None and not all_ranks
         distributed = ranks.distributed() and not all_ranks
         job_title = options.title or title
@@ -217,7 +218,7 @@ class Session:
                 note = replace(note, text=ranks_failed(claim))
             return self.submit(note, route, kind)
 
-        options = replace(options, title=with_rank(options.title or title, rank),
+        options = replace(options, title=ranks.with_rank(options.title or title, rank),
                           every=None if quiet_rank else options.every)
         return self.watch(options, route, {"host": host_name()}, capture, submit=submit)
 
@@ -321,7 +322,7 @@ class Session:
         self.settings.load_file()
 
 
-def ranks_failed(claim: ranks.FailureClaim) -> str:
+def ranks_failed(claim: FailureClaim) -> str:
     """``3 of 4 ranks on gpu-node-7 failed (ranks 0, 1, 3)``."""
     failed = ", ".join(claim.failed)
     if not claim.host:  # counted on every host (a shared ledger)

@@ -348,17 +348,8 @@ def _request_kind(shell: Any) -> str:
     return "shutdown"
 
 
-def recover_in_background() -> None:
-    """At load: if job files are lying around, look at them in a thread (the check itself is one listdir)."""
-    folder = state_folder()
-    try:
-        if not any(name.endswith(".json") for name in os.listdir(folder)):
-            return
-    except OSError:
-        return
-    threading.Thread(target=_recover_quietly, name="wxnotify-recover", daemon=True).start()
-
-
-def _recover_quietly() -> None:
+def recover_left_jobs() -> None:
+    """If job files are lying around (their watchdog died with its kernel), report those jobs; never raises."""
     with contextlib.suppress(Exception):
-        recover()
+        if any(name.endswith(".json") for name in os.listdir(state_folder())):
+            recover()
