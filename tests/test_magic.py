@@ -346,6 +346,22 @@ def test_load_ext_imports_neither_requests_nor_ipywidgets(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
 
 
+def test_load_ext_builds_no_parser_and_loads_what_a_job_needs_only_with_the_first_job(tmp_path):
+    """What ``%load_ext`` used to spend most of its time on: ten argparse parsers, the cluster and training-curve
+    modules. They are built or loaded when first needed; the options still parse."""
+    code = ("from IPython.testing.globalipapp import start_ipython; ip = start_ipython(); import sys; "
+            "ip.run_line_magic('load_ext', 'wxnotify_magic'); from wxnotify_magic.magics import WxNotifyMagics; "
+            "print(sorted(m for m in ('wxnotify_magic.ranks', 'wxnotify_magic.metrics') if m in sys.modules), "
+            "'parser' in vars(WxNotifyMagics.wxnotify)); "
+            "ip.run_cell('%%wxnotify --after 1h --tail 3\\nx = 1').raise_error(); "
+            "print('parser' in vars(WxNotifyMagics.wxnotify))")
+    env = {"IPYTHONDIR": str(tmp_path), "WXNOTIFY_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin",
+           "WXNOTIFY_TO": "wxpusher://AT_test_x/UID_test_y"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    lines = out.stdout.strip().splitlines()
+    assert (lines[0], lines[-1]) == ("[] False", "True"), out.stdout + out.stderr
+
+
 def test_secrets_constant_is_used():
     assert len(SECRETS) == 3
 
