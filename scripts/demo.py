@@ -57,7 +57,7 @@ def main() -> int:
         inbox.clear()  # the page shows this run's messages only
         os.environ.update(WXNOTIFY_API_BASE=inbox.url, WXNOTIFY_HOME=home, WXNOTIFY_TO=DEMO_TO,
                           IPYTHONDIR=os.path.join(home, "ipython"))
-        print(f"local inbox (emulates WxPusher, PushPlus, ServerChan, WeCom) at {inbox.url}; "
+        print(f"local inbox (emulates WxPusher, PushPlus, ServerChan, WeCom, DingTalk and Feishu) at {inbox.url}; "
               "running notebooks/quickstart.ipynb in a Jupyter kernel against it…")
         nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
         km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(home, "kernel"))

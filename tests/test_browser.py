@@ -436,7 +436,7 @@ def test_panel_edges_in_jupyterlab(lab: Lab, theme: str) -> None:
             assert spacing < 1.8, spacing
             assert panel.evaluate(CLIPPED) == []
             right = panel.bounding_box()["x"] + panel.bounding_box()["width"]
-            for field in ("Name", "Notify after"):
+            for field in ("Name", "Shortest run"):
                 edge = panel.get_by_label(field, exact=True).bounding_box()
                 assert edge["x"] + edge["width"] <= right + 1
             page.screenshot(path=str(ARTIFACTS / f"panel-narrow-{theme}.png"), full_page=True)

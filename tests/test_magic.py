@@ -113,7 +113,7 @@ def test_after_skips_short_cells(ip, home, inbox):
 
 
 def test_a_marked_cell_that_sends_nothing_says_why_in_one_line(ip, home, inbox, capsys):
-    """The panel's "Notify after 5m" (WxNotify.after) still applies to a marked cell, but never silently."""
+    """The panel's "Shortest run 5m" (WxNotify.after) still applies to a marked cell, but never silently."""
     ip.run_line_magic("config", "WxNotify.after = 300")
     try:
         ip.run_cell("%%wxnotify\nx = 1").raise_error()

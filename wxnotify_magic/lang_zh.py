@@ -401,7 +401,9 @@ ZH: dict[str, str] = {
     "Open {site}": "打开 {site}",
     "Name": "名称",
     "use it as --to NAME": "用 --to NAME 指定它",
-    "Notify after": "最短通知时长",
+    "Shortest run": "最短通知时长",
+    "shortest run to notify (--after): a cell that ends sooner sends nothing":
+        "最短通知时长（--after）：更早结束的单元格不发通知",
     "Output lines": "输出行数",
     "Notify on": "通知时机",
     "always": "总是",
