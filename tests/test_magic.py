@@ -191,6 +191,18 @@ def test_unknown_scheme_and_unknown_name(ip, inbox):
     assert "unknown destination name 'team'" in str(res.error_in_exec)
 
 
+def test_a_bad_fallback_is_named_as_the_fallback_not_blamed_on_the_destinations(ip, inbox):
+    ip.run_line_magic("config", f'WxNotify.destinations = {{"me": "wxpusher://{WX_TOKEN}/UID_test_a"}}')
+    ip.run_line_magic("config", 'WxNotify.fallbacks = {"me": "team"}')  # never saved
+    text = str(ip.run_cell("%wxsend --to me hello").error_in_exec)
+    assert text.endswith("unknown destination name 'team' (named destinations: me) (the fallback of me, in "
+                         "WxNotify.fallbacks)"), text
+    ip.run_line_magic("config", f'WxNotify.fallbacks = {{"me": "wxpusher://XX_{WX_TOKEN}/UID_a"}}')
+    text = str(ip.run_cell("%wxsend --to me hello").error_in_exec)
+    assert "App token" in text and "(the fallback of me, in WxNotify.fallbacks)" in text and WX_TOKEN not in text
+    assert "default destinations" not in text
+
+
 def test_no_destination_says_how_to_set_one(ip, inbox, monkeypatch):
     monkeypatch.delenv("WXNOTIFY_TO")
     res = ip.run_cell("%%wxnotify\nran_body = True")

@@ -77,6 +77,8 @@ ZH: dict[str, str] = {
     "{prog}: error: {problem}": "{prog}：错误：{problem}",
     "%wxsend: option {option} needs a value": "%wxsend：选项 {option} 需要一个值",
     "{problem} (in the default destinations, from {where})": "{problem}（在默认推送目标里，来自 {where}）",
+    "{problem} (the fallback of {name}, in WxNotify.fallbacks)":
+        "{problem}（{name} 的备用目标，在 WxNotify.fallbacks 里）",
     "the settings file": "设置文件",
     "%%wxnotify: this cell starts with two %%wxnotify lines; keep one (its options can be combined)":
         "%%wxnotify：这个单元格开头有两行 %%wxnotify；请只留一行（选项可以写在同一行）",

@@ -379,15 +379,16 @@ def resolve(targets: list[str], settings: WxNotify) -> Route:
 
     where = "" if targets else settings.source("to")
     try:
-        return _resolve(targets, settings)
+        dests = _distinct(_resolve(targets, settings))
     except DestinationError as exc:
         if where not in DEFAULT_TO_FROM:
             raise
         raise DestinationError(tr("{problem} (in the default destinations, from {where})", problem=str(exc),
                                   where=tr(DEFAULT_TO_FROM[where]))) from None
+    return Route(dests, _fallbacks(dests, settings))
 
 
-def _resolve(targets: list[str], settings: WxNotify) -> Route:
+def _resolve(targets: list[str], settings: WxNotify) -> list[Destination]:
     from .providers import DestinationError, parse_destination
 
     targets = [t for t in (targets or settings.default_to()) if t.strip()]
@@ -395,7 +396,7 @@ def _resolve(targets: list[str], settings: WxNotify) -> Route:
         raise NoDestinationError(tr("no destination configured: run %wxnotify config (or `wxnotify config add "
                                     "NAME`), export WXNOTIFY_TO, or pass --to NAME"))
     named = dict(settings.destinations)
-    dests, fallbacks = [], {}
+    dests = []
     for target in targets:
         if "://" in target:
             dests.append(parse_destination(target))
@@ -405,11 +406,28 @@ def _resolve(targets: list[str], settings: WxNotify) -> Route:
             raise DestinationError(tr("unknown destination name {name} (named destinations: {known})",
                                       name=echo(target), known=known))
         dests.append(parse_destination(named[target], name=target))
-        fallback = settings.fallbacks.get(target)
-        if fallback:
-            url = named.get(fallback, fallback)
-            fallbacks[target] = parse_destination(url, name=fallback if fallback in named else "")
-    return Route(_distinct(dests), fallbacks)
+    return dests
+
+
+def _fallbacks(dests: tuple[Destination, ...], settings: WxNotify) -> dict[str, Destination]:
+    """The fallback of each named destination that has one; a bad one is named as the fallback it is."""
+    from .providers import DestinationError, parse_destination
+
+    named, found = dict(settings.destinations), {}
+    for dest in dests:
+        fallback = settings.fallbacks.get(dest.name) if dest.name else None
+        if not fallback:
+            continue
+        try:
+            if fallback not in named and "://" not in fallback:
+                raise DestinationError(tr("unknown destination name {name} (named destinations: {known})",
+                                          name=echo(fallback), known=", ".join(sorted(named)) or tr("none saved")))
+            found[dest.name] = parse_destination(named.get(fallback, fallback),
+                                                 name=fallback if fallback in named else "")
+        except DestinationError as exc:
+            raise DestinationError(tr("{problem} (the fallback of {name}, in WxNotify.fallbacks)", problem=str(exc),
+                                      name=dest.name)) from None
+    return found
 
 
 def _distinct(dests: list[Destination]) -> tuple[Destination, ...]:
