@@ -208,3 +208,23 @@ def test_config_wait_overflow_is_refused_naming_wait(ip, inbox, capsys, caplog):
 
 
 
+
+
+# -- the environment's proxies are honoured (read once per origin and environment, not per request) -----------
+
+
+def test_the_environment_proxy_is_used_and_no_proxy_skips_it(inbox, monkeypatch):
+    from wxnotify_magic.transport import Transport, TransportError
+
+    dest = parse_destination(URLS["wxpusher"])
+    request = dest.provider.build(note(), dest)[0]
+    for name in ("http_proxy", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", dead_port_url())  # a proxy that refuses every connection
+    with pytest.raises(TransportError, match="connection"):
+        Transport(api_base=inbox.url).send(request, dest.secrets)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # set after the first request: seen by the next one
+    assert Transport(api_base=inbox.url).send(request, dest.secrets).status == 200
+    monkeypatch.delenv("NO_PROXY")
+    with pytest.raises(TransportError, match="connection"):
+        Transport(api_base=inbox.url).send(request, dest.secrets)
