@@ -289,8 +289,6 @@ def test_run_short_success_or_other_rank_sends_nothing_but_failures_do(
     assert len(inbox.messages) == 1 and "failed" in inbox.messages[0]["title"]
 
 
-@pytest.mark.xfail(reason="known: under pytest's output capture the message loses the command's last output when "
-                          "SIGINT comes within ~30 ms of it (not seen outside pytest)", strict=False)
 def test_run_sigint_is_forwarded_and_reported_as_interrupted(home: Path, inbox: Any) -> None:
     cmd = child("""
         import time
@@ -310,6 +308,23 @@ def test_run_sigint_is_forwarded_and_reported_as_interrupted(home: Path, inbox: 
     assert_no_secret(err.decode())
     [message] = inbox.messages
     assert " interrupted · " in message["title"] and "ready" in message["content"]
+
+
+def test_run_never_splices_a_stderr_line_into_an_unfinished_stdout_line(home: Path, inbox: Any) -> None:
+    """``print`` writes a line's end apart from its text: a traceback on stderr coming in between once made the
+    message take the whole output for the traceback the terminal showed, and drop it."""
+    cmd = child("""
+        import sys, time
+        sys.stdout.write("ready"); sys.stdout.flush(); time.sleep(0.3)
+        sys.stderr.write("Traceback (most recent call last):\\nValueError: bad\\n"); sys.stderr.flush()
+        time.sleep(0.3)
+        sys.stdout.write("\\n"); sys.stdout.flush()
+        sys.exit(1)
+    """)
+    proc = start("run", "--", *cmd)
+    proc.communicate(timeout=60)
+    [message] = inbox.messages
+    assert "ready\nTraceback (most recent call last):" in message["content"], message["content"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses a Linux pseudo-terminal")

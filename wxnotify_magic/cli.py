@@ -338,6 +338,7 @@ class Runner:
         self.lock = threading.Lock()
         self.interrupted = False
         self.reader_gone = False  # our output's reader closed the pipe (``| head``)
+        self.open_line: int | None = None  # the stream whose last line in the tail is unfinished
         self.proc: subprocess.Popen[bytes] | None = None
         self.baseline: dict[str, Any] = {}
 
@@ -406,6 +407,16 @@ class Runner:
         sigpipe = getattr(signal, "SIGPIPE", None)
         return self.reader_gone and sigpipe is not None and returncode in (-sigpipe, 128 + sigpipe)
 
+    def to_tail(self, text: str, fd: int) -> None:
+        """Into the tail, never splicing a line of one stream into an unfinished line of the other (``print``
+        writes a line's end apart from its text, and a traceback on stderr may come in between)."""
+        if not text:
+            return
+        if self.open_line not in (None, fd):
+            text = "\n" + text
+        self.open_line = None if text.endswith(("\n", "\r")) else fd
+        self.watch.tail.write(text)
+
     def pump(self, pipe: IO[bytes] | None, fd: int) -> threading.Thread:
         """Copy ``pipe`` to our ``fd`` byte for byte as it arrives, and its text into the tail.
 
@@ -427,7 +438,7 @@ class Runner:
                     except OSError:
                         show = False  # e.g. a full disk: drop what cannot be shown, keep it for the tail
                 with self.lock:
-                    self.watch.tail.write(decoder.decode(chunk))
+                    self.to_tail(decoder.decode(chunk), fd)
             pipe.close()
 
         thread = threading.Thread(target=copy, name="wxnotify-pump", daemon=True)
