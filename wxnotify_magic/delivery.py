@@ -119,12 +119,13 @@ class Sender(TicketBook):
         return self.start() and self._thread is not None and self._paused_for() <= 0
 
     def _send_now(self) -> None:
-        """Start what is due on a worker from this thread (one hand-over less); else (the front holds off, the lock
-        is taken, no loop runs) leave it to the loop."""
+        """Start what is due on a worker from this thread (one hand-over less); else (nothing could start: another
+        process sends on the lane, the front holds off, the lock is taken) wake the loop, which may be asleep
+        since before these items' tickets existed: it must look out for their fates decided elsewhere."""
         if self._sends_now():
             with contextlib.suppress(Exception):
-                self._dispatch(0.0)
-                return
+                if self._dispatch(0.0)[0]:
+                    return
         self.kick()
 
     def start(self) -> bool:
