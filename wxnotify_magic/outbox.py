@@ -27,7 +27,7 @@ from typing import Any
 from .i18n import tr
 from .ledger import Check, Ledger, LocalLedger
 from .status import TERMINAL, Status
-from .storage import Busy, Store, Tx
+from .storage import Busy, SentMarks, Store, Tx, say
 
 SCHEMA_VERSION = 4
 
@@ -105,6 +105,7 @@ NEEDED = {"outbox": {"id", "status", "attempts", "parts_done", "reason", "lease_
 ADDED_COLUMNS = (("lane", "TEXT NOT NULL DEFAULT ''"), ("quotas", "TEXT NOT NULL DEFAULT '{}'"),  # schema 2
                  ("merged_into", "INTEGER NOT NULL DEFAULT 0"))  # schema 4
 SALVAGED_CALLS = 2 * 86400.0  # seconds of call history copied into memory (for the limits)
+SETTLED = frozenset(str(s) for s in TERMINAL)  # the statuses an item never leaves, as stored
 KEPT_HOLD = 600.0  # a lane held this long is a service's cool-down (policy.COOLDOWN): a retry does not end it
 
 
@@ -118,9 +119,14 @@ class Outbox:
         self._queue_lock = threading.Lock()
         self._last_queued = 0
         self._max_id = 0
+        self._notify = notify or say
+        self._marks = SentMarks(path)  # the fates of the file's items while the file cannot be written
+        self._carried: dict[int, float] = {}  # id -> created of the items carried from a file into memory
         self.store = Store(path, self._prepare, self._salvage, timeout, notify)
         self._write, self._read = self.store.write, self.store.read
         self.ledger: Ledger = LocalLedger(self.store)  # the limits' counts (a shared one: ``redis_ledger``)
+        if not self.in_memory and os.path.exists(self._marks.path):
+            self._apply_marks()
 
     @property
     def in_memory(self) -> bool:
@@ -175,9 +181,20 @@ class Outbox:
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _salvage(self, source: sqlite3.Connection | None, memory: sqlite3.Connection) -> None:
-        """Copy the pending items (ids kept) and recent calls that ``source`` still has; ids stay unique."""
+        """Copy the pending items (ids kept) and recent calls that ``source`` still has; ids stay unique.
+
+        An item an earlier run settled while the file could not be written (``SentMarks``) is not copied: it is
+        not sent again. When no such mark can be kept, no item is copied: each run would send them all again.
+        """
         if source is not None:
             rows = source.execute("SELECT * FROM outbox WHERE status IN ('pending','sending')").fetchall()
+            settled = self._marks.read()
+            rows = [r for r in rows if (r["id"], r["created"]) not in settled]
+            if rows and not self._marks.writable():
+                self._notify(tr("wxnotify: {n} pending messages stay in the outbox until it can be written again "
+                                "(sent now, every later run would send them again)", n=len(rows)))
+                rows = []
+            self._carried.update((int(r["id"]), float(r["created"])) for r in rows)
             calls = source.execute("SELECT key, ts, digest FROM calls WHERE ts>=?",
                                    (time.time() - SALVAGED_CALLS,)).fetchall()
             top = source.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
@@ -272,6 +289,25 @@ class Outbox:
         cols = ", ".join(f"{k}=?" for k in fields)
         values = [str(v) if isinstance(v, Status) else v for v in fields.values()]
         self._write(lambda db: db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id)))
+        if item_id in self._carried and str(fields.get("status")) in SETTLED:
+            self._mark([item_id], str(fields["status"]))
+
+    def _mark(self, ids: Iterable[int], status: str) -> None:
+        """Keep the fate of items carried from a file that cannot be written, so later runs do not send them."""
+        if self.in_memory:
+            self._marks.add([(i, self._carried[i], status) for i in ids if i in self._carried])
+
+    def _apply_marks(self) -> None:
+        """Write into the file the fates settled while it could not be written, then forget them."""
+        marks = self._marks.read()
+        reason = tr("settled while the outbox could not be written")
+        with contextlib.suppress(Exception):  # still unwritable, or busy: the next run applies them
+            self._write(lambda db: db.executemany(
+                "UPDATE outbox SET status=?, reason=?, updated=? WHERE id=? AND created=? AND status IN "
+                "('pending','sending')", [(status, reason, time.time(), i, created)
+                                          for (i, created), status in marks.items()]))
+            if not self.in_memory:
+                self._marks.remove()
 
     def hold_lane(self, lane: str, until: float) -> None:
         """Hold every item of ``lane`` until ``until`` (pacing), in one update."""
@@ -324,7 +360,10 @@ class Outbox:
                            [(str(status), reason, into, time.time(), r["id"]) for r in rows])
             return rows
 
-        return [Item.from_row(r) for r in self._write(take)]
+        taken = [Item.from_row(r) for r in self._write(take)]
+        if self._carried:
+            self._mark([i.id for i in taken], str(status))
+        return taken
 
     def fates(self, ids: Iterable[int]) -> dict[int, tuple[Status, str, str]]:
         """(status, reason, lane) of those of ``ids`` that have settled, whichever process settled them. A merged

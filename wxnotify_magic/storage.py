@@ -12,9 +12,12 @@ Every read and write goes through ``read`` and ``write``, which repair the stora
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
+import stat
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -48,7 +51,7 @@ class Store:
         self.prepare = prepare
         self.salvage = salvage
         self.timeout = timeout
-        self.notify = notify or _say
+        self.notify = notify or say
         self.in_memory = False
         self._local = threading.local()
         self._generation = 0  # bumped when the storage changes: threads reconnect
@@ -291,6 +294,64 @@ def _read_only(path: Path) -> sqlite3.Connection | None:
     return None
 
 
+class SentMarks:
+    """Where the fates of a file's items are kept while the file itself cannot be written (read-only, full).
+
+    A file that cannot be written keeps its pending items pending: every later run would send them again. The
+    fate of each one this process settles is appended here instead (a small file in the temporary folder, named
+    after the outbox), read by every later run before it sends anything, and written into the outbox by the first
+    run that can write it again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        name = hashlib.sha256(str(path.absolute()).encode()).hexdigest()[:16]
+        base = (os.environ.get("TMPDIR") or "/tmp") if os.name == "posix" else tempfile.gettempdir()
+        self.path = Path(base) / f"wxnotify-{_uid()}" / f"unwritable-{name}.marks"
+
+    def read(self) -> dict[tuple[int, float], str]:
+        """(id, created) -> status, for every item settled while the file could not be written."""
+        try:
+            with open(open_private(self.path, os.O_RDONLY), encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            return {}
+        found: dict[tuple[int, float], str] = {}
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                item_id, created, status = line.split(" ", 2)
+                found[int(item_id), float(created)] = status
+        return found
+
+    def writable(self) -> bool:
+        """True when marks can be kept here (tried by opening the file for appending)."""
+        return self.add([])
+
+    def add(self, marks: list[tuple[int, float, str]]) -> bool:
+        """Append the fates of some items; False when they could not be kept."""
+        text = "".join(f"{item_id} {created!r} {status}\n" for item_id, created, status in marks)
+        try:
+            make_private_dir(self.path.parent)
+            folder = os.lstat(self.path.parent)
+            if not stat.S_ISDIR(folder.st_mode) or folder.st_uid != _uid() or folder.st_mode & 0o022:
+                return False  # another user's folder: keep nothing there
+            fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+            return True
+        except OSError:
+            return False
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _uid() -> int:
+    return os.getuid() if hasattr(os, "getuid") else 0
+
+
 JOURNALS = ("", "-wal", "-shm", "-journal")  # the database file and the files SQLite keeps beside it
 
 
@@ -326,7 +387,8 @@ def _why(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0][:80] or type(exc).__name__
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
+    """Say one line to the user (standard error)."""
     print(text, file=sys.stderr, flush=True)
 
 
