@@ -5,6 +5,7 @@ written does not make every later run deliver the same pending message again."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -12,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import WECOM_KEY
+from conftest import WECOM_KEY, wait_until
 from test_outbox_faults import read_only_folder
 
 from wxnotify_magic.storage import SentMarks
@@ -73,3 +74,45 @@ def test_fates_kept_while_the_outbox_was_unwritable_are_written_into_it_later(ho
     assert [r[0] for r in rows] == ["delivered"] * 3  # the two old ones, and the last (the other lived in memory)
     assert rows[0][1] == rows[1][1] == "settled while the outbox could not be written"
     assert not SentMarks(db).path.exists()
+
+
+# -- a file damaged while the process runs ---------------------------------------------------------------------
+
+
+def rows(db: Path) -> list[tuple[int, str, str]]:
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        return [(r[0], r[1], json.loads(r[2])["title"]) for r in
+                con.execute("SELECT id, status, notification FROM outbox ORDER BY id")]
+
+
+def test_an_outbox_damaged_while_the_kernel_runs_is_moved_aside_and_keeps_its_pending_message(ip, inbox, capsys):
+    db = Path(os.environ["WXNOTIFY_HOME"]) / "outbox.sqlite3"
+    ip.run_cell("%%wxnotify -t first\na = 1").raise_error()
+    ip.run_cell("%wxnotify wait 30").raise_error()
+    inbox.add_fault("status", service="wxpusher", status=503)  # the second waits for its retry, 2 s later
+    ip.run_cell("%%wxnotify -t second\nb = 2").raise_error()
+    wait_until(lambda: [s for _, s, _ in rows(db)] == ["delivered", "pending"], what="the second to wait")
+    original = b"damaged while the kernel runs \x00\xff" * 300
+    db.write_bytes(original)
+    ip.run_cell("%%wxnotify -t third\nc = 3").raise_error()
+    ip.run_cell("%wxnotify wait 30").raise_error()
+    ip.run_cell("%wxnotify").raise_error()
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    (aside,) = db.parent.glob("outbox.sqlite3.broken-*[0-9]")
+    assert out.err.count("could not be read") == 1 and aside.name in out.err
+    assert aside.read_bytes()[:4096] == original[:4096]  # kept (SQLite may have written its own pages since)
+    def later() -> list[str] | None:  # the second (carried over) and the third, alone or merged into one
+        contents = [m["content"] for m in inbox.messages if m["accepted"]][1:]
+        return contents if any("second" in c for c in contents) and any("third" in c for c in contents) else None
+
+    contents = wait_until(later, timeout=30, what="the second and the third")
+    with contextlib.suppress(TimeoutError):  # let a duplicate arrive, if any
+        inbox.wait_for(len(inbox.messages) + 1, timeout=2)
+    assert later() == contents
+    assert [c.count("second") for c in contents if "second" in c] == [1]
+    assert [c.count("third") for c in contents if "third" in c] == [1]
+    assert "outbox: 0 pending, 0 failed" in out.out or "outbox: 0 pending, 0 failed" in capsys.readouterr().out
+    # the second keeps its id in the new file, and the third gets the next one: no id is given twice
+    settled = ([(2, "merged"), (3, "delivered")], [(2, "delivered"), (3, "delivered")])
+    assert wait_until(lambda: [(i, status) for i, status, _ in rows(db)] in settled)

@@ -122,9 +122,13 @@ class Outbox:
         self._notify = notify or say
         self._marks = SentMarks(path)  # the fates of the file's items while the file cannot be written
         self._carried: dict[int, float] = {}  # id -> created of the items carried from a file into memory
-        self.store = Store(path, self._prepare, self._salvage, timeout, notify)
+        self._mine: dict[int, dict[str, Any]] = {}  # this process's unsettled items, carried over a broken file
+        self.store = Store(path, self._prepare, self._salvage, timeout, notify, self._carry)
         self._write, self._read = self.store.write, self.store.read
         self.ledger: Ledger = LocalLedger(self.store)  # the limits' counts (a shared one: ``redis_ledger``)
+        with contextlib.suppress(Exception):  # the ids handed out so far: never given again, whatever happens
+            self._max_id = max(self._max_id, int(self._read(lambda db: db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name='outbox'").fetchone()[0])))
         if not self.in_memory and os.path.exists(self._marks.path):
             self._apply_marks()
 
@@ -207,6 +211,37 @@ class Outbox:
         if self._max_id:  # ids already handed out are never given again
             memory.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (self._max_id,))
 
+    def _carry(self, source: sqlite3.Connection | None, db: sqlite3.Connection, aside: str) -> None:
+        """Fill a file started after a broken one (``aside``, or moved aside by another process): the pending
+        items that can still be read from it and this process's own unsettled ones, ids kept; no id handed out
+        before is given again, and the ids lost with it are known to be lost (``fates``)."""
+        found: list[dict[str, Any]] = []
+        top = self._max_id
+        if source is not None:
+            with contextlib.suppress(sqlite3.Error, TypeError, ValueError):
+                top = max(top, int(source.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0))
+            with contextlib.suppress(sqlite3.Error):
+                found = [dict(r) for r in source.execute("SELECT * FROM outbox WHERE status IN ('pending','sending')")]
+        rows = {int(r["id"]): r for r in found if _sound(r)}
+        rows.update(self._mine)  # this process's own view of its items is the latest
+        top = max(top, *rows) if rows else top
+        with Tx(db):
+            db.executemany(INSERT_CARRIED, [tuple(r.get(n, CARRIED[n]) for n in CARRIED) for r in rows.values()])
+            db.execute(REPAIRS)
+            if not aside:  # joining the file another process started: it named the broken one
+                last = db.execute("SELECT aside FROM repairs ORDER BY at DESC LIMIT 1").fetchone()
+                aside = str(last[0]) if last else ""
+            db.execute("INSERT INTO repairs (above, aside, at) VALUES (?, ?, ?)", (top, aside, time.time()))
+            if not db.execute("UPDATE sqlite_sequence SET seq=MAX(seq, ?) WHERE name='outbox'", (top,)).rowcount:
+                db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (top,))
+        self._max_id = top
+
+    def _keep(self, item_id: int, row: dict[str, Any]) -> None:
+        """Remember one of this process's unsettled items (a bounded number of them)."""
+        self._mine[item_id] = row
+        if len(self._mine) > MINE_KEPT:
+            self._mine.pop(next(iter(self._mine)), None)
+
     # -- items -------------------------------------------------------------------------------------------
 
     def add(self, *, provider: str, dest_key: str, dest_label: str, dest_url: str, notification: dict[str, Any],
@@ -236,6 +271,7 @@ class Outbox:
         cur = db.execute(INSERT_ITEM, tuple(row[c] for c in COLUMNS))  # one statement: the trigger adds the lane
         item_id = int(cur.lastrowid or 0)
         self._max_id = max(self._max_id, item_id)
+        self._keep(item_id, {**row, "id": item_id, "status": "pending"})
         return item_id
 
     def claim(self, lease: float, now: float | None = None, limit: int = 20,
@@ -268,6 +304,8 @@ class Outbox:
                         break
             db.executemany("UPDATE outbox SET status='sending', lease_until=?, owner=?, updated=? WHERE id=?",
                            [(now + lease, _me(), now, r["id"]) for r in picked])
+            for r in picked:
+                self._keep(r["id"], {**dict(r), "status": "sending", "lease_until": now + lease, "owner": _me()})
             return renamed, picked
 
         renamed, rows = self._write(take, wait)
@@ -289,7 +327,12 @@ class Outbox:
         cols = ", ".join(f"{k}=?" for k in fields)
         values = [str(v) if isinstance(v, Status) else v for v in fields.values()]
         self._write(lambda db: db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id)))
-        if item_id in self._carried and str(fields.get("status")) in SETTLED:
+        settled = str(fields.get("status")) in SETTLED
+        if settled:
+            self._mine.pop(item_id, None)
+        elif item_id in self._mine:
+            self._mine[item_id].update(zip(fields, values, strict=True))
+        if item_id in self._carried and settled:
             self._mark([item_id], str(fields["status"]))
 
     def _mark(self, ids: Iterable[int], status: str) -> None:
@@ -361,6 +404,8 @@ class Outbox:
             return rows
 
         taken = [Item.from_row(r) for r in self._write(take)]
+        for item in taken:
+            self._mine.pop(item.id, None)
         if self._carried:
             self._mark([i.id for i in taken], str(status))
         return taken
@@ -376,7 +421,12 @@ class Outbox:
             for item_id in wanted:
                 row = db.execute("SELECT status, reason, merged_into, lane FROM outbox WHERE id=?",
                                  (item_id,)).fetchone()
-                if row is None or Status(row[0]) not in TERMINAL:
+                if row is None:
+                    lost = _lost(db, item_id)
+                    if lost:
+                        found[item_id] = (Status.FAILED, lost, "")
+                    continue
+                if Status(row[0]) not in TERMINAL:
                     continue
                 status, reason, into = Status(row[0]), row[1], row[2]
                 for _ in range(50):  # a digest that failed for a while may itself be merged into a later one
@@ -479,6 +529,35 @@ INSERT_ITEM = f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?'
 # Every lane with an item is known to the lanes table: kept by SQLite itself, so adding an item is one statement
 LANE_TRIGGER = ("CREATE TRIGGER IF NOT EXISTS outbox_lane_known AFTER INSERT ON outbox "
                 "BEGIN INSERT OR IGNORE INTO lanes (lane) VALUES (NEW.lane); END")
+
+
+# A file started after a broken one says which ids may have been lost with it (created only then)
+REPAIRS = "CREATE TABLE IF NOT EXISTS repairs (above INTEGER NOT NULL, aside TEXT NOT NULL, at REAL NOT NULL)"
+# The columns of an item carried into a new file, and their values when not known
+CARRIED: dict[str, Any] = {"id": 0, "status": "pending", "attempts": 0, "parts_done": 0, "reason": "",
+                           "lease_until": 0.0, "owner": "", "merged_into": 0, **dict.fromkeys(COLUMNS)}
+INSERT_CARRIED = f"INSERT OR IGNORE INTO outbox ({', '.join(CARRIED)}) VALUES ({', '.join('?' * len(CARRIED))})"
+MINE_KEPT = 2000  # this process's unsettled items remembered in case the file breaks
+
+
+def _sound(row: dict[str, Any]) -> bool:
+    """True when an item read from a broken file is whole enough to be sent."""
+    try:
+        json.loads(row["notification"])
+        json.loads(row["quotas"] or "{}")
+        Status(row["status"])
+        return all(row.get(c) is not None for c in COLUMNS)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _lost(db: sqlite3.Connection, item_id: int) -> str:
+    """Why ``item_id`` is not in the file, when it was lost with a broken one ('' when it was not)."""
+    try:
+        hit = db.execute("SELECT aside FROM repairs WHERE above>=? ORDER BY at LIMIT 1", (item_id,)).fetchone()
+    except sqlite3.OperationalError:  # no file broke: there is no such table
+        return ""
+    return tr("lost with the damaged outbox (kept as {aside})", aside=hit[0]) if hit else ""
 
 
 def _statements() -> list[str]:

@@ -29,6 +29,7 @@ from .i18n import tr
 from .paths import make_private_dir, open_private
 
 T = TypeVar("T")
+Carry = Callable[[sqlite3.Connection | None, sqlite3.Connection, str], None]
 
 
 class Busy(Exception):
@@ -45,11 +46,14 @@ class Store:
 
     def __init__(self, path: Path, prepare: Callable[[sqlite3.Connection], None],
                  salvage: Callable[[sqlite3.Connection | None, sqlite3.Connection], None], timeout: float = 30.0,
-                 notify: Callable[[str], None] | None = None) -> None:
-        """``prepare(db)`` makes or checks the schema; ``salvage(file or None, memory)`` copies what it can."""
+                 notify: Callable[[str], None] | None = None, carry: Carry | None = None) -> None:
+        """``prepare(db)`` makes or checks the schema; ``salvage(file or None, memory)`` copies what it can;
+        ``carry(broken file or None, new file, its name aside)`` fills a file started after a broken one."""
         self.path = path
         self.prepare = prepare
         self.salvage = salvage
+        self.carry = carry
+        self._inode: int | None = None  # the file this process opened (another process may replace it)
         self.timeout = timeout
         self.notify = notify or say
         self.in_memory = False
@@ -83,6 +87,7 @@ class Store:
         self._generation += 1
         self.prepare(self.db())  # before WAL, so that a file found broken is kept exactly as it was
         self.db().execute("PRAGMA journal_mode=WAL")
+        self._inode = os.stat(self.path).st_ino
 
     def db(self) -> sqlite3.Connection:
         """This thread's connection (in memory: the one connection; hold ``lock`` around its use)."""
@@ -125,26 +130,50 @@ class Store:
     # -- repairs -------------------------------------------------------------------------------------------
 
     def _repair(self, exc: BaseException) -> None:
-        """A corrupt file is moved aside and a new one started; anything else (or a failed restart): memory."""
+        """A corrupt file is moved aside and a new one started, with what ``carry`` can bring over (another
+        process that did so first: its new file is joined); anything else (or a failed restart): memory."""
         if _kind(exc) == "corrupt":
             try:
-                self._move_aside(exc)
+                aside = None if self._replaced() else self._move_aside(exc)
+                self._close_connections()
                 self._open_file()
+                self._carry_over(aside)
                 return
             except Exception as again:
                 exc = again
         self._use_memory(exc)
 
-    def _move_aside(self, exc: BaseException) -> None:
+    def _replaced(self) -> bool:
+        """True when the file is no more the one this process opened (another process moved it aside)."""
+        try:
+            return self._inode is not None and os.stat(self.path).st_ino != self._inode
+        except OSError:
+            return True
+
+    def _carry_over(self, aside: Path | None) -> None:
+        """Give ``carry`` the file moved aside (what can still be read of it) and the new file."""
+        if self.carry is None:
+            return
+        source = _read_only(aside) if aside is not None else None
+        try:
+            self.carry(source, self.db(), aside.name if aside is not None else "")
+        finally:
+            if source is not None:
+                source.close()
+
+    def _move_aside(self, exc: BaseException) -> Path:
         """Keep a corrupt file (and its journal) under a new name, and say where."""
         self._close_connections()
         aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        if os.path.lexists(aside):  # another one already broke this second
+            aside = aside.with_name(f"{aside.name}-{os.getpid()}-{time.monotonic_ns()}")
         for suffix in JOURNALS:
             old = Path(f"{self.path}{suffix}")
             if os.path.lexists(old):
                 os.replace(old, Path(f"{aside}{suffix}"))
         self.notify(tr("wxnotify: the outbox {path} could not be read ({why}); kept it as {aside} and started a new "
                        "one", path=self.path, why=_why(exc), aside=aside.name))
+        return aside
 
     def _use_memory(self, exc: BaseException) -> None:
         """Carry on in memory, with what ``salvage`` can still read from the file."""
