@@ -68,7 +68,7 @@ def test_fates_kept_while_the_outbox_was_unwritable_are_written_into_it_later(ho
         assert later.returncode == 0 and later.stdout.split() == ["delivered"], later.stderr
         with contextlib.suppress(TimeoutError):
             inbox.wait_for(2, timeout=2)
-        assert ["writable again" in m["content"] for m in inbox.messages] == [True]
+        assert ["writable again" in m["content"] for m in inbox.messages] == [True], inbox.messages
         with contextlib.closing(sqlite3.connect(db)) as con:
             rows = con.execute("SELECT status, reason FROM outbox ORDER BY id").fetchall()
     assert [r[0] for r in rows] == ["delivered"] * 3  # the two old ones, and the last (the other lived in memory)
@@ -85,13 +85,18 @@ def rows(db: Path) -> list[tuple[int, str, str]]:
                 con.execute("SELECT id, status, notification FROM outbox ORDER BY id")]
 
 
+def waiting_for_retry(db: Path) -> list[int]:
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        return [r[0] for r in con.execute("SELECT id FROM outbox WHERE status='pending' AND attempts>=1")]
+
+
 def test_an_outbox_damaged_while_the_kernel_runs_is_moved_aside_and_keeps_its_pending_message(ip, inbox, capsys):
     db = Path(os.environ["WXNOTIFY_HOME"]) / "outbox.sqlite3"
     ip.run_cell("%%wxnotify -t first\na = 1").raise_error()
     ip.run_cell("%wxnotify wait 30").raise_error()
     inbox.add_fault("status", service="wxpusher", status=503)  # the second waits for its retry, 2 s later
     ip.run_cell("%%wxnotify -t second\nb = 2").raise_error()
-    wait_until(lambda: [s for _, s, _ in rows(db)] == ["delivered", "pending"], what="the second to wait")
+    wait_until(lambda: waiting_for_retry(db) == [2], what="the second to wait for its retry")
     original = b"damaged while the kernel runs \x00\xff" * 300
     db.write_bytes(original)
     ip.run_cell("%%wxnotify -t third\nc = 3").raise_error()
@@ -113,6 +118,54 @@ def test_an_outbox_damaged_while_the_kernel_runs_is_moved_aside_and_keeps_its_pe
     assert [c.count("second") for c in contents if "second" in c] == [1]
     assert [c.count("third") for c in contents if "third" in c] == [1]
     assert "outbox: 0 pending, 0 failed" in out.out or "outbox: 0 pending, 0 failed" in capsys.readouterr().out
-    # the second keeps its id in the new file, and the third gets the next one: no id is given twice
-    settled = ([(2, "merged"), (3, "delivered")], [(2, "delivered"), (3, "delivered")])
-    assert wait_until(lambda: [(i, status) for i, status, _ in rows(db)] in settled)
+    # the second keeps its id in the new file, and the third's is above any id given before: none is given twice
+    found = wait_until(lambda: [(i, status) for i, status, _ in rows(db)] if len(rows(db)) == 2 else None)
+    assert found[0] in ((2, "merged"), (2, "delivered")) and found[1][0] > 2 and found[1][1] == "delivered", found
+
+
+B_PROCESS = textwrap.dedent("""
+    import sys
+    from wxnotify_magic.session import Session
+    from wxnotify_magic.settings import WxNotify
+
+    session = Session(WxNotify(wait=1.0))
+    waiting = session.send("b waiting", to=[sys.argv[1]])  # the service answers 503: it waits for its retry
+    print("sent", flush=True)
+    sys.stdin.readline()  # meanwhile the file is damaged, and the other process sends
+    after = session.send("b after", to=[sys.argv[1]])
+    for receipt in (session.wait(waiting, 30), session.wait(after, 30)):
+        print(receipt.status, receipt.reason, flush=True)
+""")
+
+
+def test_two_processes_keep_their_messages_and_ids_over_a_file_damaged_under_them(home, inbox):
+    from wxnotify_magic.session import Session
+    from wxnotify_magic.settings import WxNotify
+
+    db = home / "outbox.sqlite3"
+    here = Session(WxNotify(wait=10.0))
+    assert here.wait(here.send("a first"), 10).ok
+    inbox.add_fault("status", service="wecombot", status=503)
+    other = subprocess.Popen([sys.executable, "-c", B_PROCESS, WECOM], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    assert other.stdout is not None and other.stdin is not None
+    try:
+        assert other.stdout.readline().strip() == "sent"
+        wait_until(lambda: waiting_for_retry(db) == [2], what="b to wait for its retry")
+        db.write_bytes(b"damaged under two processes \x00\xff" * 300)
+        mine = here.send("a after")
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        assert here.wait(mine, 30).ok
+        out, err = other.communicate(timeout=60)
+    finally:
+        if other.poll() is None:
+            other.kill()
+    assert out.splitlines() == ["delivered ", "delivered "], (out, err)
+    assert "Traceback" not in err
+    accepted = [m["content"] for m in inbox.messages if m["accepted"]]
+    for text in ("a first", "a after", "b waiting", "b after"):
+        assert sum(text in c for c in accepted) == 1, (text, accepted)
+    assert len(list(home.glob("outbox.sqlite3.broken-*[0-9]"))) == 1  # moved aside once, by one of them
+    ids = [i for i, _, _ in rows(db)]
+    assert len(ids) == len(set(ids)) == 3 and ids[0] == 2, ids  # b waiting kept its id; the others are new

@@ -225,6 +225,8 @@ class Outbox:
         rows = {int(r["id"]): r for r in found if _sound(r)}
         rows.update(self._mine)  # this process's own view of its items is the latest
         top = max(top, *rows) if rows else top
+        if aside:  # other processes may have handed out ids this one has not seen: start well above them
+            top += ID_GAP
         with Tx(db):
             db.executemany(INSERT_CARRIED, [tuple(r.get(n, CARRIED[n]) for n in CARRIED) for r in rows.values()])
             db.execute(REPAIRS)
@@ -538,6 +540,7 @@ CARRIED: dict[str, Any] = {"id": 0, "status": "pending", "attempts": 0, "parts_d
                            "lease_until": 0.0, "owner": "", "merged_into": 0, **dict.fromkeys(COLUMNS)}
 INSERT_CARRIED = f"INSERT OR IGNORE INTO outbox ({', '.join(CARRIED)}) VALUES ({', '.join('?' * len(CARRIED))})"
 MINE_KEPT = 2000  # this process's unsettled items remembered in case the file breaks
+ID_GAP = 1000  # ids left unused after a broken file: those other processes may have given since this one looked
 
 
 def _sound(row: dict[str, Any]) -> bool:

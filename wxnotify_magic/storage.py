@@ -132,13 +132,16 @@ class Store:
     def _repair(self, exc: BaseException) -> None:
         """A corrupt file is moved aside and a new one started, with what ``carry`` can bring over (another
         process that did so first: its new file is joined); anything else (or a failed restart): memory."""
-        if _kind(exc) == "corrupt":
+        kind = _kind(exc)
+        if kind in ("corrupt", "unwritable"):  # SQLite calls a file moved under its connection read-only
             try:
-                aside = None if self._replaced() else self._move_aside(exc)
-                self._close_connections()
-                self._open_file()
-                self._carry_over(aside)
-                return
+                replaced = self._replaced()
+                if replaced or kind == "corrupt":
+                    aside = None if replaced else self._move_aside(exc)
+                    self._close_connections()
+                    self._open_file()
+                    self._carry_over(aside)
+                    return
             except Exception as again:
                 exc = again
         self._use_memory(exc)
