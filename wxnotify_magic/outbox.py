@@ -123,6 +123,7 @@ class Outbox:
         self._marks = SentMarks(path)  # the fates of the file's items while the file cannot be written
         self._carried: dict[int, float] = {}  # id -> created of the items carried from a file into memory
         self._mine: dict[int, dict[str, Any]] = {}  # this process's unsettled items, carried over a broken file
+        self._mine_size = 0  # characters of their notifications
         self.store = Store(path, self._prepare, self._salvage, timeout, notify, self._carry)
         self._write, self._read = self.store.write, self.store.read
         self.ledger: Ledger = LocalLedger(self.store)  # the limits' counts (a shared one: ``redis_ledger``)
@@ -240,9 +241,17 @@ class Outbox:
 
     def _keep(self, item_id: int, row: dict[str, Any]) -> None:
         """Remember one of this process's unsettled items (a bounded number of them)."""
+        self._drop(item_id)
         self._mine[item_id] = row
-        if len(self._mine) > MINE_KEPT:
-            self._mine.pop(next(iter(self._mine)), None)
+        self._mine_size += len(row["notification"])
+        while len(self._mine) > MINE_KEPT or self._mine_size > MINE_SIZE:
+            self._drop(next(iter(self._mine)))
+
+    def _drop(self, item_id: int) -> None:
+        """Forget one of this process's items (settled)."""
+        row = self._mine.pop(item_id, None)
+        if row is not None:
+            self._mine_size -= len(row["notification"])
 
     # -- items -------------------------------------------------------------------------------------------
 
@@ -331,9 +340,9 @@ class Outbox:
         self._write(lambda db: db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id)))
         settled = str(fields.get("status")) in SETTLED
         if settled:
-            self._mine.pop(item_id, None)
+            self._drop(item_id)
         elif item_id in self._mine:
-            self._mine[item_id].update(zip(fields, values, strict=True))
+            self._keep(item_id, {**self._mine[item_id], **dict(zip(fields, values, strict=True))})
         if item_id in self._carried and settled:
             self._mark([item_id], str(fields["status"]))
 
@@ -407,7 +416,7 @@ class Outbox:
 
         taken = [Item.from_row(r) for r in self._write(take)]
         for item in taken:
-            self._mine.pop(item.id, None)
+            self._drop(item.id)
         if self._carried:
             self._mark([i.id for i in taken], str(status))
         return taken
@@ -447,7 +456,10 @@ class Outbox:
                     found[item_id] = (status, reason, row[3])
             return found
 
-        return self._read(read) if wanted else {}
+        found = self._read(read) if wanted else {}
+        for item_id in found:  # settled by another process
+            self._drop(item_id)
+        return found
 
     def count(self, status: Status | str) -> int:
         found = self._read(lambda db: db.execute("SELECT COUNT(*) FROM outbox WHERE status=?",
@@ -539,7 +551,8 @@ REPAIRS = "CREATE TABLE IF NOT EXISTS repairs (above INTEGER NOT NULL, aside TEX
 CARRIED: dict[str, Any] = {"id": 0, "status": "pending", "attempts": 0, "parts_done": 0, "reason": "",
                            "lease_until": 0.0, "owner": "", "merged_into": 0, **dict.fromkeys(COLUMNS)}
 INSERT_CARRIED = f"INSERT OR IGNORE INTO outbox ({', '.join(CARRIED)}) VALUES ({', '.join('?' * len(CARRIED))})"
-MINE_KEPT = 2000  # this process's unsettled items remembered in case the file breaks
+MINE_KEPT, MINE_SIZE = 2000, 64 << 20  # this process's unsettled items remembered in case the file breaks: how
+# many at most, and how many characters of notifications
 ID_GAP = 1000  # ids left unused after a broken file: those other processes may have given since this one looked
 
 
