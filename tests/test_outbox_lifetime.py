@@ -169,3 +169,27 @@ def test_two_processes_keep_their_messages_and_ids_over_a_file_damaged_under_the
     assert len(list(home.glob("outbox.sqlite3.broken-*[0-9]"))) == 1  # moved aside once, by one of them
     ids = [i for i, _, _ in rows(db)]
     assert len(ids) == len(set(ids)) == 3 and ids[0] == 2, ids  # b waiting kept its id; the others are new
+
+
+def test_a_message_lost_with_a_damaged_outbox_is_reported_failed_with_the_reason(home, inbox, monkeypatch):
+    """A message nobody can carry over (here: this process keeps none of its messages in memory) is not left
+    waiting for ever, nor given another message's fate: its receipt says it was lost, and where the file is."""
+    from wxnotify_magic import outbox
+    from wxnotify_magic.session import Session
+    from wxnotify_magic.settings import WxNotify
+
+    monkeypatch.setattr(outbox, "MINE_KEPT", 0, raising=False)
+    db = home / "outbox.sqlite3"
+    session = Session(WxNotify(wait=10.0))
+    assert session.wait(session.send("first"), 10).ok
+    inbox.add_fault("status", service="wxpusher", status=503)
+    lost = session.send("lost")
+    wait_until(lambda: waiting_for_retry(db) == [2], what="it to wait for its retry")
+    db.write_bytes(b"damaged \x00\xff" * 500)
+    after = session.send("after")
+    receipts = session.wait(lost, 30), session.wait(after, 30)
+    (aside,) = home.glob("outbox.sqlite3.broken-*[0-9]")
+    why = f"lost with the damaged outbox (kept as {aside.name})"
+    assert (receipts[0].status, receipts[0].reason) == ("failed", why)
+    assert receipts[1].ok
+    assert [m["content"].startswith("after") for m in inbox.messages if m["accepted"]] == [False, True]
