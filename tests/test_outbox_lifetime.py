@@ -193,3 +193,27 @@ def test_a_message_lost_with_a_damaged_outbox_is_reported_failed_with_the_reason
     assert (receipts[0].status, receipts[0].reason) == ("failed", why)
     assert receipts[1].ok
     assert [m["content"].startswith("after") for m in inbox.messages if m["accepted"]] == [False, True]
+
+
+def test_notebooks_run_headless_over_an_unwritable_outbox_deliver_its_pending_message_once(
+        tmp_path: Path, home: Path, inbox, monkeypatch) -> None:
+    """Three headless notebook runs (each kernel ended by its runner, its watchdog taking over) over a home
+    that cannot be written: the message pending in it reaches the service once, not once a run or more."""
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+    from test_handover import ImpatientManager
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    with read_only_folder(home, with_pending=1):
+        for n in range(3):
+            nb = new_notebook(cells=[new_code_cell("%load_ext wxnotify_magic"), new_code_cell(f"%wxsend run-{n}")])
+            NotebookClient(nb, timeout=60, kernel_name="python3", kernel_manager_class=ImpatientManager).execute(
+                cwd=str(tmp_path))
+            wait_until(lambda n=n: any(f"run-{n}" in m["content"] for m in inbox.messages if m["accepted"]), 30)
+        with contextlib.suppress(TimeoutError):  # a late copy, from a watchdog
+            inbox.wait_for(len(inbox.messages) + 1, timeout=5)
+        SentMarks(home / "outbox.sqlite3").remove()
+    contents = [m["content"] for m in inbox.messages if m["accepted"]]
+    copies = sum(c.startswith("### ✅ old 0 finished") for c in contents)
+    assert copies == 1, f"the pending message reached the service {copies} times"
+    assert [sum(f"run-{n}" in c for c in contents) for n in range(3)] == [1, 1, 1], contents
