@@ -21,13 +21,14 @@ from wxnotify_magic.storage import SentMarks
 WECOM = f"wecombot://{WECOM_KEY}"
 
 
-def run_send(text: str) -> subprocess.CompletedProcess[str]:
+def run_send(text: str, **env: str) -> subprocess.CompletedProcess[str]:
     """A separate process (a later run) that sends one message and waits for its receipt."""
     code = textwrap.dedent(f"""
         from wxnotify_magic import send
         print(send({text!r}, to={WECOM!r}, wait=15).status)
     """)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90, env=os.environ)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90,
+                          env={**os.environ, **env})
 
 
 # -- nothing can be written: a message is delivered once, not once a run ---------------------------------------
@@ -48,6 +49,23 @@ def test_a_pending_message_in_an_unwritable_outbox_is_delivered_once_over_many_r
     assert [n for n in range(3) for c in contents if f"run {n}" in c] == [0, 1, 2]
 
 
+def test_when_no_fate_can_be_kept_an_unwritable_outbox_keeps_its_pending_messages_for_later(home, inbox, tmp_path):
+    """Not even the temporary folder can keep what was sent: the pending messages are not sent at all (every
+    run would send them again), and one line says so; the run's own messages go out."""
+    not_a_folder = tmp_path / "not-a-folder"
+    not_a_folder.write_text("")
+    with read_only_folder(home, with_pending=1):
+        runs = [run_send(f"run {n}", TMPDIR=str(not_a_folder)) for n in range(2)]
+        wait_until(lambda: len([m for m in inbox.messages if m["accepted"]]) >= 2, what="the runs' messages")
+        with contextlib.suppress(TimeoutError):
+            inbox.wait_for(3, timeout=2)
+    for proc in runs:
+        assert proc.returncode == 0 and proc.stdout.split() == ["delivered"], proc.stderr
+        assert proc.stderr.count("1 pending message(s) stay in the outbox until it can be written again") == 1
+        assert "Traceback" not in proc.stderr
+    assert not any("old 0" in m["content"] for m in inbox.messages), inbox.messages
+
+
 def writable_again(folder: Path) -> None:
     if os.geteuid() == 0:
         subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
@@ -59,16 +77,17 @@ def test_fates_kept_while_the_outbox_was_unwritable_are_written_into_it_later(ho
     db = home / "outbox.sqlite3"
     with read_only_folder(home, with_pending=2):
         first = run_send("while read-only")
-        assert first.returncode == 0 and "Traceback" not in first.stderr, first.stderr
-        inbox.wait_for(3, timeout=30)
-        assert SentMarks(db).path.exists()
+        assert first.returncode == 0 and first.stdout.split() == ["delivered"], first.stderr
+        assert "Traceback" not in first.stderr
+        wait_until(lambda: len([m for m in inbox.messages if m["accepted"]]) == 3, what="the three messages")
+        assert sorted(SentMarks(db).read().values()) == ["delivered", "delivered"]
         writable_again(home)
         inbox.clear()
         later = run_send("writable again")
         assert later.returncode == 0 and later.stdout.split() == ["delivered"], later.stderr
         with contextlib.suppress(TimeoutError):
             inbox.wait_for(2, timeout=2)
-        assert ["writable again" in m["content"] for m in inbox.messages] == [True], inbox.messages
+        assert ["writable again" in m["content"] for m in inbox.messages if m["accepted"]] == [True], inbox.messages
         with contextlib.closing(sqlite3.connect(db)) as con:
             rows = con.execute("SELECT status, reason FROM outbox ORDER BY id").fetchall()
     assert [r[0] for r in rows] == ["delivered"] * 3  # the two old ones, and the last (the other lived in memory)

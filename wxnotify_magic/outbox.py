@@ -196,7 +196,7 @@ class Outbox:
             settled = self._marks.read()
             rows = [r for r in rows if (r["id"], r["created"]) not in settled]
             if rows and not self._marks.writable():
-                self._notify(tr("wxnotify: {n} pending messages stay in the outbox until it can be written again "
+                self._notify(tr("wxnotify: {n} pending message(s) stay in the outbox until it can be written again "
                                 "(sent now, every later run would send them again)", n=len(rows)))
                 rows = []
             self._carried.update((int(r["id"]), float(r["created"])) for r in rows)
@@ -356,10 +356,10 @@ class Outbox:
         marks = self._marks.read()
         reason = tr("settled while the outbox could not be written")
         with contextlib.suppress(Exception):  # still unwritable, or busy: the next run applies them
-            self._write(lambda db: db.executemany(
+            self._write(lambda db: db.executemany(  # waited for briefly: the next run applies them otherwise
                 "UPDATE outbox SET status=?, reason=?, updated=? WHERE id=? AND created=? AND status IN "
                 "('pending','sending')", [(status, reason, time.time(), i, created)
-                                          for (i, created), status in marks.items()]))
+                                          for (i, created), status in marks.items()]), wait=1.0)
             if not self.in_memory:
                 self._marks.remove()
 
