@@ -1,9 +1,12 @@
 """Where the outbox lives: one SQLite file that degrades instead of failing, and says so once (``notify``).
 
-- A corrupt, truncated or wrong-schema file (``prepare`` raises ``sqlite3.DatabaseError``) is moved aside, kept
-  under a name it shows, and a new one started.
+- A corrupt, truncated or wrong-schema file (``prepare`` raises ``sqlite3.DatabaseError``), at start-up or
+  while the process runs, is moved aside, kept under a name it shows, and a new one started, which ``carry``
+  fills with what can still be read from the old one (and what the process itself still has). A process whose
+  file another process moved aside joins the new one the same way.
 - When nothing can be written there (a read-only folder, a full disk, a folder that is a file), it carries on
-  in memory, with what ``salvage`` can still read from the file.
+  in memory, with what ``salvage`` can still read from the file; ``SentMarks`` keeps what became of those items
+  where it can, so that later runs do not send them again.
 - Another process holding the write lock longer than a caller can wait raises ``Busy``.
 
 Every read and write goes through ``read`` and ``write``, which repair the storage and try once more.
