@@ -12,9 +12,9 @@ LAYERS = {  # the lowest layer first; a module may import only its own layer or 
     "values": {"i18n", "lang_zh", "durations", "message", "metrics", "figures", "capture", "status", "paths",
                "ranks", "resources", "netfs"},
     "providers": {"providers"},
-    "engine": {"redact", "transport", "storage", "outbox", "workers", "ticketbook", "policy", "receipts",
-               "delivery", "settings", "watch", "auto", "cellinfo", "monitor", "watchdog", "watchdog_process",
-               "ledger", "redis_ledger"},  # the limits ledger: local (SQLite) and shared (Redis)
+    "engine": {"redact", "transport", "storage", "outbox_repair", "outbox", "workers", "ticketbook", "policy",
+               "receipts", "delivery", "settings", "watch", "auto", "cellinfo", "monitor", "watchdog",
+               "watchdog_process", "ledger", "redis_ledger"},  # the limits ledger: local (SQLite) and shared (Redis)
     "session": {"session"},
     "fronts": {"magics", "hooks", "receipt_view", "settings_panel", "api", "cli", "__main__"},
 }

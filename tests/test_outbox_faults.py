@@ -22,11 +22,20 @@ from conftest import WECOM_KEY, loaded, wait_until
 
 from wxnotify_magic.message import Notification
 from wxnotify_magic.outbox import Outbox
+from wxnotify_magic.storage import SentMarks
 
 MEMORY_NOTICE = "pending messages will not survive a restart"
 WECOM = f"wecombot://{WECOM_KEY}"
 
 
+
+
+@pytest.fixture(autouse=True)
+def _forget_fates_kept_beside(tmp_path: Path) -> Iterator[None]:
+    """An outbox that could not be written leaves what became of its items in the temporary folder: forget them
+    with the test's home (``home`` is ``tmp_path / "wxhome"``)."""
+    yield
+    SentMarks(tmp_path / "wxhome" / "outbox.sqlite3").remove()
 
 
 def statuses(db: Path) -> list[str]:

@@ -532,6 +532,11 @@ ZH: dict[str, str] = {
     "a restart":
         "wxnotify：无法在 {folder} 写入发件箱（{why}）；改为在内存中发送：尚未发出的消息在重启后将不复存在",
     "the outbox is locked by another process": "发件箱正被另一个进程锁定",
+    "wxnotify: {n} pending message(s) stay in the outbox until it can be written again (sent now, every later run "
+    "would send them again)":
+        "wxnotify：发件箱中有 {n} 条待发消息将保留到发件箱可以写入为止（现在发出的话，以后每次运行都会再发一遍）",
+    "settled while the outbox could not be written": "在发件箱无法写入期间已处理",
+    "lost with the damaged outbox (kept as {aside})": "随损坏的发件箱一同丢失（已保留为 {aside}）",
     "waiting for the outbox: another process is writing it": "正在等待发件箱：另一个进程正在写入",
     "wxnotify {command}: cannot write {path}: {why}": "wxnotify {command}：无法写入 {path}：{why}",
     # receipts in a notebook, updated in place; %wxnotify wait

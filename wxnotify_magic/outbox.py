@@ -26,8 +26,10 @@ from typing import Any
 
 from .i18n import tr
 from .ledger import Check, Ledger, LocalLedger
+from .outbox_repair import carry
+from .outbox_repair import lost as lost_with_a_broken_file
 from .status import TERMINAL, Status
-from .storage import Busy, Store, Tx
+from .storage import Busy, SentMarks, Store, Tx, say
 
 SCHEMA_VERSION = 4
 
@@ -105,6 +107,7 @@ NEEDED = {"outbox": {"id", "status", "attempts", "parts_done", "reason", "lease_
 ADDED_COLUMNS = (("lane", "TEXT NOT NULL DEFAULT ''"), ("quotas", "TEXT NOT NULL DEFAULT '{}'"),  # schema 2
                  ("merged_into", "INTEGER NOT NULL DEFAULT 0"))  # schema 4
 SALVAGED_CALLS = 2 * 86400.0  # seconds of call history copied into memory (for the limits)
+SETTLED = frozenset(str(s) for s in TERMINAL)  # the statuses an item never leaves, as stored
 KEPT_HOLD = 600.0  # a lane held this long is a service's cool-down (policy.COOLDOWN): a retry does not end it
 
 
@@ -118,9 +121,19 @@ class Outbox:
         self._queue_lock = threading.Lock()
         self._last_queued = 0
         self._max_id = 0
-        self.store = Store(path, self._prepare, self._salvage, timeout, notify)
+        self._notify = notify or say
+        self._marks = SentMarks(path)  # the fates of the file's items while the file cannot be written
+        self._carried: dict[int, float] = {}  # id -> created of the items carried from a file into memory
+        self._mine: dict[int, dict[str, Any]] = {}  # this process's unsettled items, carried over a broken file
+        self._mine_size = 0  # characters of their notifications
+        self.store = Store(path, self._prepare, self._salvage, timeout, notify, self._carry)
         self._write, self._read = self.store.write, self.store.read
         self.ledger: Ledger = LocalLedger(self.store)  # the limits' counts (a shared one: ``redis_ledger``)
+        with contextlib.suppress(Exception):  # the ids handed out so far: never given again, whatever happens
+            self._max_id = max(self._max_id, int(self._read(lambda db: db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name='outbox'").fetchone()[0])))
+        if not self.in_memory and os.path.exists(self._marks.path):
+            self._apply_marks()
 
     @property
     def in_memory(self) -> bool:
@@ -175,9 +188,20 @@ class Outbox:
             db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _salvage(self, source: sqlite3.Connection | None, memory: sqlite3.Connection) -> None:
-        """Copy the pending items (ids kept) and recent calls that ``source`` still has; ids stay unique."""
+        """Copy the pending items (ids kept) and recent calls that ``source`` still has; ids stay unique.
+
+        An item an earlier run settled while the file could not be written (``SentMarks``) is not copied: it is
+        not sent again. When no such mark can be kept, no item is copied: each run would send them all again.
+        """
         if source is not None:
             rows = source.execute("SELECT * FROM outbox WHERE status IN ('pending','sending')").fetchall()
+            settled = self._marks.read()
+            rows = [r for r in rows if (r["id"], r["created"]) not in settled]
+            if rows and not self._marks.writable():
+                self._notify(tr("wxnotify: {n} pending message(s) stay in the outbox until it can be written again "
+                                "(sent now, every later run would send them again)", n=len(rows)))
+                rows = []
+            self._carried.update((int(r["id"]), float(r["created"])) for r in rows)
             calls = source.execute("SELECT key, ts, digest FROM calls WHERE ts>=?",
                                    (time.time() - SALVAGED_CALLS,)).fetchall()
             top = source.execute("SELECT MAX(id) FROM outbox").fetchone()[0] or 0
@@ -189,6 +213,24 @@ class Outbox:
             self._max_id = max(self._max_id, int(top))
         if self._max_id:  # ids already handed out are never given again
             memory.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)", (self._max_id,))
+
+    def _carry(self, source: sqlite3.Connection | None, db: sqlite3.Connection, aside: str) -> None:
+        """Fill a file started after a broken one (``aside``, or moved aside by another process)."""
+        self._max_id = carry(source, db, aside, self._max_id, self._mine, COLUMNS)
+
+    def _keep(self, item_id: int, row: dict[str, Any]) -> None:
+        """Remember one of this process's unsettled items (a bounded number of them)."""
+        self._drop(item_id)
+        self._mine[item_id] = row
+        self._mine_size += len(row["notification"])
+        while len(self._mine) > MINE_KEPT or self._mine_size > MINE_SIZE:
+            self._drop(next(iter(self._mine)))
+
+    def _drop(self, item_id: int) -> None:
+        """Forget one of this process's items (settled)."""
+        row = self._mine.pop(item_id, None)
+        if row is not None:
+            self._mine_size -= len(row["notification"])
 
     # -- items -------------------------------------------------------------------------------------------
 
@@ -259,6 +301,7 @@ class Outbox:
         cur = db.execute(INSERT_ITEM, tuple(row[c] for c in COLUMNS))  # one statement: the trigger adds the lane
         item_id = int(cur.lastrowid or 0)
         self._max_id = max(self._max_id, item_id)
+        self._keep(item_id, {**row, "id": item_id, "status": "pending"})
         return item_id
 
     def claim(self, lease: float, now: float | None = None, limit: int = 20,
@@ -291,6 +334,8 @@ class Outbox:
                         break
             db.executemany("UPDATE outbox SET status='sending', lease_until=?, owner=?, updated=? WHERE id=?",
                            [(now + lease, _me(), now, r["id"]) for r in picked])
+            for r in picked:
+                self._keep(r["id"], {**dict(r), "status": "sending", "lease_until": now + lease, "owner": _me()})
             return renamed, picked
 
         renamed, rows = self._write(take, wait)
@@ -312,6 +357,30 @@ class Outbox:
         cols = ", ".join(f"{k}=?" for k in fields)
         values = [str(v) if isinstance(v, Status) else v for v in fields.values()]
         self._write(lambda db: db.execute(f"UPDATE outbox SET {cols} WHERE id=?", (*values, item_id)))
+        settled = str(fields.get("status")) in SETTLED
+        if settled:
+            self._drop(item_id)
+        elif item_id in self._mine:
+            self._keep(item_id, {**self._mine[item_id], **dict(zip(fields, values, strict=True))})
+        if item_id in self._carried and settled:
+            self._mark([item_id], str(fields["status"]))
+
+    def _mark(self, ids: Iterable[int], status: str) -> None:
+        """Keep the fate of items carried from a file that cannot be written, so later runs do not send them."""
+        if self.in_memory:
+            self._marks.add([(i, self._carried[i], status) for i in ids if i in self._carried])
+
+    def _apply_marks(self) -> None:
+        """Write into the file the fates settled while it could not be written, then forget them."""
+        marks = self._marks.read()
+        reason = tr("settled while the outbox could not be written")
+        with contextlib.suppress(Exception):  # still unwritable, or busy: the next run applies them
+            self._write(lambda db: db.executemany(  # waited for briefly: the next run applies them otherwise
+                "UPDATE outbox SET status=?, reason=?, updated=? WHERE id=? AND created=? AND status IN "
+                "('pending','sending')", [(status, reason, time.time(), i, created)
+                                          for (i, created), status in marks.items()]), wait=1.0)
+            if not self.in_memory:
+                self._marks.remove()
 
     def hold_lane(self, lane: str, until: float) -> None:
         """Hold every item of ``lane`` until ``until`` (pacing), in one update."""
@@ -364,7 +433,12 @@ class Outbox:
                            [(str(status), reason, into, time.time(), r["id"]) for r in rows])
             return rows
 
-        return [Item.from_row(r) for r in self._write(take)]
+        taken = [Item.from_row(r) for r in self._write(take)]
+        for item in taken:
+            self._drop(item.id)
+        if self._carried:
+            self._mark([i.id for i in taken], str(status))
+        return taken
 
     def fates(self, ids: Iterable[int]) -> dict[int, tuple[Status, str, str]]:
         """(status, reason, lane) of those of ``ids`` that have settled, whichever process settled them. A merged
@@ -377,7 +451,12 @@ class Outbox:
             for item_id in wanted:
                 row = db.execute("SELECT status, reason, merged_into, lane FROM outbox WHERE id=?",
                                  (item_id,)).fetchone()
-                if row is None or Status(row[0]) not in TERMINAL:
+                if row is None:
+                    lost = lost_with_a_broken_file(db, item_id)
+                    if lost:
+                        found[item_id] = (Status.FAILED, lost, "")
+                    continue
+                if Status(row[0]) not in TERMINAL:
                     continue
                 status, reason, into = Status(row[0]), row[1], row[2]
                 for _ in range(50):  # a digest that failed for a while may itself be merged into a later one
@@ -396,7 +475,10 @@ class Outbox:
                     found[item_id] = (status, reason, row[3])
             return found
 
-        return self._read(read) if wanted else {}
+        found = self._read(read) if wanted else {}
+        for item_id in found:  # settled by another process
+            self._drop(item_id)
+        return found
 
     def count(self, status: Status | str) -> int:
         found = self._read(lambda db: db.execute("SELECT COUNT(*) FROM outbox WHERE status=?",
@@ -483,6 +565,10 @@ INSERT_ITEM = f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?'
 # Every lane with an item is known to the lanes table: kept by SQLite itself, so adding an item is one statement
 LANE_TRIGGER = ("CREATE TRIGGER IF NOT EXISTS outbox_lane_known AFTER INSERT ON outbox "
                 "BEGIN INSERT OR IGNORE INTO lanes (lane) VALUES (NEW.lane); END")
+
+
+MINE_KEPT, MINE_SIZE = 2000, 64 << 20  # this process's unsettled items remembered in case the file breaks: how
+# many at most, and how many characters of notifications
 
 
 def _statements() -> list[str]:

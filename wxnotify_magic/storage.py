@@ -1,9 +1,12 @@
 """Where the outbox lives: one SQLite file that degrades instead of failing, and says so once (``notify``).
 
-- A corrupt, truncated or wrong-schema file (``prepare`` raises ``sqlite3.DatabaseError``) is moved aside, kept
-  under a name it shows, and a new one started.
+- A corrupt, truncated or wrong-schema file (``prepare`` raises ``sqlite3.DatabaseError``), at start-up or
+  while the process runs, is moved aside, kept under a name it shows, and a new one started, which ``carry``
+  fills with what can still be read from the old one (and what the process itself still has). A process whose
+  file another process moved aside joins the new one the same way.
 - When nothing can be written there (a read-only folder, a full disk, a folder that is a file), it carries on
-  in memory, with what ``salvage`` can still read from the file.
+  in memory, with what ``salvage`` can still read from the file; ``SentMarks`` keeps what became of those items
+  where it can, so that later runs do not send them again.
 - Another process holding the write lock longer than a caller can wait raises ``Busy``.
 
 Every read and write goes through ``read`` and ``write``, which repair the storage and try once more.
@@ -12,9 +15,12 @@ Every read and write goes through ``read`` and ``write``, which repair the stora
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
+import stat
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +32,7 @@ from .i18n import tr
 from .paths import make_private_dir, open_private
 
 T = TypeVar("T")
+Carry = Callable[[sqlite3.Connection | None, sqlite3.Connection, str], None]
 
 
 class Busy(Exception):
@@ -42,13 +49,16 @@ class Store:
 
     def __init__(self, path: Path, prepare: Callable[[sqlite3.Connection], None],
                  salvage: Callable[[sqlite3.Connection | None, sqlite3.Connection], None], timeout: float = 30.0,
-                 notify: Callable[[str], None] | None = None) -> None:
-        """``prepare(db)`` makes or checks the schema; ``salvage(file or None, memory)`` copies what it can."""
+                 notify: Callable[[str], None] | None = None, carry: Carry | None = None) -> None:
+        """``prepare(db)`` makes or checks the schema; ``salvage(file or None, memory)`` copies what it can;
+        ``carry(broken file or None, new file, its name aside)`` fills a file started after a broken one."""
         self.path = path
         self.prepare = prepare
         self.salvage = salvage
+        self.carry = carry
+        self._inode: int | None = None  # the file this process opened (another process may replace it)
         self.timeout = timeout
-        self.notify = notify or _say
+        self.notify = notify or say
         self.in_memory = False
         self._local = threading.local()
         self._generation = 0  # bumped when the storage changes: threads reconnect
@@ -80,6 +90,7 @@ class Store:
         self._generation += 1
         self.prepare(self.db())  # before WAL, so that a file found broken is kept exactly as it was
         self.db().execute("PRAGMA journal_mode=WAL")
+        self._inode = os.stat(self.path).st_ino
 
     def db(self) -> sqlite3.Connection:
         """This thread's connection (in memory: the one connection; hold ``lock`` around its use)."""
@@ -124,26 +135,53 @@ class Store:
     # -- repairs -------------------------------------------------------------------------------------------
 
     def _repair(self, exc: BaseException) -> None:
-        """A corrupt file is moved aside and a new one started; anything else (or a failed restart): memory."""
-        if _kind(exc) == "corrupt":
+        """A corrupt file is moved aside and a new one started, with what ``carry`` can bring over (another
+        process that did so first: its new file is joined); anything else (or a failed restart): memory."""
+        kind = _kind(exc)
+        if kind in ("corrupt", "unwritable"):  # SQLite calls a file moved under its connection read-only
             try:
-                self._move_aside(exc)
-                self._open_file()
-                return
+                replaced = self._replaced()
+                if replaced or kind == "corrupt":
+                    aside = None if replaced else self._move_aside(exc)
+                    self._close_connections()
+                    self._open_file()
+                    self._carry_over(aside)
+                    return
             except Exception as again:
                 exc = again
         self._use_memory(exc)
 
-    def _move_aside(self, exc: BaseException) -> None:
+    def _replaced(self) -> bool:
+        """True when the file is no more the one this process opened (another process moved it aside)."""
+        try:
+            return self._inode is not None and os.stat(self.path).st_ino != self._inode
+        except OSError:
+            return True
+
+    def _carry_over(self, aside: Path | None) -> None:
+        """Give ``carry`` the file moved aside (what can still be read of it) and the new file."""
+        if self.carry is None:
+            return
+        source = _read_only(aside) if aside is not None else None
+        try:
+            self.carry(source, self.db(), aside.name if aside is not None else "")
+        finally:
+            if source is not None:
+                source.close()
+
+    def _move_aside(self, exc: BaseException) -> Path:
         """Keep a corrupt file (and its journal) under a new name, and say where."""
         self._close_connections()
         aside = self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+        if os.path.lexists(aside):  # another one already broke this second
+            aside = aside.with_name(f"{aside.name}-{os.getpid()}-{time.monotonic_ns()}")
         for suffix in JOURNALS:
             old = Path(f"{self.path}{suffix}")
             if os.path.lexists(old):
                 os.replace(old, Path(f"{aside}{suffix}"))
         self.notify(tr("wxnotify: the outbox {path} could not be read ({why}); kept it as {aside} and started a new "
                        "one", path=self.path, why=_why(exc), aside=aside.name))
+        return aside
 
     def _use_memory(self, exc: BaseException) -> None:
         """Carry on in memory, with what ``salvage`` can still read from the file."""
@@ -293,6 +331,64 @@ def _read_only(path: Path) -> sqlite3.Connection | None:
     return None
 
 
+class SentMarks:
+    """Where the fates of a file's items are kept while the file itself cannot be written (read-only, full).
+
+    A file that cannot be written keeps its pending items pending: every later run would send them again. The
+    fate of each one this process settles is appended here instead (a small file in the temporary folder, named
+    after the outbox), read by every later run before it sends anything, and written into the outbox by the first
+    run that can write it again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        name = hashlib.sha256(str(path.absolute()).encode()).hexdigest()[:16]
+        base = (os.environ.get("TMPDIR") or "/tmp") if os.name == "posix" else tempfile.gettempdir()
+        self.path = Path(base) / f"wxnotify-{_uid()}" / f"unwritable-{name}.marks"
+
+    def read(self) -> dict[tuple[int, float], str]:
+        """(id, created) -> status, for every item settled while the file could not be written."""
+        try:
+            with open(open_private(self.path, os.O_RDONLY), encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            return {}
+        found: dict[tuple[int, float], str] = {}
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                item_id, created, status = line.split(" ", 2)
+                found[int(item_id), float(created)] = status
+        return found
+
+    def writable(self) -> bool:
+        """True when marks can be kept here (tried by opening the file for appending)."""
+        return self.add([])
+
+    def add(self, marks: list[tuple[int, float, str]]) -> bool:
+        """Append the fates of some items; False when they could not be kept."""
+        text = "".join(f"{item_id} {created!r} {status}\n" for item_id, created, status in marks)
+        try:
+            make_private_dir(self.path.parent)
+            folder = os.lstat(self.path.parent)
+            if not stat.S_ISDIR(folder.st_mode) or folder.st_uid != _uid() or folder.st_mode & 0o022:
+                return False  # another user's folder: keep nothing there
+            fd = open_private(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+            return True
+        except OSError:
+            return False
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
+def _uid() -> int:
+    return os.getuid() if hasattr(os, "getuid") else 0
+
+
 JOURNALS = ("", "-wal", "-shm", "-journal")  # the database file and the files SQLite keeps beside it
 
 
@@ -328,7 +424,8 @@ def _why(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0][:80] or type(exc).__name__
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
+    """Say one line to the user (standard error)."""
     print(text, file=sys.stderr, flush=True)
 
 
