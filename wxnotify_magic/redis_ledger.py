@@ -80,8 +80,9 @@ for i = 1, #KEYS / 2 do
 end
 return out
 """
-# KEYS: (calls, version) per key; ARGV: member, a time to move it to (later only) or '' to
-# remove it, keep, new version
+# KEYS: (calls, version) per key; ARGV: member, a time to move it to (later only) or '' to remove it, keep, new
+# version, then per key the version the caller knew ('' none). A key whose version was another gets the new
+# version marked '~': one the caller does not expect (it knew the key without the writes that came between).
 CHANGE = """
 for i = 1, #KEYS / 2 do
   if ARGV[2] == '' then
@@ -90,7 +91,9 @@ for i = 1, #KEYS / 2 do
     local was = redis.call('ZSCORE', KEYS[2 * i - 1], ARGV[1])
     if was and tonumber(was) < tonumber(ARGV[2]) then redis.call('ZADD', KEYS[2 * i - 1], ARGV[2], ARGV[1]) end
   end
-  redis.call('SET', KEYS[2 * i], ARGV[4], 'EX', ARGV[3])
+  local version = ARGV[4]
+  if ARGV[4 + i] == '' or (redis.call('GET', KEYS[2 * i]) or '0') ~= ARGV[4 + i] then version = version .. '~' end
+  redis.call('SET', KEYS[2 * i], version, 'EX', ARGV[3])
 end
 return 1
 """
@@ -143,6 +146,7 @@ class RedisLedger:
         self._names: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
         self._view: dict[str, _Seen] = {}  # what this process last knew of each key
+        self._quiet: bool | None = None  # whether Redis skips answers on request (asked at the first change)
 
     def name(self, key: str) -> str:
         """The Redis name of a limit key: a keyed hash, never the key (or a token) itself."""
@@ -272,15 +276,64 @@ class RedisLedger:
                     self._remember(key, None)
 
     def change(self, row: RedisRow, when: float | None) -> None:
-        """Remove the call (``when`` None) or move it later to ``when``."""
+        """Remove the call (``when`` None) or move it later to ``when``; sent without waiting for an answer
+        where Redis can skip it (``_tell``)."""
         version = self._unique()
         names = [n for key in row.keys for n in self._pair(key)]
-        self._change(keys=names, args=[row.member, "" if when is None else repr(when), str(KEEP), version])
-        with self._lock:  # as this process knew them, with this change (another write since: the take finds out)
-            for key in row.keys:
-                seen = self._view.get(key)
-                if seen is not None:
+        with self._lock:
+            knew = {key: self._view.get(key) for key in row.keys}
+        args = [row.member, "" if when is None else repr(when), str(KEEP), version,
+                *(seen.version if seen else "" for seen in knew.values())]
+        if not self._tell(CHANGE, names, args):
+            self._change(keys=names, args=args)
+        with self._lock:  # as this process knew them, with this change (another write between: the take finds out)
+            for key, seen in knew.items():
+                if seen is not None and self._view.get(key) is seen:
                     self._remember(key, _Seen(seen.since, version, _changed(seen.calls, row.member, when)))
+
+    def _tell(self, script: str, keys: Sequence[str], args: Sequence[str]) -> bool:
+        """Run ``script`` without a round trip: ``CLIENT REPLY SKIP`` then ``EVAL`` (the text, not its hash: no
+        NOSCRIPT answer can go unread), written to the connection the next command of this thread takes, so
+        Redis runs it first. False when this Redis does not skip answers (a proxy, a renamed CLIENT command)."""
+        if self._quiet is None:
+            self._quiet = self._probe()
+        if not self._quiet:
+            return False
+        pool = self.client.connection_pool
+        connection = _connection(pool)
+        try:
+            connection.send_packed_command(connection.pack_commands(
+                [("CLIENT", "REPLY", "SKIP"), ("EVAL", script, len(keys), *keys, *args)]))
+        except BaseException:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
+        return True
+
+    def _probe(self) -> bool:
+        """Whether Redis skips the answer after ``CLIENT REPLY SKIP`` (asked once: the first answer is then the
+        second ECHO's; anything else is read to the end, and answers are awaited from then on)."""
+        import redis
+
+        pool = self.client.connection_pool
+        connection = _connection(pool)
+        try:
+            connection.send_packed_command(connection.pack_commands(
+                [("CLIENT", "REPLY", "SKIP"), ("ECHO", "skipped"), ("ECHO", "answered")]))
+            for i in range(3):
+                try:
+                    answer = _text(connection.read_response())
+                except redis.ResponseError:
+                    answer = ""
+                if answer == "answered":
+                    return i == 0
+            return False
+        except BaseException:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
 
     # -- once-per-job claims -----------------------------------------------------------------------------
 
@@ -296,6 +349,14 @@ class RedisLedger:
     def members(self, name: str) -> list[str]:
         found = [_text(m) for m in self.client.smembers(self.name("members|" + name))]
         return sorted(found, key=lambda r: (len(r), r))
+
+
+def _connection(pool: Any) -> Any:
+    """A connection of ``pool`` (redis-py 5.3 and later take no command name; 4.x needs one)."""
+    try:
+        return pool.get_connection()
+    except TypeError:
+        return pool.get_connection("EVAL")
 
 
 def _time(call: tuple[float, str]) -> float:
