@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from .i18n import tr
 from .ledger import Calls, Check, Ledger, LocalLedger
 from .redact import redact
+from .redis_wire import Script, Wire
 
 PREFIX = "wxnotify:"
 SALT = b"wxnotify-magic limits ledger v1"
@@ -44,7 +45,7 @@ CONFLICTS = 50  # reads and takes in a row that another writer beat, before coun
 # Counts the call and answers {1} when no key changed since the caller saw it, else counts nothing and answers
 # {0, then each read key's version and calls since its time}: the read the caller needs to decide again, in the
 # same trip.
-TAKE = """
+TAKE = Script("""
 local n = #KEYS / 2
 for i = 1, n do
   local want = ARGV[3 + 3 * i]
@@ -69,21 +70,21 @@ for i = 1, n do
   end
 end
 return {1}
-"""
+""")
 # KEYS: (calls, version) per key; ARGV: the time to read each key's calls from. Answers each key's version and
 # calls, read together.
-READ = """
+READ = Script("""
 local out = {}
 for i = 1, #KEYS / 2 do
   out[#out + 1] = redis.call('GET', KEYS[2 * i]) or '0'
   out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2 * i - 1], ARGV[i], '+inf', 'WITHSCORES')
 end
 return out
-"""
+""")
 # KEYS: (calls, version) per key; ARGV: member, a time to move it to (later only) or '' to remove it, keep, new
 # version, then per key the version the caller knew ('' none). A key whose version was another gets the new
 # version marked '~': one the caller does not expect (it knew the key without the writes that came between).
-CHANGE = """
+CHANGE = Script("""
 for i = 1, #KEYS / 2 do
   if ARGV[2] == '' then
     redis.call('ZREM', KEYS[2 * i - 1], ARGV[1])
@@ -96,7 +97,7 @@ for i = 1, #KEYS / 2 do
   redis.call('SET', KEYS[2 * i], version, 'EX', ARGV[3])
 end
 return 1
-"""
+""")
 
 
 class Beaten(Exception):
@@ -138,15 +139,12 @@ class RedisLedger:
         self.url = url
         self.client = client or redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
         self.secret = SALT + (urlsplit(url).password or "").encode()
-        self._take = self.client.register_script(TAKE)  # EVALSHA; loaded again when Redis answers NOSCRIPT
-        self._read = self.client.register_script(READ)
-        self._change = self.client.register_script(CHANGE)
+        self._wire = Wire(self.client)  # one round trip a script; changes told ahead of the next one
         self._tag = secrets.token_hex(6)  # this process, in the members and versions it writes
         self._count = itertools.count()
         self._names: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
         self._view: dict[str, _Seen] = {}  # what this process last knew of each key
-        self._quiet: bool | None = None  # whether Redis skips answers on request (asked at the first change)
 
     def name(self, key: str) -> str:
         """The Redis name of a limit key: a keyed hash, never the key (or a token) itself."""
@@ -173,7 +171,7 @@ class RedisLedger:
     def read(self, since: Mapping[str, float]) -> Known:
         """The calls of each key since its time, and each key's version, read together (one script)."""
         keys = list(since)
-        answer = self._read(keys=[n for k in keys for n in self._pair(k)], args=[repr(since[k]) for k in keys])
+        answer = self._wire.run(READ, [n for k in keys for n in self._pair(k)], [repr(since[k]) for k in keys])
         self._learn(keys, since, answer)
         return self.known(since)
 
@@ -252,7 +250,7 @@ class RedisLedger:
             names += self._pair(key)
             args += [versions.get(key, ""), "1" if key in counted else "0",
                      repr(since[key]) if key in since else ""]
-        answer = self._take(keys=names, args=args)
+        answer = self._wire.run(TAKE, names, args)
         if int(answer[0]) == 1:
             self._counted(since, versions, counted, member, now, version)
             return None
@@ -276,64 +274,18 @@ class RedisLedger:
                     self._remember(key, None)
 
     def change(self, row: RedisRow, when: float | None) -> None:
-        """Remove the call (``when`` None) or move it later to ``when``; sent without waiting for an answer
-        where Redis can skip it (``_tell``)."""
+        """Remove the call (``when`` None) or move it later to ``when``; told, not awaited (``redis_wire``)."""
         version = self._unique()
         names = [n for key in row.keys for n in self._pair(key)]
         with self._lock:
             knew = {key: self._view.get(key) for key in row.keys}
         args = [row.member, "" if when is None else repr(when), str(KEEP), version,
                 *(seen.version if seen else "" for seen in knew.values())]
-        if not self._tell(CHANGE, names, args):
-            self._change(keys=names, args=args)
+        self._wire.tell(CHANGE, names, args)
         with self._lock:  # as this process knew them, with this change (another write between: the take finds out)
             for key, seen in knew.items():
                 if seen is not None and self._view.get(key) is seen:
                     self._remember(key, _Seen(seen.since, version, _changed(seen.calls, row.member, when)))
-
-    def _tell(self, script: str, keys: Sequence[str], args: Sequence[str]) -> bool:
-        """Run ``script`` without a round trip: ``CLIENT REPLY SKIP`` then ``EVAL`` (the text, not its hash: no
-        NOSCRIPT answer can go unread), written to the connection the next command of this thread takes, so
-        Redis runs it first. False when this Redis does not skip answers (a proxy, a renamed CLIENT command)."""
-        if self._quiet is None:
-            self._quiet = self._probe()
-        if not self._quiet:
-            return False
-        pool = self.client.connection_pool
-        connection = _connection(pool)
-        try:
-            connection.send_packed_command(connection.pack_commands(
-                [("CLIENT", "REPLY", "SKIP"), ("EVAL", script, len(keys), *keys, *args)]))
-        except BaseException:
-            connection.disconnect()
-            raise
-        finally:
-            pool.release(connection)
-        return True
-
-    def _probe(self) -> bool:
-        """Whether Redis skips the answer after ``CLIENT REPLY SKIP`` (asked once: the first answer is then the
-        second ECHO's; anything else is read to the end, and answers are awaited from then on)."""
-        import redis
-
-        pool = self.client.connection_pool
-        connection = _connection(pool)
-        try:
-            connection.send_packed_command(connection.pack_commands(
-                [("CLIENT", "REPLY", "SKIP"), ("ECHO", "skipped"), ("ECHO", "answered")]))
-            for i in range(3):
-                try:
-                    answer = _text(connection.read_response())
-                except redis.ResponseError:
-                    answer = ""
-                if answer == "answered":
-                    return i == 0
-            return False
-        except BaseException:
-            connection.disconnect()
-            raise
-        finally:
-            pool.release(connection)
 
     # -- once-per-job claims -----------------------------------------------------------------------------
 
@@ -349,14 +301,6 @@ class RedisLedger:
     def members(self, name: str) -> list[str]:
         found = [_text(m) for m in self.client.smembers(self.name("members|" + name))]
         return sorted(found, key=lambda r: (len(r), r))
-
-
-def _connection(pool: Any) -> Any:
-    """A connection of ``pool`` (redis-py 5.3 and later take no command name; 4.x needs one)."""
-    try:
-        return pool.get_connection()
-    except TypeError:
-        return pool.get_connection("EVAL")
 
 
 def _time(call: tuple[float, str]) -> float:
