@@ -95,22 +95,29 @@ def ledger_latency(home: str) -> dict[str, Any] | None:
 
 
 def _round_trips(sender: Any, sends: int = 50) -> float:
-    """Answers read from Redis per send through the engine (a command sent without a reply waits for none)."""
+    """Times per send the engine waited for Redis: a read after a write on a connection (a pipeline's replies
+    are one wait; a command sent without a reply is none)."""
     from redis.connection import Connection
 
-    read, count = Connection.read_response, [0]
+    write, read, waits, waiting = Connection.send_packed_command, Connection.read_response, [0], set()
 
-    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        count[0] += 1
+    def sent(self: Any, *args: Any, **kwargs: Any) -> Any:
+        waiting.add(id(self))
+        return write(self, *args, **kwargs)
+
+    def answered(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if id(self) in waiting:
+            waiting.discard(id(self))
+            waits[0] += 1
         return read(self, *args, **kwargs)
 
-    Connection.read_response = counted  # type: ignore[method-assign]
+    Connection.send_packed_command, Connection.read_response = sent, answered  # type: ignore[method-assign]
     try:
         for i in range(sends):
             _send(sender, "trips", i)
     finally:
-        Connection.read_response = read  # type: ignore[method-assign]
-    return count[0] / sends
+        Connection.send_packed_command, Connection.read_response = write, read  # type: ignore[method-assign]
+    return waits[0] / sends
 
 
 def _ledger_ops(url: str) -> float:
