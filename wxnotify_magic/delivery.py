@@ -312,7 +312,7 @@ class Sender(TicketBook):
             with contextlib.suppress(Exception):
                 self._retry_or_fail(item, Verdict("retry", reason), item.parts_done, [])
 
-    def _attempt(self, item: Item) -> None:
+    def _attempt(self, item: Item, read: bool = False) -> None:
         try:
             dest = _destination(item.dest_url)
         except DestinationError as exc:
@@ -323,17 +323,14 @@ class Sender(TicketBook):
         built = (note, dest)
         keys = dest.limit_keys()
         now = self.clock()
-        since = policy.since(keys, now)
-
-        def decide(calls: policy.CallMap) -> policy.Decision:
-            return policy.decide(keys, calls, now, kind=item.kind, failure=note.status == "failed",
+        known = None if read else self.outbox.ledger.peek(policy.since(keys, now))  # a shared ledger's, no trip
+        calls = known if known is not None else self.outbox.calls_since(policy.since(keys, now))
+        decision = policy.decide(keys, calls, now, kind=item.kind, failure=note.status == "failed",
                                  digest=content_digest(requests[0].json if requests else ""), quotas=item.quotas,
                                  has_fallback=bool(item.fallback_url))
-
-        known = self.outbox.ledger.peek(since)  # a shared ledger's last known calls: no round trip, the take checks
-        decision = decide(known) if known is not None else None
-        if decision is None or decision.action != Action.SEND or decision.send_to is not None:
-            decision = decide(self.outbox.calls_since(since))  # anything but a plain send is decided on a read
+        if known is not None and (decision.action != Action.SEND or decision.send_to is not None):
+            self._attempt(item, read=True)  # the take checks the last known calls; anything else is read first
+            return
         if decision.action == Action.HOLD:
             self._hold(item, decision)
         elif decision.action == Action.DROP:
