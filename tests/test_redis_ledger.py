@@ -32,8 +32,9 @@ SECRETS = (WX_TOKEN, WX_UID, SC_KEY)
 class RedisServer:
     """A redis-server of the test's own, on a free loopback port, in a temporary folder."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *args: str) -> None:
         self.folder = folder
+        self.args = args
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -43,7 +44,7 @@ class RedisServer:
     def start(self) -> None:
         assert REDIS_SERVER is not None
         self.proc = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-                                      str(self.folder), "--save", "", "--appendonly", "no"],
+                                      str(self.folder), "--save", "", "--appendonly", "no", *self.args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
@@ -255,3 +256,103 @@ def test_six_lanes_on_one_uid_take_its_quota_atomically_in_redis(redis_server, h
             overruns.append(len(arrived))
     assert overruns == []
     assert sender.outbox.ledger.where() == redis_server.url
+
+
+def test_a_send_asks_redis_once_and_its_answer_time_lands(redis_server, home, box, monkeypatch):  # type: ignore[no-untyped-def]
+    """Where no other writer came between, a send asks Redis once: its take's script, which checks what this
+    process last knew of the keys. No read before deciding, none for the quota note; the time of the answer
+    is told without waiting for a reply (``CLIENT REPLY SKIP``), and lands: every call counts from its answer."""
+    from conftest import wait_until
+
+    from wxnotify_magic import delivery
+    from wxnotify_magic.message import Notification
+    from wxnotify_magic.providers import parse_destination
+    from wxnotify_magic.redis_ledger import RedisLedger
+
+    monkeypatch.setenv("WXNOTIFY_LEDGER", redis_server.url)
+    delivery.reset_sender()
+    sender, r = delivery.get_sender(), redis_server.client()
+
+    def send(i: int) -> Any:
+        dest = parse_destination(f"wxpusher://AT_test_trip_{i:04d}_0123456789/UID_test_trip_{i:04d}")
+        ticket = sender.submit(Notification(title=f"trip {i}", text="done"), [dest])
+        wait_until(lambda: all(x.status == "delivered" for x in ticket.current()), what="delivered")
+        return dest
+
+    send(0)  # the first send also asks once whether Redis skips replies (CLIENT REPLY SKIP, then two ECHOs)
+    wait_until(lambda: sum(v["calls"] for k, v in r.info("commandstats").items() if k.startswith("cmdstat_client"))
+               >= 2,
+               what="the first answer time told")
+    before = r.info("commandstats")
+    dests = [send(i) for i in range(1, 11)]
+
+    def counted() -> dict[str, int]:
+        now = r.info("commandstats")
+        return {"cmdstat_client|reply" if k == "cmdstat_client" else k:  # Redis 6 counts no subcommands
+                v["calls"] - before.get(k, {}).get("calls", 0) for k, v in now.items()}
+
+    wait_until(lambda: counted().get("cmdstat_eval", 0) >= 10, timeout=10, what="ten answer times told")
+    got = counted()  # a take's script each, an answer time each, and nothing read (not even by a script)
+    assert {k: got.get(f"cmdstat_{k}", 0) for k in ("evalsha", "client|reply", "eval", "exec", "zrangebyscore")} == {
+        "evalsha": 10, "client|reply": 10, "eval": 10, "exec": 0, "zrangebyscore": 0}
+    names, arrived = RedisLedger(redis_server.url), {m["body"]["appToken"]: m["time"] for m in box.messages}
+    for dest in dests:
+        for key in dest.limit_keys():
+            ((_, score),) = r.zrange(names.name(key.key), 0, -1, withscores=True)
+            assert score >= arrived[dest.values["token"]]  # counted from the answer, not from when it left
+    assert_holds_no_secret(redis_server)
+
+
+def test_what_a_process_knows_never_hides_another_hosts_call(redis_server):  # type: ignore[no-untyped-def]
+    """Two hosts' ledgers on one key allowing two calls: each decides on what it last knew, and Redis's script
+    says whether that is still so. Host A's answer time lands after host B counted a call, so A must not take
+    the room on the strength of its own last write (it did when a change set the version A expected)."""
+    from wxnotify_magic.redis_ledger import RedisLedger
+
+    a, b = RedisLedger(redis_server.url), RedisLedger(redis_server.url)
+    since, now = {"k": 0.0}, time.time()
+
+    def room(calls: dict[str, list[tuple[float, str]]]) -> bool:
+        return len(calls["k"]) < 2
+
+    first = a.take(since, ["k"], room, "a1", now)
+    assert first is not None
+    assert b.take(since, ["k"], room, "b1", now + 0.1) is not None  # B learns A's call in the same trip
+    a.change(first, now + 0.2)  # A's answer came: its call counts from then
+    assert a.take(since, ["k"], room, "a2", now + 0.3) is None, "A took the room B's call filled"
+    assert sorted(d for _, d in a.calls_since(since)["k"]) == ["a1", "b1"]
+    assert b.take(since, ["k"], room, "b2", now + 0.4) is None
+
+
+def test_a_redis_that_will_not_skip_replies_gets_answer_times_as_commands(box, home, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """Where ``CLIENT`` is renamed away (some managed Redis services, proxies), a process asks once, finds out,
+    and runs each answer time as an ordinary script: every send delivered, every call counted from its answer,
+    and the connection never reads another command's reply."""
+    from conftest import wait_until
+
+    from wxnotify_magic import delivery
+    from wxnotify_magic.message import Notification
+    from wxnotify_magic.providers import parse_destination
+    from wxnotify_magic.redis_ledger import RedisLedger
+
+    (tmp_path / "redis").mkdir()
+    server = RedisServer(tmp_path / "redis", "--rename-command", "CLIENT", "")
+    server.start()
+    try:
+        monkeypatch.setenv("WXNOTIFY_LEDGER", server.url)
+        delivery.reset_sender()
+        sender, r, names = delivery.get_sender(), server.client(), RedisLedger(server.url)
+        dests = [parse_destination(f"wxpusher://AT_test_noskip_{i:04d}_0123456789/UID_test_noskip_{i:04d}")
+                 for i in range(5)]
+        for i, dest in enumerate(dests):
+            ticket = sender.submit(Notification(title=f"noskip {i}", text="done"), [dest])
+            wait_until(lambda t=ticket: all(x.status == "delivered" for x in t.current()), what="delivered")
+        assert r.info("commandstats")["cmdstat_evalsha"]["calls"] == 10  # a take and an answer time a send
+        arrived = {m["body"]["appToken"]: m["time"] for m in box.messages}
+        for dest in dests:
+            for key in dest.limit_keys():
+                ((_, score),) = r.zrange(names.name(key.key), 0, -1, withscores=True)
+                assert score >= arrived[dest.values["token"]]
+        assert sender.outbox.ledger.where() == server.url  # never took Redis for unreachable
+    finally:
+        server.kill()

@@ -324,7 +324,7 @@ class Sender(TicketBook):
             with contextlib.suppress(Exception):
                 self._retry_or_fail(item, Verdict("retry", reason), item.parts_done, [])
 
-    def _attempt(self, item: Item) -> None:
+    def _attempt(self, item: Item, read: bool = False) -> None:
         try:
             dest = _destination(item.dest_url)
         except DestinationError as exc:
@@ -335,10 +335,14 @@ class Sender(TicketBook):
         built = (note, dest)
         keys = dest.limit_keys()
         now = self.clock()
-        calls = self.outbox.calls_since(policy.since(keys, now))
+        known = None if read else self.outbox.ledger.peek(policy.since(keys, now))  # a shared ledger's, no trip
+        calls = known if known is not None else self.outbox.calls_since(policy.since(keys, now))
         decision = policy.decide(keys, calls, now, kind=item.kind, failure=note.status == "failed",
                                  digest=policy.content_digest(requests[0].json if requests else ""), quotas=item.quotas,
                                  has_fallback=bool(item.fallback_url))
+        if known is not None and (decision.action != Action.SEND or decision.send_to is not None):
+            self._attempt(item, read=True)  # the take checks the last known calls; anything else is read first
+            return
         if decision.action == Action.HOLD:
             self._hold(item, decision)
         elif decision.action == Action.DROP:
@@ -478,8 +482,9 @@ class Sender(TicketBook):
         if not daily:
             return ""
         now = self.clock()
-        calls = self.outbox.calls_since(policy.since(daily, now))
-        note = policy.quota_note(daily, calls, now, quotas)
+        since = policy.since(daily, now)
+        calls = self.outbox.ledger.peek(since)  # a shared ledger knows them from the take: no round trip
+        note = policy.quota_note(daily, self.outbox.calls_since(since) if calls is None else calls, now, quotas)
         mark = (note.split("(")[-1], policy.day_start(now))
         if not note or mark in self._warned:
             return ""

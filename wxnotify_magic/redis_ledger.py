@@ -1,8 +1,9 @@
 """The limits ledger in Redis, shared by every host and process of a group (``WXNOTIFY_LEDGER=redis://host/0``).
 
 - Every rate and daily quota is counted under the same ``LimitKey`` as on one host, and room is checked and
-  taken atomically: the sender reads the calls with a version per key, decides, then one Lua script counts the
-  call only if no key changed in between (else it reads again).
+  taken atomically: the sender decides on the calls with a version per key as this process last knew them,
+  then one Lua script counts the call only if no key changed since (else it answers them as they are, and the
+  sender decides again): one round trip a send when no other writer came between.
 - Redis holds no secret: each key is an HMAC of the (already hashed) limit key, keyed by an application salt
   and the Redis URL's password, which every host of the group shares; values are times, content digests and
   a process tag.
@@ -29,34 +30,61 @@ from urllib.parse import urlsplit
 from .i18n import tr
 from .ledger import Calls, Check, Ledger, LocalLedger
 from .redact import redact
+from .redis_wire import Script, Wire
 
 PREFIX = "wxnotify:"
 SALT = b"wxnotify-magic limits ledger v1"
 KEEP = 2 * 86400 + 3600  # seconds a call is kept (the longest limit is a day)
 TIMEOUT = 0.5  # seconds to connect or to wait for an answer
 RETRY = 5.0  # seconds between attempts to reach Redis again
+VIEW_SIZE = 4096  # keys a process remembers the last state of
 CONFLICTS = 50  # reads and takes in a row that another writer beat, before counting locally this time
 
-# KEYS: (calls, version) per key; ARGV: time, member, keep, oldest, then (expected version or '', counted 0/1)
-TAKE = """
+# KEYS: (calls, version) per key; ARGV: time, member, keep, oldest, new version, then per key: the version the
+# caller saw ('' when it read nothing), counted 0/1, and the time its calls were read from ('' when not read).
+# Counts the call and answers {1} when no key changed since the caller saw it, else counts nothing and answers
+# {0, then each read key's version and calls since its time}: the read the caller needs to decide again, in the
+# same trip.
+TAKE = Script("""
 local n = #KEYS / 2
 for i = 1, n do
-  local want = ARGV[3 + 2 * i]
-  if want ~= '' and (redis.call('GET', KEYS[2 * i]) or '0') ~= want then return 0 end
+  local want = ARGV[3 + 3 * i]
+  if want ~= '' and (redis.call('GET', KEYS[2 * i]) or '0') ~= want then
+    local out = {0}
+    for j = 1, n do
+      local start = ARGV[5 + 3 * j]
+      if start ~= '' then
+        out[#out + 1] = redis.call('GET', KEYS[2 * j]) or '0'
+        out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2 * j - 1], start, '+inf', 'WITHSCORES')
+      end
+    end
+    return out
+  end
 end
 for i = 1, n do
-  if ARGV[4 + 2 * i] == '1' then
+  if ARGV[4 + 3 * i] == '1' then
     redis.call('ZADD', KEYS[2 * i - 1], ARGV[1], ARGV[2])
     redis.call('ZREMRANGEBYSCORE', KEYS[2 * i - 1], '-inf', '(' .. ARGV[4])
     redis.call('EXPIRE', KEYS[2 * i - 1], ARGV[3])
-    redis.call('INCR', KEYS[2 * i])
-    redis.call('EXPIRE', KEYS[2 * i], ARGV[3])
+    redis.call('SET', KEYS[2 * i], ARGV[5], 'EX', ARGV[3])
   end
 end
-return 1
-"""
-# KEYS: (calls, version) per key; ARGV: member, and a time to move it to (later only), or '' to remove it
-CHANGE = """
+return {1}
+""")
+# KEYS: (calls, version) per key; ARGV: the time to read each key's calls from. Answers each key's version and
+# calls, read together.
+READ = Script("""
+local out = {}
+for i = 1, #KEYS / 2 do
+  out[#out + 1] = redis.call('GET', KEYS[2 * i]) or '0'
+  out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2 * i - 1], ARGV[i], '+inf', 'WITHSCORES')
+end
+return out
+""")
+# KEYS: (calls, version) per key; ARGV: member, a time to move it to (later only) or '' to remove it, keep, new
+# version, then per key the version the caller knew ('' none). A key whose version was another gets the new
+# version marked '~': one the caller does not expect (it knew the key without the writes that came between).
+CHANGE = Script("""
 for i = 1, #KEYS / 2 do
   if ARGV[2] == '' then
     redis.call('ZREM', KEYS[2 * i - 1], ARGV[1])
@@ -64,10 +92,12 @@ for i = 1, #KEYS / 2 do
     local was = redis.call('ZSCORE', KEYS[2 * i - 1], ARGV[1])
     if was and tonumber(was) < tonumber(ARGV[2]) then redis.call('ZADD', KEYS[2 * i - 1], ARGV[2], ARGV[1]) end
   end
-  redis.call('INCR', KEYS[2 * i])
+  local version = ARGV[4]
+  if ARGV[4 + i] == '' or (redis.call('GET', KEYS[2 * i]) or '0') ~= ARGV[4 + i] then version = version .. '~' end
+  redis.call('SET', KEYS[2 * i], version, 'EX', ARGV[3])
 end
 return 1
-"""
+""")
 
 
 class Beaten(Exception):
@@ -76,14 +106,32 @@ class Beaten(Exception):
 
 @dataclass(frozen=True)
 class RedisRow:
-    """One call counted in Redis: its member under each of the (hashed) keys."""
+    """One call counted in Redis: its member under each of the keys."""
 
-    names: tuple[str, ...]
+    keys: tuple[str, ...]
     member: str
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What this process last knew of one key: its version, and its calls since ``since`` as (time, member)."""
+
+    since: float
+    version: str
+    calls: tuple[tuple[float, str], ...]
+
+
+Known = tuple[Calls, dict[str, str]]  # calls and version of each key
+
+
 class RedisLedger:
-    """The counts in one Redis database; every method raises the client's errors (``SharedLedger`` handles them)."""
+    """The counts in one Redis database; every method raises the client's errors (``SharedLedger`` handles them).
+
+    One round trip a send, where nothing else wrote: the process remembers what it last knew of each key (its
+    version and calls, ``known``), the sender decides on that, and the take's script counts the call only if
+    no key changed since; else it answers the keys as they are, in the same trip, and the sender decides again.
+    A version is the unique tag of the last write (never a counter: a restarted Redis cannot repeat one).
+    """
 
     def __init__(self, url: str, client: Any = None) -> None:
         import redis  # the [redis] extra; imported only when a shared ledger is set
@@ -91,78 +139,153 @@ class RedisLedger:
         self.url = url
         self.client = client or redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
         self.secret = SALT + (urlsplit(url).password or "").encode()
-        self._take = self.client.register_script(TAKE)
-        self._change = self.client.register_script(CHANGE)
-        self._tag = secrets.token_hex(6)  # this process, in the members it writes
+        self._wire = Wire(self.client)  # one round trip a script; changes told ahead of the next one
+        self._tag = secrets.token_hex(6)  # this process, in the members and versions it writes
         self._count = itertools.count()
-        self._seen = threading.local()  # this thread's last read: {key: (since, version, calls)}
+        self._names: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        self._view: dict[str, _Seen] = {}  # what this process last knew of each key
 
     def name(self, key: str) -> str:
         """The Redis name of a limit key: a keyed hash, never the key (or a token) itself."""
-        return PREFIX + hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()[:32]
+        return self._pair(key)[0]
+
+    def _pair(self, key: str) -> tuple[str, str]:
+        """The names of a key's calls and of its version (computed once a process)."""
+        pair = self._names.get(key)
+        if pair is None:
+            if len(self._names) >= 4 * VIEW_SIZE:
+                self._names.clear()
+            name = PREFIX + hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()[:32]
+            pair = self._names[key] = (name, name + ":v")
+        return pair
+
+    def _unique(self) -> str:
+        return f"{self._tag}-{next(self._count)}"
 
     def ping(self) -> None:
         self.client.ping()
 
-    def read(self, since: Mapping[str, float]) -> tuple[Calls, dict[str, str]]:
-        """The calls of each key since its time, and each key's version, read together (MULTI: no write comes
-        between a key's calls and its version)."""
-        pipe = self.client.pipeline(transaction=True)
-        for key, start in since.items():
-            pipe.zrangebyscore(self.name(key), start, "+inf", withscores=True)
-            pipe.get(self.name(key) + ":v")
-        answers = pipe.execute()
-        calls, versions = {}, {}
-        for i, key in enumerate(since):
-            members, version = answers[2 * i], answers[2 * i + 1]
-            calls[key] = [(float(ts), _digest(m)) for m, ts in members]
-            versions[key] = (version or b"0").decode()
-        self._seen.last = {key: (start, versions[key], calls[key]) for key, start in since.items()}
-        return calls, versions
+    # -- reading ------------------------------------------------------------------------------------------
 
-    def _last_read(self, since: Mapping[str, float]) -> tuple[Calls, dict[str, str]] | None:
-        """What this thread last read, when it covers ``since`` (the sender reads to decide, then takes)."""
-        last = getattr(self._seen, "last", None) or {}
-        if not since or any(key not in last or last[key][0] > start for key, start in since.items()):
-            return None
-        return {k: last[k][2] for k in since}, {k: last[k][1] for k in since}
+    def read(self, since: Mapping[str, float]) -> Known:
+        """The calls of each key since its time, and each key's version, read together (one script)."""
+        keys = list(since)
+        answer = self._wire.run(READ, [n for k in keys for n in self._pair(k)], [repr(since[k]) for k in keys])
+        self._learn(keys, since, answer)
+        return self.known(since)
 
     def calls_since(self, since: Mapping[str, float]) -> Calls:
         return self.read(since)[0]
 
+    def known(self, since: Mapping[str, float]) -> Known:
+        """The calls and versions as this process last knew them, without asking Redis; a key it knows nothing
+        of (or not from that far back) as empty, version '0' (a key with calls has another version: the take
+        finds out)."""
+        calls: Calls = {}
+        versions: dict[str, str] = {}
+        with self._lock:
+            for key, start in since.items():
+                seen = self._view.get(key)
+                if seen is None or seen.since > start:
+                    calls[key], versions[key] = [], "0"
+                else:
+                    calls[key] = sorted(((t, _digest(m)) for t, m in seen.calls if t >= start), key=_time)
+                    versions[key] = seen.version
+        return calls, versions
+
+    def _learn(self, keys: Sequence[str], since: Mapping[str, float], answer: Sequence[Any]) -> None:
+        """Remember what Redis answered: per key its version, then its calls since its time (member, score...)."""
+        with self._lock:
+            for i, key in enumerate(keys):
+                version, flat = _text(answer[2 * i]), answer[2 * i + 1]
+                calls = tuple((float(flat[j + 1]), _text(flat[j])) for j in range(0, len(flat), 2))
+                start = float("-inf") if version == "0" and not calls else since[key]  # no key: no calls at all
+                self._remember(key, _Seen(start, version, calls))
+
+    def _remember(self, key: str, seen: _Seen | None) -> None:
+        self._view.pop(key, None)
+        if seen is not None:
+            self._view[key] = seen
+            if len(self._view) > VIEW_SIZE:  # the keys least recently written go first
+                del self._view[next(iter(self._view))]
+
+    # -- counting -----------------------------------------------------------------------------------------
+
     def take(self, since: Mapping[str, float], keys: Sequence[str], check: Check | None, digest: str,
              now: float) -> RedisRow | None:
-        """Count one call against ``keys`` if ``check`` allows it on the calls as they are (atomic)."""
-        seen = self._last_read(since) if check is not None else None
-        for _ in range(CONFLICTS):
-            versions: dict[str, str] = {}
-            if check is not None:  # what the sender just read, if nothing changed since (the script checks)
-                calls, versions = seen if seen is not None and check(seen[0]) else self.read(since)
-                seen = None
-                if not check(calls):
+        """Count one call against ``keys`` if ``check`` allows it on the calls as they are (atomic); without a
+        check, count it whatever the calls."""
+        member = f"{digest}|{self._unique()}"
+        if check is None:
+            self._put({}, {}, keys, member, now)
+            return RedisRow(tuple(dict.fromkeys(keys)), member)
+        calls, versions = self.known(since)
+        verified = False  # the calls are as Redis just answered them (not only as this process last knew)
+        for attempt in range(CONFLICTS):
+            if not check(calls):
+                if verified:
                     return None
-            row = self._put(keys, versions, digest, now)
-            if row is not None:
-                return row
-            time.sleep(0.001)
+                calls, versions = self.read(since)
+                verified = True
+                continue
+            answer = self._put(since, versions, keys, member, now)
+            if answer is None:
+                return RedisRow(tuple(dict.fromkeys(keys)), member)
+            calls, versions = answer
+            verified = True
+            if attempt:  # beaten by another writer again: let it finish
+                time.sleep(0.001)
         raise Beaten(tr("the shared ledger is too busy"))
 
-    def _put(self, keys: Sequence[str], versions: Mapping[str, str], digest: str, now: float) -> RedisRow | None:
-        involved = list(dict.fromkeys([*versions, *keys]))
-        member = f"{digest}|{self._tag}-{next(self._count)}"
+    def _put(self, since: Mapping[str, float], versions: Mapping[str, str], keys: Sequence[str], member: str,
+             now: float) -> Known | None:
+        """Count the call if every key of ``since`` still has its version: None; else the keys as they are."""
+        involved = list(dict.fromkeys([*since, *keys]))
+        counted = set(keys)
+        version = self._unique()
         names: list[str] = []
-        args: list[str] = [repr(now), member, str(KEEP), repr(now - KEEP)]
+        args: list[str] = [repr(now), member, str(KEEP), repr(now - KEEP), version]
         for key in involved:
-            names += [self.name(key), self.name(key) + ":v"]
-            args += [versions.get(key, ""), "1" if key in keys else "0"]
-        if not self._take(keys=names, args=args):
+            names += self._pair(key)
+            args += [versions.get(key, ""), "1" if key in counted else "0",
+                     repr(since[key]) if key in since else ""]
+        answer = self._wire.run(TAKE, names, args)
+        if int(answer[0]) == 1:
+            self._counted(since, versions, counted, member, now, version)
             return None
-        return RedisRow(tuple(self.name(k) for k in dict.fromkeys(keys)), member)
+        self._learn([k for k in involved if k in since], since, answer[1:])
+        return self.known(since)
+
+    def _counted(self, since: Mapping[str, float], versions: Mapping[str, str], counted: set[str], member: str,
+                 now: float, version: str) -> None:
+        """What this process knows after its take: each checked key as it was, plus this call."""
+        with self._lock:
+            for key in counted:
+                seen = self._view.get(key)
+                if key not in versions:  # counted unchecked: what else it holds is unknown
+                    self._remember(key, None)
+                elif seen is not None and seen.version == versions[key]:
+                    kept = tuple(c for c in seen.calls if c[0] >= now - KEEP)
+                    self._remember(key, _Seen(seen.since, version, (*kept, (now, member))))
+                elif versions[key] == "0":  # it had no calls at all
+                    self._remember(key, _Seen(float("-inf"), version, ((now, member),)))
+                else:
+                    self._remember(key, None)
 
     def change(self, row: RedisRow, when: float | None) -> None:
-        """Remove the call (``when`` None) or move it later to ``when``."""
-        names = [n for name in row.names for n in (name, name + ":v")]
-        self._change(keys=names, args=[row.member, "" if when is None else repr(when)])
+        """Remove the call (``when`` None) or move it later to ``when``; told, not awaited (``redis_wire``)."""
+        version = self._unique()
+        names = [n for key in row.keys for n in self._pair(key)]
+        with self._lock:
+            knew = {key: self._view.get(key) for key in row.keys}
+        args = [row.member, "" if when is None else repr(when), str(KEEP), version,
+                *(seen.version if seen else "" for seen in knew.values())]
+        self._wire.tell(CHANGE, names, args)
+        with self._lock:  # as this process knew them, with this change (another write between: the take finds out)
+            for key, seen in knew.items():
+                if seen is not None and self._view.get(key) is seen:
+                    self._remember(key, _Seen(seen.since, version, _changed(seen.calls, row.member, when)))
 
     # -- once-per-job claims -----------------------------------------------------------------------------
 
@@ -180,7 +303,18 @@ class RedisLedger:
         return sorted(found, key=lambda r: (len(r), r))
 
 
-def _digest(member: bytes) -> str:
+def _time(call: tuple[float, str]) -> float:
+    return call[0]
+
+
+def _changed(calls: tuple[tuple[float, str], ...], member: str, when: float | None) -> tuple[tuple[float, str], ...]:
+    """``calls`` without ``member`` (``when`` None), or with it moved later to ``when``."""
+    if when is None:
+        return tuple(c for c in calls if c[1] != member)
+    return tuple((max(t, when), m) if m == member else (t, m) for t, m in calls)
+
+
+def _digest(member: str | bytes) -> str:
     return _text(member).split("|", 1)[0]
 
 
@@ -284,6 +418,12 @@ class SharedLedger:
 
     def calls_since(self, since: Mapping[str, float]) -> Calls:
         return self._use(lambda r: r.calls_since(since), lambda: self.local.calls_since(since))
+
+    def peek(self, since: Mapping[str, float]) -> Calls | None:
+        """The calls as this process last knew them in Redis (no round trip), for a decision the take checks;
+        None while Redis is not in use (then only a read knows)."""
+        redis = None if self._down else self._remote()
+        return None if redis is None else redis.known(since)[0]
 
     def log(self, keys: Sequence[str], digest: str = "", now: float | None = None) -> list[Any]:
         when = time.time() if now is None else now
