@@ -14,7 +14,7 @@ LAYERS = {  # the lowest layer first; a module may import only its own layer or 
     "providers": {"providers"},
     "engine": {"redact", "transport", "storage", "outbox_repair", "outbox", "workers", "ticketbook", "policy",
                "receipts", "delivery", "settings", "watch", "auto", "cellinfo", "monitor", "watchdog",
-               "watchdog_process", "ledger", "redis_ledger", "redis_wire"},  # the limits ledger: local (SQLite) and shared (Redis)
+               "watchdog_process", "ledger", "redis_ledger", "redis_wire"},  # limits ledger: local, and shared (Redis)
     "session": {"session"},
     "fronts": {"magics", "hooks", "receipt_view", "settings_panel", "api", "cli", "__main__"},
 }

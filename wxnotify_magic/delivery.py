@@ -77,10 +77,8 @@ class Sender(TicketBook):
     def submit(self, notification: Notification, destinations: Sequence[Destination], kind: str = "final",
                fallbacks: dict[str, Destination] | None = None, quotas: dict[str, int] | None = None,
                wait: float | None = None) -> Ticket:
-        """Write to the outbox (before any attempt) and wake the sender; the ticket settles as items do.
-
-        With ``wait``, an item another process keeps from being written within ``wait`` waits in memory.
-        """
+        """Write to the outbox (before any attempt) and wake the sender; the ticket settles as items do. With
+        ``wait``, an item another process keeps from being written within ``wait`` waits in memory."""
         ticket = Ticket()
         notification = notification.cleaned()  # any text a job printed can be stored and sent
         now, wake, claimed = self.clock(), False, []
@@ -119,9 +117,8 @@ class Sender(TicketBook):
         return self.start() and self._thread is not None and self._paused_for() <= 0
 
     def _send_now(self) -> None:
-        """Start what is due on a worker from this thread (one hand-over less); else (nothing could start: another
-        process sends on the lane, the front holds off, the lock is taken) wake the loop, which may be asleep
-        since before these items' tickets existed: it must look out for their fates decided elsewhere."""
+        """Start what is due on a worker from this thread; else (another process sends on the lane, the front holds
+        off, the lock is taken) wake the loop: asleep since before these tickets, it must look out for their fates."""
         if self._sends_now():
             with contextlib.suppress(Exception):
                 if self._dispatch(0.0)[0]:
@@ -482,8 +479,7 @@ class Sender(TicketBook):
         if not daily:
             return ""
         now = self.clock()
-        since = policy.since(daily, now)
-        calls = self.outbox.ledger.peek(since)  # a shared ledger knows them from the take: no round trip
+        calls = self.outbox.ledger.peek(since := policy.since(daily, now))  # a shared ledger knows: no round trip
         note = policy.quota_note(daily, self.outbox.calls_since(since) if calls is None else calls, now, quotas)
         mark = (note.split("(")[-1], policy.day_start(now))
         if not note or mark in self._warned:
