@@ -156,22 +156,21 @@ try:
 except ImportError:
     sdkmod = None
 sender = delivery.get_sender()
-seen = 0
-def received():
-    global seen
-    seen += 1
+session = requests.Session()
+def received(marker):  # when the inbox received the message holding marker (a late one from before is no match)
     while True:
-        r = requests.get({inbox.url!r} + "/_inbox/messages").json()
-        if len(r) >= seen: return r[seen - 1]["time"]
+        for m in session.get({inbox.url!r} + "/_inbox/messages").json():
+            if marker in m["content"]: return m["time"]
         time.sleep(0.0005)
 ours, sdk = [], []
 for i in range({rounds}):
     dest = parse_destination(f"wxpusher://AT_test_bench_token_{{i}}/UID_test_{{i}}")  # own token, own pacing
-    t = time.time(); sender.submit(Notification(title=f"n{{i}}", text="x"), [dest]).wait(5)
-    ours.append(received() - t)
+    t = time.time(); sender.submit(Notification(title=f"n{{i}}", text=f"ours-{{i}}-end"), [dest]).wait(5)
+    ours.append(received(f"ours-{{i}}-end") - t)
     if sdkmod is not None:
-        t = time.time(); sdkmod.WxPusher.send_message("x", uids=["UID_test_sdk"], token="AT_test_bench_token")
-        sdk.append(received() - t)
+        t = time.time()
+        sdkmod.WxPusher.send_message(f"sdk-{{i}}-end", uids=["UID_test_sdk"], token="AT_test_bench_token")
+        sdk.append(received(f"sdk-{{i}}-end") - t)
 q = lambda xs, p: sorted(xs)[int(p * (len(xs) - 1))] * 1000 if xs else None
 print(json.dumps({{"ours_median_ms": q(ours, .5), "ours_p95_ms": q(ours, .95),
                    "sdk_median_ms": q(sdk, .5), "sdk_p95_ms": q(sdk, .95)}}))
