@@ -140,10 +140,12 @@ print(json.dumps({"cell_seconds": took, "wait": 1.0}))
 """, {"WXNOTIFY_API_BASE": inbox.url})
 
 
-def latency(inbox: Inbox, rounds: int = 200) -> dict:
+def latency(inbox: Inbox, rounds: int = 200, base: str = "", extra_env: dict[str, str] | None = None) -> dict:
     """Cell end -> the inbox received it, one notification at a time, each spaced beyond pacing (its own token),
-    interleaved with the official ``wxpusher`` SDK sending the same way (when it is installed)."""
+    interleaved with the official ``wxpusher`` SDK sending the same way (when it is installed). ``base``: the
+    inbox's address to send to (default its plain-HTTP one)."""
     inbox.clear()
+    base = base or inbox.url
     return child(f"""
 import json, time
 import requests
@@ -152,14 +154,14 @@ from wxnotify_magic.message import Notification
 from wxnotify_magic.providers import parse_destination
 try:
     from wxpusher import wxpusher as sdkmod
-    sdkmod.BASEURL = {inbox.url!r} + "/api"
+    sdkmod.BASEURL = {base!r} + "/api"
 except ImportError:
     sdkmod = None
 sender = delivery.get_sender()
 session = requests.Session()
 def received(marker):  # when the inbox received the message holding marker (a late one from before is no match)
     while True:
-        for m in session.get({inbox.url!r} + "/_inbox/messages").json():
+        for m in session.get({base!r} + "/_inbox/messages").json():
             if marker in m["content"]: return m["time"]
         time.sleep(0.0005)
 ours, sdk = [], []
@@ -174,7 +176,31 @@ for i in range({rounds}):
 q = lambda xs, p: sorted(xs)[int(p * (len(xs) - 1))] * 1000 if xs else None
 print(json.dumps({{"ours_median_ms": q(ours, .5), "ours_p95_ms": q(ours, .95),
                    "sdk_median_ms": q(sdk, .5), "sdk_p95_ms": q(sdk, .95)}}))
-""", {"WXNOTIFY_API_BASE": inbox.url})
+""", {"WXNOTIFY_API_BASE": base, **(extra_env or {})})
+
+
+def latency_over_tls(inbox: Inbox, rounds: int = 100) -> dict | None:
+    """``latency`` with the inbox behind TLS (a certificate made for 127.0.0.1 here), as the real services are
+    reached: the SDK opens a new connection, with its TLS handshake, for every message; wxnotify keeps its own.
+    None when ``openssl`` is not there to make the certificate."""
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        return None
+    folder = Path(tempfile.mkdtemp(dir=HOME))
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
+                    str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with Inbox() as tls_inbox:
+        server = tls_inbox._server  # a benchmark puts TLS in front of the emulator's socket
+        assert server is not None
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        base = tls_inbox.url.replace("http://", "https://")
+        return latency(tls_inbox, rounds, base, {"REQUESTS_CA_BUNDLE": str(cert), "SSL_CERT_FILE": str(cert)})
 
 
 def kernel_exit(inbox: Inbox) -> dict:
@@ -334,6 +360,11 @@ def main() -> None:
         else:
             print(line + f"; official wxpusher SDK, interleaved: median {lat['sdk_median_ms']:.1f} ms, p95 "
                   f"{lat['sdk_p95_ms']:.1f} ms (ratio {lat['ours_median_ms'] / lat['sdk_median_ms']:.2f})")
+        tls = latency_over_tls(inbox)
+        if tls is not None and tls["sdk_median_ms"] is not None:
+            print(f"the same over HTTPS (as the services are reached), 100 sends: median {tls['ours_median_ms']:.1f} "
+                  f"ms against {tls['sdk_median_ms']:.1f} ms for the SDK, which makes a new connection for each "
+                  f"(ratio {tls['ours_median_ms'] / tls['sdk_median_ms']:.2f})")
         k = kernel_exit(inbox)
         print("headless run whose last message met two HTTP 500s, kernel sent SIGTERM 2.5 s after shutdown: "
               + (f"delivered {k['seconds']:.1f} s after the run ended ({k['copies']} copy)" if k["seconds"] is not None
