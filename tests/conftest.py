@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # parallel workers: each its own IPyt
 for _name in ("WXNOTIFY_TO", "WXNOTIFY_API_BASE", "WXNOTIFY_HOME", "LC_ALL", "LC_MESSAGES"):
     os.environ.pop(_name, None)
 os.environ["LANG"] = "C.UTF-8"  # English unless a test chooses Chinese (WxNotify.lang = 'auto' reads the locale)
+# A runner that starts the suite in the background without job control (nohup, a CI step's `cmd &`) leaves SIGINT
+# ignored, and so would every script and kernel a test starts: the Ctrl-C tests need Python's own handler back
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from wxnotify_magic import delivery, i18n  # noqa: E402
 from wxnotify_magic.inbox import Inbox  # noqa: E402
