@@ -184,7 +184,7 @@ def test_rank_zero_sends_everything(home: Path, inbox: Any, tmp_path: Path) -> N
 
 def test_a_message_retried_after_a_503_goes_out_before_the_script_exits(home: Path, inbox: Any,
                                                                          tmp_path: Path) -> None:
-    """Finding rt3-3: the exit flush waits for a retry due within its bound (5 s), not only for what is due now."""
+    """The exit flush waits for a retry due within its bound (5 s), not only for what is due now."""
     inbox.add_fault("status", service="wxpusher", status=503, count=2)
     proc = script(tmp_path, """
         with notify("training job"):
@@ -205,7 +205,7 @@ def test_a_message_retried_after_a_503_goes_out_before_the_script_exits(home: Pa
 
 
 def test_what_is_still_pending_at_exit_gets_one_line(home: Path, inbox: Any, tmp_path: Path) -> None:
-    """Finding rt3-3: a message still queued when the script exits is said so, once, on stderr."""
+    """A message still queued when the script exits is said so, once, on stderr."""
     proc = script(tmp_path, """
         r = send("nobody home", wait=0.2)
         print(r.status)
@@ -375,7 +375,7 @@ def test_three_hundred_sends_all_get_their_receipt(home: Path, inbox: Any, tmp_p
     assert len(inbox.wait_for(300, timeout=30)) == 300
 
 
-# -- red team 3: Ctrl-C during the receipt wait, generators, argument checks, quotas ---------------------------
+# -- Ctrl-C during the receipt wait, generators, argument checks, quotas --------------------------------------
 
 
 INTERRUPT_SOON = """

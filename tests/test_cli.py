@@ -137,7 +137,7 @@ def test_send_not_delivered_exits_1_and_says_it_stays_queued(home: Path, inbox: 
 
 
 def test_messages_merged_by_another_process_count_as_delivered(home: Path, inbox: Any) -> None:
-    """Finding rt3-2: every process whose message went out in another process's digest exits 0 at once."""
+    """Every process whose message went out in another process's digest exits 0 at once."""
     inbox.add_fault("delay", service="wxpusher", seconds=1.0)  # the first send is slow: the others queue behind
     first = start("send", "msg0", "--wait", "30", env=os.environ)
     wait_until(lambda: not inbox.faults, what="the first request")
@@ -192,7 +192,7 @@ def test_retry_sends_failed_messages_again(home: Path, inbox: Any) -> None:
 
 
 def test_retry_sends_failed_messages_after_another_process_ran(home: Path, inbox: Any) -> None:
-    """Finding rt3-1: any later process prunes the lanes of failed tokens; retry still sends every message."""
+    """Any later process prunes the lanes of failed tokens; retry still sends every message."""
     tokens = [f"AT_test_token_{i}123456789abcdef" for i in range(3)]
     for i, token in enumerate(tokens):
         inbox.add_fault("code", service="wxpusher", code=1001)

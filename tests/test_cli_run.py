@@ -1,5 +1,5 @@
-"""``wxnotify run`` at the edges (red team 3, findings 4, 5, 6 and 13): closed or broken output, signals that
-reach the whole process group, the order of stdout and stderr, and the command's own peak memory."""
+"""``wxnotify run`` at the edges: closed or broken output, signals that reach the whole process group, the order
+of stdout and stderr, and the command's own peak memory."""
 
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ def test_retry_requeues_failed_items(sender, clock, inbox):
 
 
 def test_retry_sends_an_item_whose_lane_another_process_pruned(sender, clock, inbox):
-    """Finding rt3-1: prune() forgets the lane of a token whose items all failed; retry must bring it back."""
+    """Prune() forgets the lane of a token whose items all failed; retry must bring it back."""
     inbox.add_fault("code", code=1001)
     submit(sender, "wxpusher", "important")
     drain(sender, clock)
@@ -212,7 +212,7 @@ def test_retry_sends_an_item_whose_lane_another_process_pruned(sender, clock, in
 
 @pytest.mark.parametrize("fault", [None, 1001])
 def test_items_settled_by_another_sender_settle_this_senders_tickets(sender, clock, inbox, home, fault):
-    """Finding rt3-2: a message merged into another process's digest (or sent by it) settles its own ticket."""
+    """A message merged into another process's digest (or sent by it) settles its own ticket."""
     if fault:
         inbox.add_fault("code", code=fault)
     other = Sender(Outbox(home / "outbox.sqlite3"), clock=clock)

@@ -82,7 +82,7 @@ def test_quickstart_runs_until_its_failing_cell_and_everything_arrives(kernel_en
 
 
 def test_a_headless_run_in_auto_mode_sends_the_last_cell_before_the_kernel_stops(kernel_env, tmp_path, home):
-    """Finding rt3-3: the last cell's message, held for pacing when the kernel shuts down, still goes out."""
+    """The last cell's message, held for pacing when the kernel shuts down, still goes out."""
     import sqlite3
     import time
 

@@ -289,7 +289,7 @@ def test_plain_http_on_loopback_says_nothing(home, inbox, capsys):
 
 
 
-# -- the red team's neighbours: Chinese text around a URL, typed option values, apprise paths -----------------
+# -- neighbouring cases: Chinese text around a URL, typed option values, apprise paths ------------------------
 
 
 def test_redaction_stops_a_url_at_full_width_punctuation():

@@ -344,7 +344,7 @@ class Runner:
 
     def run(self, done: Callable[[BaseException | None, str | None], None]) -> int:
         """Run the command to its end, call ``done(error, traceback_text)`` and return the exit code."""
-        open_std_fds()  # finding 4: a closed stdout or stderr becomes /dev/null (what cannot be shown is dropped)
+        open_std_fds()  # a closed stdout or stderr becomes /dev/null (what cannot be shown is dropped)
         self.watch.start()
         self.baseline = resources.oom_baseline()  # to tell an out-of-memory kill afterwards
         env = {**os.environ, "PYTHONUNBUFFERED": os.environ.get("PYTHONUNBUFFERED", "1")}
@@ -377,7 +377,7 @@ class Runner:
         return 128 - returncode if returncode < 0 else returncode
 
     def reap(self, proc: subprocess.Popen[bytes]) -> int:
-        """Wait for the command; its own resource usage (finding 13: not that of other children) to the monitor."""
+        """Wait for the command; its own resource usage (not that of other children) to the monitor."""
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except (ChildProcessError, AttributeError):  # reaped elsewhere, or no wait4 here
