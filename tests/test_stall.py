@@ -106,6 +106,14 @@ def test_the_final_message_carries_the_cells_peak_memory(ip, inbox):
     assert unit in ("MiB", "GiB") and (float(number) >= 200 if unit == "MiB" else float(number) >= 0.2)
 
 
+def test_a_peak_before_the_first_sample_is_kept(ip, inbox):
+    # the meter starts with the sampler's first look (a quarter second in), after this block came and went
+    ip.run_cell(f"%%wxnotify -t 'early alloc' --to {WECOM}\nimport time\nblock = bytearray(200 << 20)\n"
+                "del block\ntime.sleep(0.8)").raise_error()
+    number, unit = fact(inbox.wait_for(1)[0]["content"], "Peak memory").split()
+    assert unit in ("MiB", "GiB") and (float(number) >= 200 if unit == "MiB" else float(number) >= 0.2)
+
+
 def test_wxnotify_run_reports_the_commands_peak_not_its_own(home, inbox):
     cmd = [sys.executable, "-c", "block = bytearray(300 << 20)"]
     proc = subprocess.run([sys.executable, "-m", "wxnotify_magic.cli", "run", "--to", WECOM, "--", *cmd],

@@ -3,8 +3,8 @@
 (started with the first job, idle in between), so a watched cell starts no thread.
 
 A quick cell touches no ``/proc`` file: the peak memory meter is started (``clear_refs``) and read
-(``/proc/self/status``) by the sampler thread, from the first sample on; a job that ends before it reports the
-process's resident peak from ``getrusage`` (a system call), read only when a message is built.
+(``/proc/self/status``) by the sampler thread, from the first sample on, and takes in what came before it; a job
+that ends before it reports the resident peak from ``getrusage`` (a system call), read only when a message is built.
 
 It costs nothing per ``print``: between samples it only compares the tail's activity mark
 (``Tail.activity()`` / ``HistoryTail.activity()``), and reads the tail's text only when it changed.

@@ -89,8 +89,10 @@ def reset_peak() -> bool:
 class PeakMeter:
     """The resident peak of this process during one job; nested and overlapping jobs stay correct.
 
-    The high-water mark is reset when a job starts; the peak every running job saw so far is kept first.
-    Without ``clear_refs`` it falls back to the process's lifetime peak.
+    The meter starts late (the monitor's first sample, a quarter second into the job), so it takes the
+    high-water mark since the last reset too: a peak in the job's first moments is never lost. The mark is reset
+    whenever a meter starts or stops, after every running meter took it in, so a job's figure starts from the
+    end of the job before. Without ``clear_refs`` it falls back to the process's lifetime peak.
     """
 
     _running: set[PeakMeter] = set()  # noqa: RUF012 (shared by design)
@@ -102,10 +104,9 @@ class PeakMeter:
 
     def start(self) -> PeakMeter:
         with self._lock:
-            if PeakMeter._running:  # keep what the running jobs saw before the reset
-                self._fold()
-            self.per_job = reset_peak()
             PeakMeter._running.add(self)
+            self._fold()
+            self.per_job = reset_peak()
         return self
 
     def _fold(self) -> None:
@@ -125,6 +126,7 @@ class PeakMeter:
             if self in PeakMeter._running:
                 self._fold()
                 PeakMeter._running.discard(self)
+                reset_peak()  # the next job's first moments are measured from here
             return self.peak
 
 
