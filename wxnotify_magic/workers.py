@@ -1,9 +1,11 @@
 """Long-lived worker threads for the sender: a job runs on an idle worker, or on a new one when none is idle.
 
-A worker that stays idle for ``idle`` seconds ends, and so does every idle worker at ``stop()``; a worker
-ending runs ``on_exit`` in its own thread first (to close what it opened: its SQLite connection, its HTTP
-session). So threads and descriptors follow how many lanes are sent on at once, never how many messages
-went out.
+A worker that stays idle for ``idle`` seconds ends, and so does every idle worker at ``stop()``. At most
+``spare`` workers wait idle: a worker that finds that many already waiting ends at once. Without that bound a
+sender that reports its outcome before its worker is back waiting (the receiver wakes first) starts a new worker
+for the next message, and workers taking turns never idle out. A worker ending runs ``on_exit`` in its own thread
+first (to close what it opened: its SQLite connection, its HTTP session). So threads and descriptors follow how
+many lanes are sent on at once, never how many messages went out.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from collections import deque
 from collections.abc import Callable
 
 IDLE = 60.0  # seconds an idle worker waits for its next job before it ends
+SPARE = 2  # idle workers kept at most (a message to two services at once finds both waiting)
 
 
 class Pool:
     """Runs jobs on long-lived daemon threads, each job at once (a job never queues behind another)."""
 
-    def __init__(self, name: str, on_exit: Callable[[], None], idle: float = IDLE) -> None:
+    def __init__(self, name: str, on_exit: Callable[[], None], idle: float = IDLE, spare: int = SPARE) -> None:
         self.name = name
         self.on_exit = on_exit
         self.idle = idle
+        self.spare = spare
         self._cond = threading.Condition()
         self._jobs: deque[Callable[[], None]] = deque()
         self._waiting = 0  # workers waiting for a job
@@ -81,10 +85,10 @@ class Pool:
                     self._threads.discard(threading.current_thread())
 
     def _next(self) -> Callable[[], None] | None:
-        """The next job, or None when this worker should end (idle too long, or stopped)."""
+        """The next job, or None when this worker should end (idle too long, enough spares, or stopped)."""
         with self._cond:
             while not self._jobs:
-                if self._stop:
+                if self._stop or self._waiting >= self.spare:
                     return None
                 self._waiting += 1
                 try:
