@@ -77,7 +77,7 @@ RERUNS ?= --reruns 1
 
 test: lint
 	mkdir -p .demo
-	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q $(PARALLEL) $(RERUNS)
+	IPYTHONDIR=$(CURDIR)/.demo/ipython-test $(BIN)/pytest -q -rfER $(PARALLEL) $(RERUNS)
 	$(MAKE) --no-print-directory test-old
 
 # IPython's own test suite (from the installed version's sdist), run without and with wxnotify in auto mode in its

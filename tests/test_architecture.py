@@ -10,7 +10,7 @@ MAX_LINES = 600
 
 LAYERS = {  # the lowest layer first; a module may import only its own layer or lower ones
     "values": {"i18n", "lang_zh", "durations", "message", "metrics", "figures", "capture", "status", "paths",
-               "ranks", "resources", "netfs"},
+               "ranks", "resources", "netfs", "patterns"},
     "providers": {"providers"},
     "engine": {"redact", "transport", "storage", "outbox_repair", "outbox", "workers", "ticketbook", "policy",
                "receipts", "delivery", "settings", "watch", "auto", "cellinfo", "monitor", "watchdog",

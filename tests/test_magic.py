@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import unicodedata
 
 import pytest
@@ -358,20 +359,58 @@ def test_load_ext_imports_neither_requests_nor_ipywidgets(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
 
 
-def test_load_ext_builds_no_parser_and_loads_what_a_job_needs_only_with_the_first_job(tmp_path):
-    """What ``%load_ext`` used to spend most of its time on: ten argparse parsers, the cluster and training-curve
-    modules. They are built or loaded when first needed; the options still parse."""
-    code = ("from IPython.testing.globalipapp import start_ipython; ip = start_ipython(); import sys; "
-            "ip.run_line_magic('load_ext', 'wxnotify_magic'); from wxnotify_magic.magics import WxNotifyMagics; "
-            "print(sorted(m for m in ('wxnotify_magic.ranks', 'wxnotify_magic.metrics') if m in sys.modules), "
-            "'parser' in vars(WxNotifyMagics.wxnotify)); "
-            "ip.run_cell('%%wxnotify --after 1h --tail 3\\nx = 1').raise_error(); "
-            "print('parser' in vars(WxNotifyMagics.wxnotify))")
+def test_load_ext_loads_only_the_settings_and_the_rest_comes_with_the_first_use(tmp_path):
+    """``%load_ext`` registers the settings and light stand-ins; the session, the hooks, the magics (with their
+    ten argparse parsers), the watchdog and the cluster and training-curve modules load with the first cell
+    that needs them. Plain cells before it load nothing; the first ``%%wxnotify`` cell is watched and parsed."""
+    code = textwrap.dedent("""
+        import sys
+        from IPython.testing.globalipapp import start_ipython
+        ip = start_ipython()
+        heavy = ("session", "hooks", "magics", "watch", "message", "receipts", "receipt_view", "watchdog", "ranks",
+                 "metrics")
+        loaded = lambda: sorted(m for m in heavy if "wxnotify_magic." + m in sys.modules)
+        ip.run_line_magic("load_ext", "wxnotify_magic")
+        print(loaded())
+        ip.run_cell("y = 2 + 2").raise_error()
+        print(loaded())
+        ip.run_cell("%%wxnotify --after 1h --tail 3\\nx = 1").raise_error()
+        from wxnotify_magic.magics import WxNotifyMagics
+        print(ip.user_ns["x"], "parser" in vars(WxNotifyMagics.wxnotify), "hooks" in loaded())
+    """)
     env = {"IPYTHONDIR": str(tmp_path), "WXNOTIFY_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin",
            "WXNOTIFY_TO": "wxpusher://AT_test_x/UID_test_y"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     lines = out.stdout.strip().splitlines()
-    assert (lines[0], lines[-1]) == ("[] False", "True"), out.stdout + out.stderr
+    assert lines[:2] == ["[]", "[]"] and lines[-1] == "1 True True", out.stdout + out.stderr
+
+
+def test_load_then_unload_before_any_use_leaves_nothing(shell, home):
+    before = (list(shell.input_transformers_cleanup), list(shell.events.callbacks["pre_run_cell"]),
+              list(shell.events.callbacks["post_run_cell"]))
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    assert "wxnotify" in shell.magics_manager.magics["cell"] and "wxsend" in shell.magics_manager.magics["line"]
+    shell.run_line_magic("unload_ext", "wxnotify_magic")
+    assert "wxnotify" not in shell.magics_manager.magics["cell"]
+    assert "wxnotify" not in shell.magics_manager.magics["line"] and "wxsend" not in shell.magics_manager.magics["line"]
+    assert before == (shell.input_transformers_cleanup, shell.events.callbacks["pre_run_cell"],
+                      shell.events.callbacks["post_run_cell"])
+    assert not [c for c in shell.configurables if type(c).__module__.startswith("wxnotify_magic")]
+
+
+def test_the_first_use_is_the_python_api_in_a_cell(ip, inbox):
+    """A cell naming wxnotify builds the machinery before it runs: its send goes through the loaded session, and
+    the magics in place are the real ones from then on."""
+    from wxnotify_magic import session
+    from wxnotify_magic.magics import WxNotifyMagics
+
+    assert session.attached(ip) is None  # not built by loading
+    ip.run_cell(f"import wxnotify_magic\nr = wxnotify_magic.send('from the api', to='wecombot://{WECOM_KEY}', "
+                "wait=10)").raise_error()
+    assert ip.user_ns["r"].ok, ip.user_ns["r"]
+    assert "from the api" in messages(inbox)[0]["content"]
+    assert session.attached(ip) is session.current() is not None
+    assert isinstance(ip.find_line_magic("wxsend").__self__, WxNotifyMagics)
 
 
 def test_secrets_constant_is_used():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 
 from .i18n import language, tr
+from .patterns import compiled as _compiled
 
 # units as typed: 5m, 5min, 5 minutes, 5分钟; longer words first
 _UNITS = {"d": ("days", "day", "天", "d"), "h": ("hours", "hour", "hrs", "hr", "小时", "h"),
@@ -17,7 +17,6 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(sorted(_WORD_UNIT, key=len,
                    re.IGNORECASE)
 _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
 MAX_SECONDS = 366 * 86400.0  # a year: anything longer is a typo
-_compiled = functools.cache(re.compile)  # patterns slow to compile wait for their first use: loading stays light
 # what a mistyped duration looks like (5mins, 1h30, 2 hours, soon): echoed; anything else (a token) is not
 _ECHO = r"[+-]?(?:[\d.]{1,8}(?:e[+-]?\d{1,4})? ?[A-Za-z\u4e00-\u9fff]{0,8} ?){1,3}|[A-Za-z]{1,10}"
 

@@ -19,26 +19,24 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import functools
-import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .auto import AutoMode
-from .capture import HistoryTail, LastImage
-from .cellinfo import cell_count, default_title, notebook_name, outcome, printed_error, traceback_text
 from .i18n import N_, tr
-from .receipt_view import ReceiptView
+from .patterns import compiled
 from .redact import redact
-from .session import Session
-from .settings import Route
-from .watch import Watch, WatchOptions
 
-CELL_LINE = re.compile(r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$")
-OURS = re.compile(r"wxnotify|wxsend|WxNotify")  # cells worth checking for a token written in them
-HELP = re.compile(r"(?:^|\s)(?:-h|--help)(?:\s|$)")
+if TYPE_CHECKING:  # the rest loads with the first cell that is watched: %load_ext stays light
+    from .auto import AutoMode
+    from .receipt_view import ReceiptView
+    from .session import Session
+    from .settings import Route
+    from .watch import Watch, WatchOptions
+
+CELL_LINE = r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$"
+OURS = ("wxnotify", "wxsend", "WxNotify")  # cells worth checking for a token written in them
+HELP = r"(?:^|\s)(?:-h|--help)(?:\s|$)"
 HELP_CALL = "get_ipython().run_line_magic('wxnotify', 'help')\n"
 TWICE = N_("%%wxnotify: this cell starts with two %%wxnotify lines; keep one (its options can be combined)")
 
@@ -50,25 +48,27 @@ def twice(lines: list[str]) -> bool:
 ParseCell = Callable[[str], "tuple[WatchOptions, Route]"]
 
 
-@dataclass
 class WatchedCell:
     """The cell being watched: its run info (to match post_run_cell), its watch, and whether auto mode owns it."""
 
-    info: Any
-    watch: Watch
-    auto: bool
-    raw: str = ""
-    earlier_error: Any = field(default=None, repr=False)  # sys.last_value when the watch began
+    __slots__ = ("auto", "earlier_error", "info", "raw", "watch")
+
+    def __init__(self, info: Any, watch: Watch, auto: bool, raw: str = "", earlier_error: Any = None) -> None:
+        self.info = info
+        self.watch = watch
+        self.auto = auto
+        self.raw = raw
+        self.earlier_error = earlier_error  # sys.last_value when the watch began
 
 
 def cell_args(first_line: str) -> str | None:
     """The ARGS of a ``%%wxnotify ARGS`` first line, or None when it is not one."""
-    m = CELL_LINE.match(first_line.rstrip("\r\n"))
+    m = compiled(CELL_LINE).match(first_line.rstrip("\r\n"))
     return (m.group("args") or "") if m else None
 
 
 def wants_help(args: str) -> bool:
-    return bool(HELP.search(args))
+    return bool(compiled(HELP).search(args))
 
 
 def transforming_for() -> str:
@@ -106,42 +106,57 @@ class CellHooks:
         self.parse = parse
         self.cell: WatchedCell | None = None
         self.auto: AutoMode | None = None
-        self.receipts = ReceiptView(shell)
-        self.receipts.open()
-        if self.receipts.kernel:  # in a kernel sending waits for a quiet moment, so a Run All goes out merged
-            session.pause_sending = self.receipts.quiet_until
+        self._receipts: ReceiptView | None = None  # made by the first cell
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
         self._token_checked = ""  # the last cell text checked for a token
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
         self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
-        self._transformer = _with_side_effects(self.rewrite_cell)
+
+    @property
+    def receipts(self) -> ReceiptView:
+        """The receipts shown in this shell, made with the first cell run after loading (not at load)."""
+        if self._receipts is None:
+            from .receipt_view import ReceiptView
+
+            view = ReceiptView(self.shell)
+            view.open()
+            if view.kernel:  # in a kernel sending waits for a quiet moment, so a Run All goes out merged
+                self.session.pause_sending = view.quiet_until
+            self._receipts = view
+        return self._receipts
 
     def register(self) -> None:
-        self.shell.input_transformers_cleanup.append(self._transformer)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
-        from . import watchdog  # a restart or shutdown requested while a cell runs is the likely cause
-
-        watchdog.watch_exit_requests(self.shell)
+        with contextlib.suppress(Exception):  # a restart or shutdown requested while a cell runs: the likely cause
+            self.shell.observe(self._exit_requested, names="exit_now")
 
     def unregister(self) -> None:
         for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):
                 self.shell.events.unregister(event, handler)
-        if self._transformer in self.shell.input_transformers_cleanup:
-            self.shell.input_transformers_cleanup.remove(self._transformer)
         if self.cell is not None:
             self.cell.watch.stop_capture()
             self.cell = None
         self._show_held()
         self.disable_auto()
-        self.receipts.close()
-        from . import watchdog  # nothing armed any more; the watchdog exits at end-of-file
+        if self._receipts is not None:
+            self._receipts.close()
+        with contextlib.suppress(Exception):
+            self.shell.unobserve(self._exit_requested, names="exit_now")
+        if "wxnotify_magic.watchdog" in sys.modules:  # nothing armed any more; the watchdog exits at end-of-file
+            from . import watchdog
 
-        watchdog.unwatch_exit_requests(self.shell)
-        watchdog.close()
+            watchdog.close()
+
+    def _exit_requested(self, change: Any) -> None:
+        """Tell the watchdog, which a watched job loaded (a job that ran none has nothing armed)."""
+        if change.get("new") and "wxnotify_magic.watchdog" in sys.modules:
+            from . import watchdog
+
+            watchdog.exit_requested(self.shell)
 
     # -- the plain-cell path -----------------------------------------------------------------------------
 
@@ -235,7 +250,7 @@ class CellHooks:
 
     def _warn_literal_token(self, raw: str, nested: bool) -> None:
         """Say once that a token typed into a cell is saved with the notebook and in IPython's history."""
-        if self._token_warned or raw == self._token_checked or not OURS.search(raw):
+        if self._token_warned or raw == self._token_checked or not any(word in raw for word in OURS):
             return
         self._token_checked = raw  # a Run All repeats the same cell text: its answer is the same
         from .redact import carries_secret
@@ -265,6 +280,8 @@ class CellHooks:
 
     def _watch(self, info: Any, raw: str, options: WatchOptions, route: Route, auto: bool) -> None:
         # a cell run by another cell (%%capture runs its body so) has the number of the outermost one
+        from .cellinfo import cell_count
+
         count = cell_count(self.shell, self._running[0] if self._running else info)
         watch = self._new_watch(options, route, raw, count, plain_cell=True)
         watch.ended = self._ended(info)
@@ -297,6 +314,8 @@ class CellHooks:
                 self.receipts.cell_ended()
 
     def _finish(self, cell: WatchedCell, result: Any) -> None:
+        from .cellinfo import default_title, outcome, printed_error, traceback_text
+
         watch = cell.watch
         try:
             error, status, value = outcome(self.shell, result, cell.info, cell.earlier_error)
@@ -325,6 +344,8 @@ class CellHooks:
 
     def run_body(self, options: WatchOptions, route: Route, cell: str) -> Any:
         """Run ``cell`` in the user namespace as ``%%time`` does, watched; return its last value."""
+        from .cellinfo import traceback_text
+
         __tracebackhide__ = True
         watch = self._new_watch(options, route, cell, self.shell.execution_count).start()
         try:
@@ -352,6 +373,8 @@ class CellHooks:
     # -- auto mode ------------------------------------------------------------------------------------------
 
     def enable_auto(self, options: WatchOptions, route: Route, batch: bool, settle: float) -> None:
+        from .auto import AutoMode
+
         self.disable_auto()
         self.auto = AutoMode(options, route, batch, settle, self.session.submitter(route),
                              lambda ticket: self.report(ticket, options, cell=True))
@@ -366,6 +389,9 @@ class CellHooks:
 
     def _new_watch(self, options: WatchOptions, route: Route, raw_cell: str, count: int | None,
                    plain_cell: bool = False) -> Watch:
+        from .capture import HistoryTail, LastImage
+        from .cellinfo import default_title, notebook_name
+
         notebook = notebook_name(self.shell)
         # IPython 9 tees output into its history already: read that copy instead of teeing again
         tail = HistoryTail.of(self.shell, max(options.tail, 1)) if plain_cell else None
@@ -412,18 +438,6 @@ def _cell_name(shell: Any, cell: str) -> str:
         return str(shell.compile.cache(cell, shell.execution_count))
     except Exception:
         return "<wxnotify cell>"
-
-
-def _with_side_effects(transform: Callable[[list[str]], list[str]]) -> Callable[[list[str]], list[str]]:
-    """The transformer as IPython registers it, marked ``has_side_effects``: IPython's completeness check
-    (a terminal's Enter, a kernel's ``is_complete_request``) then leaves it out and sees ``%%wxnotify`` as the
-    cell magic it is, so a terminal waits for the body and the blank line that ends it."""
-    @functools.wraps(transform)
-    def transformer(lines: list[str]) -> list[str]:
-        return transform(lines)
-
-    transformer.has_side_effects = True  # type: ignore[attr-defined]
-    return transformer
 
 
 def _problem(exc: BaseException) -> str:

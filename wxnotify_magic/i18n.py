@@ -17,6 +17,8 @@ import os
 import re
 from functools import cache
 
+from .patterns import compiled
+
 LANGUAGES = ("auto", "zh", "en")
 _chosen = "auto"
 _ADDED: dict[str, dict[str, str]] = {"zh": {}}  # entries declared next to what they translate (the providers)
@@ -127,7 +129,7 @@ def tr_usage(message: str, lang: str | None = None) -> str:
     return message
 
 
-_HEADING = re.compile(r"(?m)^(usage|options|optional arguments|positional arguments):")
+_HEADING = r"(?m)^(usage|options|optional arguments|positional arguments):"
 _HEADINGS = {"usage": N_("usage:"), "options": N_("options:"), "optional arguments": N_("options:"),
              "positional arguments": N_("positional arguments:")}
 
@@ -140,5 +142,5 @@ def tr_help(text: str, lang: str | None = None) -> str:
     ``-h, --help`` line in the language."""
     if language(lang) != "zh":
         return text
-    text = _HEADING.sub(lambda m: tr(_HEADINGS[m[1]], lang), text)
+    text = compiled(_HEADING).sub(lambda m: tr(_HEADINGS[m[1]], lang), text)
     return text.replace(_HELP_LINE, tr("show this help message and exit", lang))

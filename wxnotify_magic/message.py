@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from .durations import human_duration
 from .i18n import N_, tr
+from .patterns import compiled as _compiled
 
 Format = Literal["text", "markdown", "html"]
 Unit = Literal["chars", "bytes"]
@@ -28,7 +29,6 @@ STATUS_WORDS = {
 STATUS_ICONS = {"success": "✅", "failed": "❌", "interrupted": "⏹", "running": "⏳", "started": "🚀",
                 "message": "💬", "died": "💀", "stalled": "⚠️"}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_compiled = functools.cache(re.compile)  # patterns slow to compile wait for their first use: loading stays light
 _SURROGATES = "[\ud800-\udfff]"
 _BOX = re.compile(r"[+|-]+")  # the frame lines of an exception group's traceback
 ELLIPSIS = "…"

@@ -7,9 +7,12 @@ import stat
 import sys
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .i18n import tr
-from .netfs import Placement, place
+
+if TYPE_CHECKING:
+    from .netfs import Placement
 
 SETTINGS_FILE = "settings.json"
 
@@ -38,6 +41,8 @@ def state_placement() -> Placement:
 
 @cache
 def _placement(state: str, home: str, xdg_state: str, user_home: str) -> Placement:
+    from .netfs import Placement, place  # the filesystem is looked at when the state is first needed
+
     if state:
         return Placement(Path(state).expanduser(), Path(state).expanduser())
     return place(_state_dir(home, xdg_state, user_home))

@@ -17,13 +17,12 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from .i18n import tr
-from .message import cut_end
+from .patterns import compiled as _compiled
 
-_compiled = cache(re.compile)  # patterns slow to compile wait for their first use: loading stays light
 _URL = r"(?i)\b([a-z][a-z0-9+.-]{0,15})://[^\s'\"<>()\[\]{}`\u3000-\u303f\uff00-\uffef]*"  # not into
 # full-width punctuation (，。（）：): Chinese text often follows a URL without a space
-_BARE = re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{20,}(?![\w-])")
-_NAME = re.compile(r"[\w.-]{1,24}")
+_BARE = r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{20,}(?![\w-])"
+_NAME = r"[\w.-]{1,24}"
 @cache
 def _redacted() -> re.Pattern[str]:
     """A URL redacted already (a label); compiled on first use, not at ``%load_ext`` (it is costly to compile)."""
@@ -84,17 +83,17 @@ def redact_url(target: str) -> str:
     scheme = target.split("://", 1)[0].lower()
     if scheme in ("http", "https"):
         return _redact_http(target)
-    return f"{scheme if _NAME.fullmatch(scheme) else '…'}://…"
+    return f"{scheme if _compiled(_NAME).fullmatch(scheme) else '…'}://…"
 
 
 def _redact_http(url: str) -> str:
     """Keys in the query (``key=…``), in ``/KEY.send``, and any long word of letters and digits (a key in the path)."""
-    return _BARE.sub("…", _hide_keys(url))
+    return _compiled(_BARE).sub("…", _hide_keys(url))
 
 
 def _looks_secret(text: str) -> bool:
     shapes = _shapes()
-    return bool(_BARE.search(text) or (shapes is not None and shapes.search(text)))
+    return bool(_compiled(_BARE).search(text) or (shapes is not None and shapes.search(text)))
 
 
 RUN = 8  # characters of a known secret that give it away: a run this long of one is hidden wherever it appears
@@ -188,7 +187,7 @@ def redact(text: str, secrets: Iterable[str] = (), strict: bool = False) -> str:
     if shapes is not None:
         text = shapes.sub(lambda m: redact_value(m.group(0)), text)
     if strict:
-        text = _BARE.sub("…", text)
+        text = _compiled(_BARE).sub("…", text)
     return text
 
 
@@ -199,6 +198,8 @@ def problem(error: object, limit: int = 300) -> str:
 
 def shorten(text: str, limit: int = 300, secrets: Iterable[str] = (), strict: bool = False) -> str:
     """Redact, then cut to ``limit`` characters: a cut never leaves part of a secret behind."""
+    from .message import cut_end  # the message module loads with the first message, not with %load_ext
+
     return cut_end(redact(text, secrets, strict), limit)
 
 
@@ -228,16 +229,16 @@ WORD_JOINER = "\u2060"
 def unlinked(text: str) -> str:
     """``text`` with every ``scheme://`` broken by an invisible word joiner, so that a notebook front end does
     not turn a redacted destination (``wxpusher://AT_…9f2c``) into a link; it reads the same."""
-    return _SCHEME.sub(lambda m: m.group(1) + ":" + WORD_JOINER + "//", text)
+    return _compiled(_SCHEME).sub(lambda m: m.group(1) + ":" + WORD_JOINER + "//", text)
 
 
-_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15})://")
+_SCHEME = r"(?i)\b([a-z][a-z0-9+.-]{0,15})://"
 
 
 def echo(value: str) -> str:
     """How a user's input may appear in an error: quoted when it looks like a name, else hidden."""
     value = str(value)
-    if _NAME.fullmatch(value) and not _looks_secret(value):
+    if _compiled(_NAME).fullmatch(value) and not _looks_secret(value):
         return repr(value)
     return tr("(value hidden)") if "://" not in value else repr(redact_url(value))
 

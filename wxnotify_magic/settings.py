@@ -10,7 +10,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -20,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, Union, observe, validate
 from traitlets.config import Configurable
 
-from .durations import parse_duration
 from .i18n import LANGUAGES, N_, set_language, tr
 from .paths import config_dir, make_private_dir, open_private, settings_path, state_dir
+from .patterns import compiled
 from .redact import echo, redact, redact_url
 
 if TYPE_CHECKING:
@@ -261,6 +260,8 @@ class WxNotify(Configurable):
 
     @validate("after", "stall")
     def _valid_after(self, proposal: Any) -> float:
+        from .durations import parse_duration
+
         try:
             return parse_duration(proposal["value"])
         except ValueError as exc:
@@ -299,6 +300,7 @@ class WxNotify(Configurable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.file_values: dict[str, Any] = {}
+        self.first_use: Callable[[], Any] | None = None  # the loaded extension's session, built when first asked
         self.load_file()
         set_language(self.lang)
 
@@ -341,14 +343,14 @@ class WxNotify(Configurable):
     def default_to(self) -> list[str]:
         """The destinations used when a magic has no ``--to``."""
         if self.source("to") == "env":  # URLs or names apart by spaces, or by commas before a URL
-            return _TO_SPLIT.split(os.environ["WXNOTIFY_TO"].strip())
+            return compiled(_TO_SPLIT).split(os.environ["WXNOTIFY_TO"].strip())
         return list(self.to)
 
 
 SOURCES = {"config": N_("config"), "env": N_("env"), "file": N_("file"), "default": N_("default")}
 ON_CHOICES = {"always": N_("always"), "success": N_("on success only"), "failure": N_("on failure only")}
 DEFAULT_TO_FROM = {"config": "WxNotify.to (%config)", "env": "WXNOTIFY_TO", "file": N_("the settings file")}
-_TO_SPLIT = re.compile(r"\s*,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)|\s+")
+_TO_SPLIT = r"\s*,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)|\s+"
 
 
 def source_word(source: str) -> str:

@@ -18,7 +18,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -314,28 +314,11 @@ def route_record(destinations: Sequence[Any], fallbacks: dict[str, Any], quotas:
             "fallbacks": {name: [d.url, d.name] for name, d in fallbacks.items()}, "quotas": dict(quotas)}
 
 
-_observers: dict[int, Callable[[Any], None]] = {}
-
-
-def watch_exit_requests(shell: Any) -> None:
-    """Tell the watchdog when the front end asks the kernel to restart or shut down while a job runs.
-
-    ipykernel's ``do_shutdown`` sets ``shell.exit_now`` on its control thread, even while a cell runs.
-    """
-    def changed(change: dict[str, Any]) -> None:
-        if change.get("new") and _client.armed:
-            _client.exit_requested(_request_kind(shell))
-
-    with contextlib.suppress(Exception):
-        shell.observe(changed, names="exit_now")
-        _observers[id(shell)] = changed
-
-
-def unwatch_exit_requests(shell: Any) -> None:
-    observer = _observers.pop(id(shell), None)
-    if observer is not None:
-        with contextlib.suppress(Exception):
-            shell.unobserve(observer, names="exit_now")
+def exit_requested(shell: Any) -> None:
+    """The front end asked the kernel to restart or shut down (``shell.exit_now``, which ipykernel's
+    ``do_shutdown`` sets on its control thread even while a cell runs): tell the watchdog, if a job is armed."""
+    if _client.armed:
+        _client.exit_requested(_request_kind(shell))
 
 
 def _request_kind(shell: Any) -> str:
