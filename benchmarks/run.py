@@ -328,6 +328,31 @@ def run_all_burst(inbox: Inbox, cells: int = 200, rounds: int = 3) -> dict:
             "missing": missing}
 
 
+def long_session(inbox: Inbox, rounds: int = 9, per_round: int = 400) -> dict:
+    """Resident memory, descriptors and threads of one process over thousands of delivered messages, to a fixed
+    set of 200 destinations (each stays within its service's limits, so every message goes out at once)."""
+    inbox.clear()
+    return child(f"""
+import gc, json, os, threading
+import wxnotify_magic
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def counts():
+    return round(rss(), 1), len(os.listdir("/proc/self/fd")), threading.active_count()
+keys = [f"wecombot://00000000-test-4000-8000-{{i:012d}}" for i in range(200)]
+sent = 0
+for r in range({rounds}):
+    for _ in range({per_round}):
+        receipt = wxnotify_magic.send(f"message {{sent}} " + "x" * 200, to=keys[sent % len(keys)], wait=30)
+        assert receipt.ok, (sent, receipt.status, receipt.reason)
+        sent += 1
+    gc.collect()
+    if r == 0:
+        first = counts()
+print(json.dumps({{"sent": sent, "first_after": {per_round}, "first": first, "last": counts()}}))
+""", {"WXNOTIFY_API_BASE": inbox.url})
+
+
 def main() -> None:
     with Inbox() as inbox:
         o = overhead()
@@ -382,6 +407,10 @@ def main() -> None:
         print(f"10,000 queued items for 10,000 UIDs behind one token (engine only, simulated clock): schedule "
               f"{d['schedule_cpu']:.2f} s CPU, drain {d['drain_cpu']:.2f} s CPU, {d['requests']} requests, at most "
               f"{d['max_per_1s']} in any 1 s")
+        s = long_session(inbox)
+        print(f"one process, {s['sent']:,} messages delivered to 200 destinations: resident memory "
+              f"{s['first'][0]} MB after the first {s['first_after']:,}, {s['last'][0]} MB after all; descriptors "
+              f"{s['first'][1]} -> {s['last'][1]}, threads {s['first'][2]} -> {s['last'][2]}")
         print(ledger.report(HOME))
         b = drain(10_000, 10)
         print(f"10,000 queued items for 10 destinations behind one token (bursts merge): schedule "
