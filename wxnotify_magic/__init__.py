@@ -21,17 +21,21 @@ WORDS = ("wxnotify", "wxsend", "WxNotify")  # a cell naming one of these builds 
 
 
 class Front:
-    """What ``%load_ext`` registers: the settings, and light stand-ins for the two magics, the cell transformer
-    and ``pre_run_cell``. The machinery (session, hooks, magics) is built by the first cell or call that needs
-    it: a ``%%wxnotify`` cell, ``%wxnotify`` or ``%wxsend``, any cell naming wxnotify (the Python API, ``%config
-    WxNotify``), or ``WxNotify.auto``. Until then no cell is watched and nothing is sent, so nothing is missed."""
+    """What ``%load_ext`` registers, for as long as the extension is loaded: the settings, the two magics (light
+    stand-ins at first), the cell transformer, ``pre_run_cell``/``post_run_cell`` and the exit-request observer,
+    each in the place the load gave it. The machinery (session, hooks, magics) is built by the first cell or call
+    that needs it: a ``%%wxnotify`` cell, ``%wxnotify`` or ``%wxsend``, any cell naming wxnotify (the Python API,
+    ``%config WxNotify``), ``session.current()``, or ``WxNotify.auto``; until then nothing is watched or sent."""
 
     def __init__(self, shell: Any, settings: Any) -> None:
         self.shell = shell
         self.settings = settings
-        self.built: tuple[Any, Any] | None = None  # (hooks, magics)
+        self.hooks: Any = None
+        self.magics: Any = None
+        self.running: list[Any] = []  # the cells running now, outermost first, until the hooks keep them
         self.transformer = with_side_effects(self.transform)
-        settings.first_use = lambda: self.build()[1].session  # session.current() in this shell
+        self._building = threading.RLock()  # one build, whichever thread (the API in a thread pool) asks first
+        settings.first_use = lambda: self.build().session  # session.current() in this shell
 
     def register(self) -> None:
         shell = self.shell
@@ -40,40 +44,48 @@ class Front:
         shell.register_magic_function(self.wxsend, "line", "wxsend")
         shell.input_transformers_cleanup.append(self.transformer)
         shell.events.register("pre_run_cell", self.pre_run_cell)
+        shell.events.register("post_run_cell", self.post_run_cell)
+        with contextlib.suppress(Exception):  # a restart or shutdown requested while a cell runs: the likely cause
+            shell.observe(self.exit_requested, names="exit_now")
 
-    def build(self) -> tuple[Any, Any]:
-        """The hooks and magics, built and registered in place of the stand-ins (once)."""
-        if self.built is not None:
-            return self.built
-        from . import session
-        from .hooks import CellHooks
-        from .magics import WxNotifyMagics
+    def build(self) -> Any:
+        """The magics (with ``.hooks`` and ``.session``), built once and registered in place of the stand-ins."""
+        if self.magics is not None:
+            return self.magics
+        with self._building:
+            if self.magics is None:
+                from . import session
+                from .hooks import CellHooks
+                from .magics import WxNotifyMagics
 
-        shell = self.shell
-        sess = session.Session(self.settings)
-        magics = WxNotifyMagics(shell, sess)
-        hooks = CellHooks(shell, sess, magics.cell_options)
-        magics.hooks = hooks
-        self.built = hooks, magics
-        shell.register_magics(magics)  # replaces the stand-in magics
-        with contextlib.suppress(ValueError):
-            shell.events.unregister("pre_run_cell", self.pre_run_cell)
-        hooks.register()  # its run-cell events; the transformer stays ours, handing each cell to the hooks
-        session.attach(shell, sess)
-        return self.built
+                sess = session.Session(self.settings)
+                magics = WxNotifyMagics(self.shell, sess)
+                hooks = magics.hooks = CellHooks(self.shell, sess, magics.cell_options)
+                hooks.adopt(_still_running(self.running, self.shell))
+                self.shell.register_magics(magics)  # in place of the stand-ins
+                session.attach(self.shell, sess)
+                self.hooks, self.magics = hooks, magics
+        return self.magics
 
     def unregister(self) -> None:
         shell = self.shell
-        with contextlib.suppress(ValueError):
-            shell.events.unregister("pre_run_cell", self.pre_run_cell)
+        for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+            with contextlib.suppress(ValueError):
+                shell.events.unregister(event, handler)
         if self.transformer in shell.input_transformers_cleanup:
             shell.input_transformers_cleanup.remove(self.transformer)
+        with contextlib.suppress(Exception):
+            shell.unobserve(self.exit_requested, names="exit_now")
+        user_magics = shell.magics_manager.user_magics  # the stand-ins are kept as its attributes too
+        for name in ("wxnotify", "wxsend"):
+            if getattr(getattr(user_magics, name, None), "__self__", None) is self:
+                delattr(user_magics, name)
         magics: Any = self
-        if self.built is not None:
+        if self.magics is not None:
             from . import session
 
-            hooks, magics = self.built
-            hooks.unregister()
+            magics = self.magics
+            self.hooks.close()
             session.detach(shell)
             shell.magics_manager.registry.pop(type(magics).__name__, None)
         for kind in ("line", "cell"):
@@ -81,32 +93,57 @@ class Front:
             for name in ("wxnotify", "wxsend"):
                 if getattr(table.get(name), "__self__", None) is magics:
                     del table[name]
-        if self.settings in shell.configurables:
-            shell.configurables.remove(self.settings)
+        for owned in (self.settings, magics):  # IPython lists every Magics instance among the configurables too
+            if owned in shell.configurables:
+                shell.configurables.remove(owned)
         self.settings.first_use = None
 
-    # -- the stand-ins ------------------------------------------------------------------------------------------
+    # -- what IPython calls ---------------------------------------------------------------------------------
 
     def wxnotify(self, line: str, cell: str | None = None) -> Any:
         """Push a WeChat notification when this cell ends (``%wxnotify help`` lists the options and commands)."""
         __tracebackhide__ = True
-        return self.build()[1].wxnotify(line, cell)
+        return self.build().wxnotify(line, cell)
 
     def wxsend(self, line: str) -> Any:
         """Send a message now: ``%wxsend [-t TITLE] [--to DEST] text``."""
         __tracebackhide__ = True
-        return self.build()[1].wxsend(line)
+        return self.build().wxsend(line)
 
     def transform(self, lines: list[str]) -> list[str]:
-        """The cleanup transformer, for good: the hooks rewrite a ``%%wxnotify`` cell (built by the first)."""
-        if self.built is None and not (lines and lines[0].startswith("%%wxnotify")):
+        """The cleanup transformer: the hooks rewrite a ``%%wxnotify`` cell (the first one builds them)."""
+        if self.hooks is None and not (lines and lines[0].startswith("%%wxnotify")):
             return lines
-        return self.build()[0].rewrite_cell(lines)
+        return self.build().hooks.rewrite_cell(lines)
 
     def pre_run_cell(self, info: Any) -> None:
-        raw = getattr(info, "raw_cell", "") or ""
-        if self.built is None and any(word in raw for word in WORDS):
-            self.build()[0].pre_run_cell(info)  # registered now, for the cells after this one
+        if self.hooks is None:
+            if not any(word in (getattr(info, "raw_cell", "") or "") for word in WORDS):
+                self.running = [*_still_running(self.running, self.shell), info]
+                return
+            self.build()
+        self.hooks.pre_run_cell(info)
+
+    def post_run_cell(self, result: Any) -> None:
+        if self.hooks is not None:
+            self.hooks.post_run_cell(result)
+        elif self.running:
+            self.running.pop()
+
+    def exit_requested(self, change: Any) -> None:
+        """Tell the watchdog, which a watched job loaded (a job that ran none has nothing armed)."""
+        if change.get("new") and "wxnotify_magic.watchdog" in sys.modules:
+            from . import watchdog
+
+            watchdog.exit_requested(self.shell)
+
+
+def _still_running(running: list[Any], shell: Any) -> list[Any]:
+    """``running`` without the cells that ended without ``post_run_cell`` (``await shell.run_cell_async(...)``
+    called directly): IPython files a cell's result as ``last_execution_result``, so that cell and every cell
+    after it on the list have ended."""
+    last = getattr(getattr(shell, "last_execution_result", None), "info", None)
+    return next((running[:i] for i, info in enumerate(running) if info is last), running)
 
 
 def with_side_effects(transform: Any) -> Any:
@@ -147,7 +184,7 @@ def load_ipython_extension(ip: Any) -> None:
     resume.name, resume.daemon = "wxnotify-resume", True
     resume.start()
     if front.settings.auto:
-        _auto_from_settings(front.build()[1])
+        _auto_from_settings(front.build())
 
 
 def unload_ipython_extension(ip: Any) -> None:
@@ -214,7 +251,7 @@ def _flush_at_exit() -> None:
     import sys
 
     for front in list(_fronts.values()):
-        hooks = front.built[0] if front.built is not None else None
+        hooks = front.hooks
         if hooks is not None and hooks.auto is not None:  # a Run All digest still waiting for the run to go idle
             hooks.auto.flush()
     delivery = sys.modules.get("wxnotify_magic.delivery")

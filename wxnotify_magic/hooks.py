@@ -18,8 +18,8 @@ Receipts go through ``ReceiptView``: in a kernel a cell never waits for delivery
 from __future__ import annotations
 
 import ast
-import contextlib
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -98,7 +98,7 @@ def transforming_for() -> str:
 
 
 class CellHooks:
-    """Registered on the shell by ``load_ipython_extension``; ``parse`` checks a ``%%wxnotify`` line."""
+    """What a cell's events do, called by the extension's ``Front``; ``parse`` checks a ``%%wxnotify`` line."""
 
     def __init__(self, shell: Any, session: Session, parse: ParseCell) -> None:
         self.shell = shell
@@ -113,30 +113,32 @@ class CellHooks:
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
         self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
+        self._making = threading.Lock()  # the receipt view is made once, whichever thread asks first
 
     @property
     def receipts(self) -> ReceiptView:
-        """The receipts shown in this shell, made with the first cell run after loading (not at load)."""
+        """The receipts shown in this shell, made by the first cell or receipt after loading (not at load)."""
         if self._receipts is None:
-            from .receipt_view import ReceiptView
+            with self._making:
+                if self._receipts is None:
+                    from .receipt_view import ReceiptView
 
-            view = ReceiptView(self.shell)
-            view.open()
-            if view.kernel:  # in a kernel sending waits for a quiet moment, so a Run All goes out merged
-                self.session.pause_sending = view.quiet_until
-            self._receipts = view
+                    view = ReceiptView(self.shell)
+                    view.open()
+                    if view.kernel:  # in a kernel sending waits for a quiet moment: a Run All goes out merged
+                        self.session.pause_sending = view.quiet_until
+                    self._receipts = view
         return self._receipts
 
-    def register(self) -> None:
-        self.shell.events.register("pre_run_cell", self.pre_run_cell)
-        self.shell.events.register("post_run_cell", self.post_run_cell)
-        with contextlib.suppress(Exception):  # a restart or shutdown requested while a cell runs: the likely cause
-            self.shell.observe(self._exit_requested, names="exit_now")
+    def adopt(self, running: list[Any]) -> None:
+        """The cells already running when these hooks were built (the first use came from inside them): the
+        cells run inside them are theirs, and show their receipts when the outermost ends."""
+        self._running = list(running)
+        if running:
+            self.receipts.cell_started()
 
-    def unregister(self) -> None:
-        for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
-            with contextlib.suppress(ValueError):
-                self.shell.events.unregister(event, handler)
+    def close(self) -> None:
+        """The extension is unloaded: stop watching, show what was held, stop auto mode, let the watchdog go."""
         if self.cell is not None:
             self.cell.watch.stop_capture()
             self.cell = None
@@ -144,19 +146,10 @@ class CellHooks:
         self.disable_auto()
         if self._receipts is not None:
             self._receipts.close()
-        with contextlib.suppress(Exception):
-            self.shell.unobserve(self._exit_requested, names="exit_now")
         if "wxnotify_magic.watchdog" in sys.modules:  # nothing armed any more; the watchdog exits at end-of-file
             from . import watchdog
 
             watchdog.close()
-
-    def _exit_requested(self, change: Any) -> None:
-        """Tell the watchdog, which a watched job loaded (a job that ran none has nothing armed)."""
-        if change.get("new") and "wxnotify_magic.watchdog" in sys.modules:
-            from . import watchdog
-
-            watchdog.exit_requested(self.shell)
 
     # -- the plain-cell path -----------------------------------------------------------------------------
 

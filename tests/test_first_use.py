@@ -1,0 +1,77 @@
+"""``%load_ext`` registers light stand-ins; the first use builds the rest. Whatever the first use is (threads
+calling the API, a cell run by another cell), the extension then behaves as if it had all been built at load."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import WECOM_KEY, fact, settled
+
+from wxnotify_magic.inbox import Inbox
+
+
+def ours(callbacks: list[Any]) -> list[Any]:
+    return [cb for cb in callbacks if "wxnotify" in getattr(cb, "__module__", "")]
+
+
+def test_threads_calling_the_api_first_build_the_machinery_once(ip: Any, inbox: Inbox, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # the cell names no wxnotify: the first use comes from four threads of a module it imports
+    (tmp_path / "reports.py").write_text(
+        "from concurrent.futures import ThreadPoolExecutor\nfrom wxnotify_magic import send\n\n"
+        "def report_all(names):\n    with ThreadPoolExecutor(4) as pool:\n"
+        "        return [r.ok for r in pool.map(lambda n: send(n, wait=10), names)]\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ip.run_cell("import reports\nsent = reports.report_all('abcd')").raise_error()
+    assert ip.user_ns["sent"] == [True] * 4
+    assert len(ours(ip.events.callbacks["post_run_cell"])) == 1
+    inbox.clear()
+    ip.run_cell(f"%%wxnotify -t watched --to wecombot://{WECOM_KEY}\npass").raise_error()  # a free lane
+    contents = [m["content"] for m in settled(inbox)]
+    assert len(contents) == 1 and "watched finished" in contents[0] and "cells" not in contents[0], contents
+
+
+def in_fresh_shell(home: Path, inbox: Inbox, cells: str) -> list[dict]:
+    """Run ``cells`` (code using ``ip``) in a fresh interpreter's IPython shell; the inbox's messages after."""
+    code = "from IPython.testing.globalipapp import start_ipython\nip = start_ipython()\n" + textwrap.dedent(cells)
+    code += "\nip.run_cell('%wxnotify wait 10')\n"
+    env = {**os.environ, "WXNOTIFY_HOME": str(home), "WXNOTIFY_API_BASE": inbox.url, "IPYTHONDIR": str(home / "ipy")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return inbox.wait_for(1)
+
+
+def test_the_hooks_keep_the_place_the_load_gave_them(home: Path, inbox: Inbox) -> None:
+    # an extension loaded after wxnotify prints in post_run_cell (as autotime does): not part of the cell
+    content = in_fresh_shell(home, inbox, """
+        ip.run_cell("%load_ext wxnotify_magic")
+        ip.events.register("post_run_cell", lambda result: print("time: 1.2 s"))
+        ip.run_cell("%%wxnotify -t placed\\nprint('body')")
+    """)[0]["content"]
+    assert "body" in content and "time: 1.2 s" not in content, content
+
+
+def test_a_cell_run_by_another_cell_as_the_first_use_belongs_to_it(home: Path, inbox: Inbox) -> None:
+    # the outer cell (number 2) names no wxnotify: the hooks are built inside it, by the cell it runs
+    message = in_fresh_shell(home, inbox, """
+        ip.run_cell("%load_ext wxnotify_magic", store_history=True)
+        ip.run_cell("src = '%%' + 'wx' + 'notify -t nested\\\\nprint(1)'\\nget_ipython().run_cell(src)",
+                    store_history=True)
+    """)[0]
+    assert "nested finished" in message["title"] and fact(message["content"], "Cell") == "[2]", message
+
+
+def test_load_use_unload_leaves_nothing_behind(shell: Any, home: Path) -> None:
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    shell.run_cell("%wxnotify status").raise_error()
+    shell.run_line_magic("unload_ext", "wxnotify_magic")
+    assert not [c for c in shell.configurables if type(c).__module__.startswith("wxnotify_magic")]
+    user_magics = shell.magics_manager.user_magics
+    assert not hasattr(user_magics, "wxnotify") and not hasattr(user_magics, "wxsend")
+    assert not ours(shell.events.callbacks["pre_run_cell"]) and not ours(shell.events.callbacks["post_run_cell"])
