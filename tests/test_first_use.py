@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +76,21 @@ def test_load_use_unload_leaves_nothing_behind(shell: Any, home: Path) -> None:
     user_magics = shell.magics_manager.user_magics
     assert not hasattr(user_magics, "wxnotify") and not hasattr(user_magics, "wxsend")
     assert not ours(shell.events.callbacks["pre_run_cell"]) and not ours(shell.events.callbacks["post_run_cell"])
+
+
+def test_unloaded_before_the_resume_leaves_the_outbox_to_the_next_load(shell: Any, home: Path, inbox: Inbox) -> None:
+    """What an earlier session left in the outbox is resumed a moment after loading; unloaded before that moment,
+    the extension leaves it for the next load instead of sending from a shell it was removed from."""
+    from test_outbox_faults import outbox_with_items
+
+    home.mkdir(parents=True, exist_ok=True)
+    outbox_with_items(home / "outbox.sqlite3", 2)
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    shell.run_line_magic("unload_ext", "wxnotify_magic")
+    time.sleep(1.0)  # five times the resume's delay
+    assert inbox.messages == []
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    try:
+        assert len(inbox.wait_for(2, timeout=15)) == 2
+    finally:
+        shell.run_line_magic("unload_ext", "wxnotify_magic")

@@ -35,6 +35,8 @@ class Front:
         self.running: list[Any] = []  # the cells running now, outermost first, until the hooks keep them
         self.transformer = with_side_effects(self.transform)
         self._building = threading.RLock()  # one build, whichever thread (the API in a thread pool) asks first
+        self.resume = threading.Timer(AFTER_LOAD, _after_load)  # a moment later: %load_ext returns at once
+        self.resume.name, self.resume.daemon = "wxnotify-resume", True
         settings.first_use = lambda: self.build().session  # session.current() in this shell
 
     def register(self) -> None:
@@ -68,6 +70,7 @@ class Front:
         return self.magics
 
     def unregister(self) -> None:
+        self.resume.cancel()  # unloaded before it ran: the next load resumes
         shell = self.shell
         for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):
@@ -180,9 +183,7 @@ def load_ipython_extension(ip: Any) -> None:
         return
     front = _fronts[id(ip)] = Front(ip, WxNotify(parent=ip))
     front.register()
-    resume = threading.Timer(AFTER_LOAD, _after_load)  # a moment later: %load_ext returns at once
-    resume.name, resume.daemon = "wxnotify-resume", True
-    resume.start()
+    front.resume.start()
     if front.settings.auto:
         _auto_from_settings(front.build())
 
