@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,65 @@ def test_unloaded_before_the_resume_leaves_the_outbox_to_the_next_load(shell: An
         assert len(inbox.wait_for(2, timeout=15)) == 2
     finally:
         shell.run_line_magic("unload_ext", "wxnotify_magic")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.005, 0.01])
+def test_unloading_while_a_thread_builds_leaves_nothing_behind(shell: Any, home: Path, delay: float) -> None:
+    from wxnotify_magic import session
+
+    shell.run_line_magic("load_ext", "wxnotify_magic")
+    first_use = threading.Thread(target=session.current)
+    first_use.start()
+    time.sleep(delay)
+    shell.run_line_magic("unload_ext", "wxnotify_magic")
+    first_use.join(10)
+    assert "wxnotify" not in shell.magics_manager.magics["line"] and session.attached(shell) is None
+    assert "WxNotifyMagics" not in shell.magics_manager.registry
+    assert not [c for c in shell.configurables if type(c).__module__.startswith("wxnotify_magic")]
+    shell.run_line_magic("load_ext", "wxnotify_magic")  # loaded again, it is the new settings that count
+    try:
+        shell.run_line_magic("config", "WxNotify.wait = 7")
+        assert session.current().settings.wait == 7
+    finally:
+        shell.run_line_magic("unload_ext", "wxnotify_magic")
+        shell.config.pop("WxNotify", None)
+
+
+def test_unloading_or_exiting_as_the_outbox_resume_starts(home: Path) -> None:
+    """The resume imports the sending engine in a thread 0.2 s after loading: an unload or an exit in the middle
+    of that import waits for it, and says nothing."""
+    env = {**os.environ, "WXNOTIFY_HOME": str(home), "IPYTHONDIR": str(home / "ipy")}
+    subprocess.run([sys.executable, "-c", "from wxnotify_magic import delivery; delivery.get_sender()"], env=env,
+                   check=True, timeout=60)  # an outbox from an earlier session, nothing pending
+    for delay in (0.21, 0.23, 0.25, 0.3):
+        for unload in (True, False):
+            code = ("import time\nfrom IPython.testing.globalipapp import start_ipython\nip = start_ipython()\n"
+                    f"ip.run_line_magic('load_ext', 'wxnotify_magic')\ntime.sleep({delay})\n"
+                    + ("ip.run_line_magic('unload_ext', 'wxnotify_magic')\n" if unload else ""))
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0 and "Error" not in out.stderr, (delay, unload, out.stderr)
+
+
+def test_an_unload_as_the_resume_runs_leaves_no_sender_behind(tmp_path: Path, inbox: Inbox) -> None:
+    """A resume under way when the extension is unloaded finishes first; the unload then stops the sender it
+    started, as it stops its own."""
+    from test_outbox_faults import outbox_with_items
+
+    for delay in (0.2, 0.22, 0.25):
+        home = tmp_path / f"home-{delay}"
+        home.mkdir()
+        outbox_with_items(home / "outbox.sqlite3", 1)
+        env = {**os.environ, "WXNOTIFY_HOME": str(home), "IPYTHONDIR": str(tmp_path / "ipy"),
+               "WXNOTIFY_API_BASE": inbox.url}
+        code = textwrap.dedent(f"""
+            import threading, time
+            from IPython.testing.globalipapp import start_ipython
+            ip = start_ipython()
+            ip.run_line_magic("load_ext", "wxnotify_magic")
+            time.sleep({delay})
+            ip.run_line_magic("unload_ext", "wxnotify_magic")
+            time.sleep(1.0)
+            print(sorted(t.name for t in threading.enumerate() if t.name in ("wxnotify-sender", "wxnotify-send")))
+        """)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "[]", (delay, out.stdout, out.stderr)

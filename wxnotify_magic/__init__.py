@@ -17,6 +17,7 @@ from typing import Any
 __version__ = "0.2.0"
 
 AFTER_LOAD = 0.2  # seconds after loading that the outbox is resumed and the watchdog's records are read
+RESUME_WAIT = 10.0  # seconds an unload waits for a resume under way
 WORDS = ("wxnotify", "wxsend", "WxNotify")  # a cell naming one of these builds the machinery before it runs
 
 
@@ -37,7 +38,8 @@ class Front:
         self._building = threading.RLock()  # one build, whichever thread (the API in a thread pool) asks first
         self.resume = threading.Timer(AFTER_LOAD, _after_load)  # a moment later: %load_ext returns at once
         self.resume.name, self.resume.daemon = "wxnotify-resume", True
-        settings.first_use = lambda: self.build().session  # session.current() in this shell
+        self.unloaded = False
+        settings.first_use = self.session  # session.current() in this shell
 
     def register(self) -> None:
         shell = self.shell
@@ -50,12 +52,23 @@ class Front:
         with contextlib.suppress(Exception):  # a restart or shutdown requested while a cell runs: the likely cause
             shell.observe(self.exit_requested, names="exit_now")
 
+    def session(self) -> Any:
+        """The session of this shell's extension, built now if need be; one of its own once it was unloaded (a
+        thread's ``session.current()`` racing ``%unload_ext``)."""
+        with self._building:
+            if self.unloaded:
+                from .session import Session
+
+                return Session(self.settings)
+            return self.build().session
+
     def build(self) -> Any:
         """The magics (with ``.hooks`` and ``.session``), built once and registered in place of the stand-ins."""
         if self.magics is not None:
             return self.magics
         with self._building:
             if self.magics is None:
+                assert not self.unloaded, "an unloaded extension is never built"
                 from . import session
                 from .hooks import CellHooks
                 from .magics import WxNotifyMagics
@@ -70,7 +83,16 @@ class Front:
         return self.magics
 
     def unregister(self) -> None:
-        self.resume.cancel()  # unloaded before it ran: the next load resumes
+        """Remove everything, once a build under way (another thread's first use) and the outbox resume are done;
+        unloaded before the resume, the outbox is left to the next load."""
+        self.resume.cancel()
+        if self.resume.is_alive() and self.resume is not threading.current_thread():
+            self.resume.join(RESUME_WAIT)  # a resume under way starts the sender: unloading then stops it
+        with self._building:
+            self.unloaded = True
+            self._unregister()
+
+    def _unregister(self) -> None:
         shell = self.shell
         for event, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):
@@ -194,7 +216,7 @@ def unload_ipython_extension(ip: Any) -> None:
     if front is None:
         return
     front.unregister()
-    delivery = sys.modules.get("wxnotify_magic.delivery")
+    delivery = _imported("delivery")
     if delivery is not None:
         delivery.flush_and_stop(timeout=2.0)
 
@@ -247,21 +269,27 @@ def panel(settings: Any = None) -> None:
     show(current() if settings is None else Session(settings))
 
 
+def _imported(name: str) -> Any:
+    """This package's module ``name`` if something imported it, once its import is complete (the resume thread
+    may be importing it right now), else None."""
+    if f"{__name__}.{name}" not in sys.modules:
+        return None
+    import importlib
+
+    return importlib.import_module(f"{__name__}.{name}")  # waits for an import under way in another thread
+
+
 @atexit.register
 def _flush_at_exit() -> None:
-    import sys
-
     for front in list(_fronts.values()):
         hooks = front.hooks
         if hooks is not None and hooks.auto is not None:  # a Run All digest still waiting for the run to go idle
             hooks.auto.flush()
-    delivery = sys.modules.get("wxnotify_magic.delivery")
-    watchdog = sys.modules.get("wxnotify_magic.watchdog")
+    delivery = _imported("delivery")
+    watchdog = _imported("watchdog")
     # A kernel's manager kills it 2.5 s after asking it to shut down: with a watchdog to take over, send only what
     # is due now and leave the retries to it (it delivers them once this process has ended)
-    # (a module still being imported by the loading thread has armed nothing yet)
-    client = getattr(watchdog, "client", None)
-    handed = client is not None and client().takes_over
+    handed = watchdog is not None and watchdog.client().takes_over
     if delivery is not None and (pending := delivery.flush_and_stop(timeout=1.0 if handed else 5.0, own=True)):
         from .i18n import tr
 
