@@ -21,18 +21,18 @@ import ast
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .auto import AutoMode
+from .capture import HistoryTail, LastImage
+from .cellinfo import cell_count, default_title, notebook_name, outcome, printed_error, traceback_text
 from .i18n import N_, tr
 from .patterns import compiled
+from .receipt_view import ReceiptView
 from .redact import redact
-
-if TYPE_CHECKING:  # the rest loads with the first cell that is watched: %load_ext stays light
-    from .auto import AutoMode
-    from .receipt_view import ReceiptView
-    from .session import Session
-    from .settings import Route
-    from .watch import Watch, WatchOptions
+from .session import Session
+from .settings import Route
+from .watch import Watch, WatchOptions
 
 CELL_LINE = r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$"
 OURS = ("wxnotify", "wxsend", "WxNotify")  # cells worth checking for a token written in them
@@ -121,8 +121,6 @@ class CellHooks:
         if self._receipts is None:
             with self._making:
                 if self._receipts is None:
-                    from .receipt_view import ReceiptView
-
                     view = ReceiptView(self.shell)
                     view.open()
                     if view.kernel:  # in a kernel sending waits for a quiet moment: a Run All goes out merged
@@ -273,8 +271,6 @@ class CellHooks:
 
     def _watch(self, info: Any, raw: str, options: WatchOptions, route: Route, auto: bool) -> None:
         # a cell run by another cell (%%capture runs its body so) has the number of the outermost one
-        from .cellinfo import cell_count
-
         count = cell_count(self.shell, self._running[0] if self._running else info)
         watch = self._new_watch(options, route, raw, count, plain_cell=True)
         watch.ended = self._ended(info)
@@ -307,8 +303,6 @@ class CellHooks:
                 self.receipts.cell_ended()
 
     def _finish(self, cell: WatchedCell, result: Any) -> None:
-        from .cellinfo import default_title, outcome, printed_error, traceback_text
-
         watch = cell.watch
         try:
             error, status, value = outcome(self.shell, result, cell.info, cell.earlier_error)
@@ -337,8 +331,6 @@ class CellHooks:
 
     def run_body(self, options: WatchOptions, route: Route, cell: str) -> Any:
         """Run ``cell`` in the user namespace as ``%%time`` does, watched; return its last value."""
-        from .cellinfo import traceback_text
-
         __tracebackhide__ = True
         watch = self._new_watch(options, route, cell, self.shell.execution_count).start()
         try:
@@ -366,8 +358,6 @@ class CellHooks:
     # -- auto mode ------------------------------------------------------------------------------------------
 
     def enable_auto(self, options: WatchOptions, route: Route, batch: bool, settle: float) -> None:
-        from .auto import AutoMode
-
         self.disable_auto()
         self.auto = AutoMode(options, route, batch, settle, self.session.submitter(route),
                              lambda ticket: self.report(ticket, options, cell=True))
@@ -382,9 +372,6 @@ class CellHooks:
 
     def _new_watch(self, options: WatchOptions, route: Route, raw_cell: str, count: int | None,
                    plain_cell: bool = False) -> Watch:
-        from .capture import HistoryTail, LastImage
-        from .cellinfo import default_title, notebook_name
-
         notebook = notebook_name(self.shell)
         # IPython 9 tees output into its history already: read that copy instead of teeing again
         tail = HistoryTail.of(self.shell, max(options.tail, 1)) if plain_cell else None

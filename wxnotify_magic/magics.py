@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser, argument, construct_parser, kwds, real_name
 from IPython.core.magic_arguments import magic_arguments as ipython_magic_arguments
 
+from .cellinfo import notebook_name
 from .hooks import TWICE, twice, wants_help
 from .i18n import N_, tr, tr_help, tr_usage
+from .message import cut_end
 from .patterns import compiled
+from .receipts import report
 from .redact import redact, shorten, unlinked
 from .session import OptionError, Session
 from .settings import MAX_WAIT, NoDestinationError, Route, count_problem
-
-if TYPE_CHECKING:  # loaded with the first cell or command that needs them: %load_ext stays light
-    from .watch import WatchOptions
+from .watch import WatchOptions
 
 USAGE_LIMIT = 200  # characters of an error line; what the user typed is redacted first, then cut
 SEND_OPTION = r"""^\s*(-t|--title|--to)(?:\s+|=)("[^"]*"|'[^']*'|\S+)"""
@@ -31,8 +32,6 @@ SEND_OPTION = r"""^\s*(-t|--title|--to)(?:\s+|=)("[^"]*"|'[^']*'|\S+)"""
 
 def _usage(who: str, exc: BaseException) -> UsageError:
     """A one-line UsageError naming the problem, with secrets and bare keys hidden."""
-    from .message import cut_end
-
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
     problem = cut_end(tr_usage(redact(text, strict=True)), USAGE_LIMIT)  # redacted first, then translated and cut
     return UsageError(tr("{who}: {problem}", who=who, problem=problem))
@@ -168,8 +167,6 @@ class WxNotifyMagics(Magics):
     @kwds(description=N_("Send a test message."))
     @argument("--to", action="append", default=[], metavar="DEST", help=N_("Destination (default: WxNotify.to)."))
     def cmd_test(self, line: str) -> None:
-        from .watch import WatchOptions
-
         args = _parse(self.cmd_test, line, "%wxnotify test")
         route = self._route([_unquote(t) for t in args.to], "%wxnotify test")
         self.hooks.report(self.session.send_test(route=route), WatchOptions())
@@ -206,8 +203,6 @@ class WxNotifyMagics(Magics):
                          "delivery)."))
     @argument("seconds", nargs="?", default="60", help=N_("Wait at most this long (default 60 s; 90, 5m, 1h)."))
     def cmd_wait(self, line: str) -> None:
-        from .receipts import report
-
         args = _parse(self.cmd_wait, line, "%wxnotify wait")
         from .durations import parse_duration
 
@@ -272,9 +267,6 @@ class WxNotifyMagics(Magics):
     @argument("text", nargs="*", help=N_("The message; {expr} and $var expand as in any line magic."))
     @line_magic
     def wxsend(self, line: str) -> None:
-        from .cellinfo import notebook_name
-        from .watch import WatchOptions
-
         options, rest = "", line
         while m := compiled(SEND_OPTION).match(rest):  # options first; the text after them is taken as it is
             options, rest = options + " " + m.group(0).strip(), rest[m.end():]

@@ -14,8 +14,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .durations import human_duration, parse_duration
 from .i18n import N_, language, tr
+from .message import Notification
 from .paths import settings_path, state_placement
+from .receipts import Receipt, Ticket, wait_for
 from .redact import Redacted, redact, redact_url
 from .redact import problem as problem_text
 from .settings import (
@@ -30,13 +33,12 @@ from .settings import (
     seconds_problem,
     source_word,
 )
+from .status import Status, status_word
+from .watch import Watch, WatchOptions, host_name
 
-if TYPE_CHECKING:  # the rest loads with the first job or message: %load_ext stays light
+if TYPE_CHECKING:
     from .delivery import Sender
-    from .message import Notification
     from .ranks import FailureClaim
-    from .receipts import Receipt, Ticket
-    from .watch import Watch, WatchOptions
 
 TEST_TEXT = N_("If you can read this on your phone, wxnotify works. 🎉")
 
@@ -97,9 +99,6 @@ class Session:
                 figure: bool | None = None, start: bool = False,
                 stall: str | float | None = None) -> WatchOptions:
         """Options for one job: the given values over the settings, checked; raises OptionError."""
-        from .durations import parse_duration
-        from .watch import WatchOptions
-
         s = self.settings
         if on not in (None, "always", "success", "failure"):
             raise OptionError(tr("on must be always, success or failure"))
@@ -164,9 +163,6 @@ class Session:
 
     def message(self, text: str, title: str = "", notebook: str = "") -> Notification:
         """An ad-hoc message (``%wxsend``, ``send()``, ``wxnotify send``)."""
-        from .message import Notification
-        from .watch import host_name
-
         return Notification(status="message", title=title or "wxnotify", text=text, started=time.time(),
                             host=host_name(), notebook=notebook, lang=language())
 
@@ -180,16 +176,12 @@ class Session:
 
     def wait(self, ticket: Ticket, timeout: float | None = None, reraise: bool = False) -> Receipt:
         """The ticket's receipt after up to ``timeout`` seconds (default ``WxNotify.wait``); see ``wait_for``."""
-        from .receipts import wait_for
-
         return wait_for(ticket, self.settings.wait if timeout is None else timeout, reraise)
 
     def watch(self, options: WatchOptions, route: Route, context: dict[str, Any] | None = None,
               capture: bool = True, tail: Any = None,
               submit: Callable[[Notification, str], Ticket | None] | None = None, images: Any = None) -> Watch:
         """A Watch (not started) that sends through this session."""
-        from .watch import Watch
-
         watch = Watch(options, submit or self.submitter(route), context, capture, tail, images)
         if self.settings.watchdog:  # where the watchdog sends if the process dies while the job runs
             from .watchdog import route_record
@@ -204,7 +196,6 @@ class Session:
         distributed job fails, one rank per host reports it, saying how many ranks there failed.
         """
         from . import ranks  # a cluster's concern: loaded by the first job
-        from .watch import host_name
 
         route = self.route(options.to)
         rank = ranks.secondary_rank()
@@ -237,7 +228,6 @@ class Session:
         """Queue failed messages again and send what is due; (requeued, pending, failed) after ``wait``. Raises
         ``outbox.OutboxBusy`` when another process keeps the outbox locked for all of ``wait``."""
         from .delivery import get_sender
-        from .status import Status
 
         sender = get_sender()
         wait = self.settings.wait if wait is None else wait
@@ -247,8 +237,6 @@ class Session:
 
     def history_lines(self, n: int) -> list[str]:
         from .delivery import get_sender
-        from .message import Notification
-        from .status import status_word
 
         lines = []
         for item in get_sender().outbox.items(limit=n):
@@ -266,8 +254,6 @@ class Session:
     def status_lines(self, retry_hint: str = "%wxnotify retry") -> list[str]:
         """Destinations (redacted), today's counts by what each service counts, the outbox."""
         from . import policy
-        from .durations import human_duration
-        from .status import Status
 
         s, lines = self.settings, []
         try:
@@ -385,8 +371,6 @@ __all__ = ["OptionError", "OptionTypeError", "Session", "attach", "attached", "c
 
 def _window(seconds: float) -> str:
     """A limit's window as the status line says it: "in the last minute", "... hour", else a duration."""
-    from .durations import human_duration
-
     words = {60.0: N_("in the last minute"), 3600.0: N_("in the last hour")}
     return tr(words[seconds]) if seconds in words else tr("in the last {duration}", duration=human_duration(seconds))
 
