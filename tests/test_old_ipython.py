@@ -39,6 +39,6 @@ def test_cell_output_reaches_the_message_with_or_without_ipythons_history_tee(ip
 
 @pytest.mark.skipif(IPython.version_info[0] >= 8, reason="IPython 7 only")
 def test_ipython_7_has_the_cleanup_transformers_the_cell_contract_uses(ip) -> None:  # type: ignore[no-untyped-def]
-    assert any(getattr(t, "__name__", "") == "rewrite_cell" for t in ip.input_transformers_cleanup)
+    assert any(getattr(t, "__qualname__", "") == "Front.transform" for t in ip.input_transformers_cleanup)
     result = ip.run_cell("%%wxnotify --after 1h\nvalue = 6 * 7\nvalue")
     assert result.success and result.result == 42 and ip.user_ns["_"] == 42
