@@ -157,3 +157,17 @@ def test_an_unload_as_the_resume_runs_leaves_no_sender_behind(tmp_path: Path, in
         """)
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "[]", (delay, out.stdout, out.stderr)
+
+
+def test_a_first_use_from_a_thread_inside_a_cell_keeps_a_live_plots_last_frame(inbox: Inbox, tmp_path: Path) -> None:
+    """The receipts follow ``clear_output(wait=True)`` through the kernel's display hook, which is kept per thread:
+    it is set up on the thread that runs cells, even when the first use comes from another thread."""
+    from kernel import displays, kernel_with_extension
+    from test_guest import LIVE_PLOT
+
+    with kernel_with_extension(inbox, tmp_path) as kernel:
+        kernel.run("import importlib, threading\nsession = importlib.import_module('wx' + 'notify_magic.session')\n"
+                   "builder = threading.Thread(target=session.current)\nbuilder.start(); builder.join()")
+        alone = kernel.run(LIVE_PLOT)
+        cell = kernel.run("%%wxnotify --quiet -t live-plot\n" + LIVE_PLOT)
+        assert displays(alone) == ["'frame 2'"] and displays(cell) == displays(alone)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -106,27 +105,15 @@ class CellHooks:
         self.parse = parse
         self.cell: WatchedCell | None = None
         self.auto: AutoMode | None = None
-        self._receipts: ReceiptView | None = None  # made by the first cell
+        self.receipts = ReceiptView(shell)
+        if self.receipts.kernel:  # in a kernel sending waits for a quiet moment, so a Run All goes out merged
+            session.pause_sending = self.receipts.quiet_until
         self._checked: tuple[str, tuple[WatchOptions, Route]] | None = None  # the transformer's parse
         self._token_warned = False
         self._token_checked = ""  # the last cell text checked for a token
         self._running: list[Any] = []  # run infos of the cells running now (with run-cell events), outermost first
         self._rewritten: tuple[list[str], Any, list[str]] | None = None  # this cell's rewrite, until it starts
         self._held: list[Callable[[], None]] = []  # what cells run inside another show when the outermost ends
-        self._making = threading.Lock()  # the receipt view is made once, whichever thread asks first
-
-    @property
-    def receipts(self) -> ReceiptView:
-        """The receipts shown in this shell, made by the first cell or receipt after loading (not at load)."""
-        if self._receipts is None:
-            with self._making:
-                if self._receipts is None:
-                    view = ReceiptView(self.shell)
-                    view.open()
-                    if view.kernel:  # in a kernel sending waits for a quiet moment: a Run All goes out merged
-                        self.session.pause_sending = view.quiet_until
-                    self._receipts = view
-        return self._receipts
 
     def adopt(self, running: list[Any]) -> None:
         """The cells already running when these hooks were built (the first use came from inside them): the
@@ -142,8 +129,7 @@ class CellHooks:
             self.cell = None
         self._show_held()
         self.disable_auto()
-        if self._receipts is not None:
-            self._receipts.close()
+        self.receipts.close()
         if "wxnotify_magic.watchdog" in sys.modules:  # nothing armed any more; the watchdog exits at end-of-file
             from . import watchdog
 
@@ -195,6 +181,7 @@ class CellHooks:
             return args
 
     def pre_run_cell(self, info: Any) -> None:
+        self.receipts.open()  # here, on the thread that runs cells: a kernel keeps display hooks per thread
         self._rewritten = None
         self._end_unfinished()
         self._running.append(info)

@@ -72,6 +72,7 @@ class ReceiptView:
     def __init__(self, shell: Any) -> None:
         self.shell = shell
         self.kernel = hasattr(shell, "kernel")  # a terminal prints a display update as a stray line: never there
+        self._opened = False  # the display hook is registered
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._in_cell = False
@@ -90,12 +91,19 @@ class ReceiptView:
 
     def open(self) -> None:
         """In a kernel, follow the cell's ``clear_output(wait=True)`` calls (the display publisher's documented
-        hook, which sees every display message of the thread running cells)."""
+        hook, which sees every display message of the thread it was registered on: call this from the thread
+        running cells). Once; later calls return at once."""
+        if self._opened:
+            return
+        self._opened = True
         register = getattr(getattr(self.shell, "display_pub", None), "register_hook", None)
         if self.kernel and register is not None:
             register(self._seen)
 
     def close(self) -> None:
+        if not self._opened:
+            return
+        self._opened = False
         unregister = getattr(getattr(self.shell, "display_pub", None), "unregister_hook", None)
         if self.kernel and unregister is not None:
             unregister(self._seen)
