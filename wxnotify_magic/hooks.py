@@ -18,24 +18,25 @@ Receipts go through ``ReceiptView``: in a kernel a cell never waits for delivery
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .auto import AutoMode
 from .capture import HistoryTail, LastImage
 from .cellinfo import cell_count, default_title, notebook_name, outcome, printed_error, traceback_text
 from .i18n import N_, tr
-from .patterns import compiled
 from .receipt_view import ReceiptView
 from .redact import redact
 from .session import Session
 from .settings import Route
 from .watch import Watch, WatchOptions
 
-CELL_LINE = r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$"
+CELL_LINE = re.compile(r"^%%wxnotify(?:[ \t]+(?P<args>.*?))?[ \t]*$")
 OURS = ("wxnotify", "wxsend", "WxNotify")  # cells worth checking for a token written in them
-HELP = r"(?:^|\s)(?:-h|--help)(?:\s|$)"
+HELP = re.compile(r"(?:^|\s)(?:-h|--help)(?:\s|$)")
 HELP_CALL = "get_ipython().run_line_magic('wxnotify', 'help')\n"
 TWICE = N_("%%wxnotify: this cell starts with two %%wxnotify lines; keep one (its options can be combined)")
 
@@ -47,27 +48,25 @@ def twice(lines: list[str]) -> bool:
 ParseCell = Callable[[str], "tuple[WatchOptions, Route]"]
 
 
+@dataclass
 class WatchedCell:
     """The cell being watched: its run info (to match post_run_cell), its watch, and whether auto mode owns it."""
 
-    __slots__ = ("auto", "earlier_error", "info", "raw", "watch")
-
-    def __init__(self, info: Any, watch: Watch, auto: bool, raw: str = "", earlier_error: Any = None) -> None:
-        self.info = info
-        self.watch = watch
-        self.auto = auto
-        self.raw = raw
-        self.earlier_error = earlier_error  # sys.last_value when the watch began
+    info: Any
+    watch: Watch
+    auto: bool
+    raw: str = ""
+    earlier_error: Any = field(default=None, repr=False)  # sys.last_value when the watch began
 
 
 def cell_args(first_line: str) -> str | None:
     """The ARGS of a ``%%wxnotify ARGS`` first line, or None when it is not one."""
-    m = compiled(CELL_LINE).match(first_line.rstrip("\r\n"))
+    m = CELL_LINE.match(first_line.rstrip("\r\n"))
     return (m.group("args") or "") if m else None
 
 
 def wants_help(args: str) -> bool:
-    return bool(compiled(HELP).search(args))
+    return bool(HELP.search(args))
 
 
 def transforming_for() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -19,7 +20,6 @@ from .cellinfo import notebook_name
 from .hooks import TWICE, twice, wants_help
 from .i18n import N_, tr, tr_help, tr_usage
 from .message import cut_end
-from .patterns import compiled
 from .receipts import report
 from .redact import redact, shorten, unlinked
 from .session import OptionError, Session
@@ -27,7 +27,7 @@ from .settings import MAX_WAIT, NoDestinationError, Route, count_problem
 from .watch import WatchOptions
 
 USAGE_LIMIT = 200  # characters of an error line; what the user typed is redacted first, then cut
-SEND_OPTION = r"""^\s*(-t|--title|--to)(?:\s+|=)("[^"]*"|'[^']*'|\S+)"""
+SEND_OPTION = re.compile(r"""^\s*(-t|--title|--to)(?:\s+|=)("[^"]*"|'[^']*'|\S+)""")
 
 
 def _usage(who: str, exc: BaseException) -> UsageError:
@@ -268,7 +268,7 @@ class WxNotifyMagics(Magics):
     @line_magic
     def wxsend(self, line: str) -> None:
         options, rest = "", line
-        while m := compiled(SEND_OPTION).match(rest):  # options first; the text after them is taken as it is
+        while m := SEND_OPTION.match(rest):  # options first; the text after them is taken as it is
             options, rest = options + " " + m.group(0).strip(), rest[m.end():]
         args = _parse(self.wxsend, options, "%wxsend")
         text = rest.strip()
